@@ -1,0 +1,9 @@
+//! ws-book: manuscripts to chaptered audiobooks and podcasts with WhisperSpeech.
+//!
+//! Data flows one way: [`project`] + [`manuscript`] → [`plan`] → store → worker → engine → assembly → publish.
+//! See `ARCHITECTURE.md` for the code map and invariants.
+
+pub mod lang;
+pub mod manuscript;
+pub mod plan;
+pub mod project;
