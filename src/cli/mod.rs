@@ -1,0 +1,39 @@
+//! clap commands: parse, call the library, print. No logic here.
+
+use clap::{Parser, Subcommand};
+
+mod plan;
+
+/// Batch audiobook and podcast production with WhisperSpeech.
+#[derive(Debug, Parser)]
+#[command(name = "ws-book", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the chunks a project (or a manuscript) will be spoken as.
+    Plan(plan::PlanArgs),
+    /// Create a new project folder with a commented project.yaml.
+    Init(plan::InitArgs),
+}
+
+impl Cli {
+    /// Runs the command; returns the process exit code.
+    pub fn run(self) -> anyhow::Result<i32> {
+        match self.command {
+            Command::Plan(a) => plan::run(a),
+            Command::Init(a) => plan::init(a),
+        }
+    }
+}
+
+/// Exit code for an error that reached the CLI edge: 2 for input errors, 1 otherwise.
+pub fn exit_code_for(e: &anyhow::Error) -> i32 {
+    if e.downcast_ref::<ws_book::project::ProjectError>().is_some() {
+        return 2;
+    }
+    1
+}

@@ -1,0 +1,3 @@
+//! Speech engines: turn a batch of chunk requests into audio.
+
+pub mod whisperspeech;
