@@ -624,3 +624,8 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
     }
     Ok(())
 }
+
+/// A language tag from a validated project resolved to its WhisperSpeech code (validated tags always resolve).
+pub fn resolve_lang(tag: &str) -> String {
+    lang::resolve(tag).unwrap_or("en").to_string()
+}

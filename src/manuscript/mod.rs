@@ -191,3 +191,212 @@ pub enum ManuscriptError {
         message: String,
     },
 }
+
+pub mod attribution;
+pub mod language;
+pub mod markdown;
+pub mod normalize;
+pub mod segment;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::project::FootnoteMode;
+use attribution::Speaker;
+
+/// Reads a manuscript, choosing the reader by file extension.
+pub fn read_manuscript(path: &Path, opts: &ReadOptions) -> Result<RawBook, ManuscriptError> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "md" | "markdown" | "txt" => markdown::read_markdown(path, opts),
+        "epub" => read_epub_file(path, opts),
+        _ => Err(ManuscriptError::Invalid {
+            path: path.to_path_buf(),
+            message: format!("unsupported manuscript type `.{ext}`; use Markdown (.md) or EPUB (.epub)"),
+        }),
+    }
+}
+
+/// What building a [`Book`] from a [`RawBook`] needs from the project.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// Default language (WhisperSpeech code).
+    pub language: String,
+    /// Languages the book may use (detection is restricted to these).
+    pub languages: Vec<String>,
+    /// Declared characters.
+    pub speakers: Vec<Speaker>,
+    /// Attribute dialogue.
+    pub attribution: bool,
+    /// Detect each sentence's language.
+    pub detect_language: bool,
+    /// Spell out numbers and symbols.
+    pub normalize: bool,
+    /// Footnotes read at the end of the chapter or skipped.
+    pub footnotes: FootnoteMode,
+    /// Project pronunciations: language → (word, replacement).
+    pub pronunciations: BTreeMap<String, Vec<(String, String)>>,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            language: "en".into(),
+            languages: vec![],
+            speakers: vec![],
+            attribution: true,
+            detect_language: false,
+            normalize: true,
+            footnotes: FootnoteMode::End,
+            pronunciations: BTreeMap::new(),
+        }
+    }
+}
+
+/// Segments, attributes and normalises a read manuscript. Errors name the chapter and the problem
+/// (the caller adds the file name).
+pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
+    let detector = if o.detect_language { Some(language::LanguageDetector::new(&o.languages)) } else { None };
+    // Pronunciations per language: project entries first (they win), then the manuscript's lexicon.
+    let mut lex: BTreeMap<String, Vec<(String, String)>> = o.pronunciations.clone();
+    let mut lex_all: Vec<(String, String)> = Vec::new();
+    for e in &raw.lexicon {
+        match e.lang.as_deref().and_then(crate::lang::resolve) {
+            Some(l) => lex.entry(l.to_string()).or_default().push((e.grapheme.clone(), e.alias.clone())),
+            None => lex_all.push((e.grapheme.clone(), e.alias.clone())),
+        }
+    }
+    let ctx = BlockCtx { o, detector: detector.as_ref(), lex: &lex, lex_all: &lex_all };
+    let mut book = Book { meta: raw.meta, chapters: vec![], cover: raw.cover, warnings: raw.warnings };
+    for (ci, ch) in raw.chapters.into_iter().enumerate() {
+        let title = ch.title.clone().map(|t| markdown::collapse(&t)).unwrap_or_default();
+        let mut blocks = Vec::new();
+        if !title.is_empty() {
+            let tb = RawBlock { kind: BlockKind::Heading, spans: vec![Span::plain(title.clone())] };
+            if let Some(b) = ctx.block(&tb, false, &mut book.warnings).map_err(|m| chapter_err(ci, &title, m))? {
+                blocks.push(b);
+            }
+        }
+        let footnotes = if o.footnotes == FootnoteMode::End { ch.footnotes.as_slice() } else { &[] };
+        for rb in ch.blocks.iter().chain(footnotes) {
+            if let Some(b) = ctx.block(rb, o.attribution, &mut book.warnings).map_err(|m| chapter_err(ci, &title, m))? {
+                blocks.push(b);
+            }
+        }
+        book.chapters.push(Chapter { title, blocks });
+    }
+    Ok(book)
+}
+
+fn chapter_err(ci: usize, title: &str, m: String) -> String {
+    if title.is_empty() {
+        format!("chapter {}: {m}", ci + 1)
+    } else {
+        format!("chapter {} (\"{title}\"): {m}", ci + 1)
+    }
+}
+
+struct BlockCtx<'a> {
+    o: &'a BuildOptions,
+    detector: Option<&'a language::LanguageDetector>,
+    lex: &'a BTreeMap<String, Vec<(String, String)>>,
+    lex_all: &'a [(String, String)],
+}
+
+impl BlockCtx<'_> {
+    /// One raw block → a block of sentences (`None` when it has no text).
+    fn block(&self, rb: &RawBlock, attribute: bool, warnings: &mut Vec<String>) -> Result<Option<Block>, String> {
+        // Collapse whitespace, remembering for every byte which span it came from.
+        let mut text = String::new();
+        let mut owner: Vec<usize> = Vec::new();
+        for (si, span) in rb.spans.iter().enumerate() {
+            for c in span.text.chars() {
+                let c = if c.is_whitespace() { ' ' } else { c };
+                if c == ' ' && (text.is_empty() || text.ends_with(' ')) {
+                    continue;
+                }
+                text.push(c);
+                owner.extend(std::iter::repeat_n(si, c.len_utf8()));
+            }
+        }
+        while text.ends_with(' ') {
+            text.pop();
+            owner.pop();
+        }
+        if text.is_empty() {
+            return Ok(None);
+        }
+        // Languages of the spans.
+        let mut span_lang: Vec<&str> = Vec::with_capacity(rb.spans.len());
+        for s in &rb.spans {
+            span_lang.push(match &s.lang {
+                Some(tag) => crate::lang::resolve(tag).ok_or_else(|| {
+                    let hint = crate::lang::suggest(tag).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
+                    format!("unknown language `{tag}` on the text \"{}\"; WhisperSpeech supports 99 language codes{hint}", snippet(&s.text))
+                })?,
+                None => self.o.language.as_str(),
+            });
+        }
+        let explicit: Vec<Option<&str>> = owner.iter().map(|&si| rb.spans[si].speaker.as_deref()).collect();
+        let att = attribution::attribute(&text, &explicit, &self.o.speakers, attribute);
+        warnings.extend(att.warnings);
+        let mut sentences = Vec::new();
+        for (range, speaker) in att.segments {
+            let seg_lang = span_lang[owner[range.start]];
+            for s in segment::sentences(&text[range.clone()], seg_lang) {
+                let abs = range.start + s.start..range.start + s.end;
+                sentences.push(self.sentence(&text, abs, &owner, &span_lang, &speaker));
+            }
+        }
+        Ok((!sentences.is_empty()).then_some(Block { sentences }))
+    }
+
+    fn sentence(&self, text: &str, r: std::ops::Range<usize>, owner: &[usize], span_lang: &[&str], speaker: &str) -> Sentence {
+        // Split into runs where the language changes.
+        let mut runs: Vec<Run> = Vec::new();
+        let mut start = r.start;
+        let explicit_langs = (r.start..r.end).any(|i| span_lang[owner[i]] != self.o.language);
+        while start < r.end {
+            let l = span_lang[owner[start]];
+            let mut end = start + 1;
+            while end < r.end && (!text.is_char_boundary(end) || span_lang[owner[end]] == l) {
+                end += 1;
+            }
+            runs.push(Run { text: text[start..end].to_string(), lang: l.to_string() });
+            start = end;
+        }
+        if !explicit_langs {
+            if let Some(d) = self.detector.and_then(|d| d.detect(&text[r.clone()])) {
+                for run in &mut runs {
+                    run.lang = d.to_string();
+                }
+            }
+        }
+        for run in &mut runs {
+            let mut t = run.text.clone();
+            if let Some(entries) = self.lex.get(&run.lang) {
+                t = normalize::apply_lexicon(&t, entries);
+            }
+            t = normalize::apply_lexicon(&t, self.lex_all);
+            if self.o.normalize {
+                t = normalize::normalize(&t, &run.lang);
+            }
+            run.text = t;
+        }
+        Sentence { runs, speaker: speaker.to_string() }
+    }
+}
+
+fn snippet(s: &str) -> String {
+    let t: String = s.chars().take(40).collect();
+    if t.len() < s.len() {
+        format!("{t}…")
+    } else {
+        t
+    }
+}
+
+/// The EPUB reader entry point (see `epub.rs`).
+fn read_epub_file(path: &Path, _opts: &ReadOptions) -> Result<RawBook, ManuscriptError> {
+    Err(ManuscriptError::Invalid { path: path.to_path_buf(), message: "EPUB reader pending merge".into() })
+}

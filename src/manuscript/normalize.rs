@@ -1,0 +1,225 @@
+//! Text normalisation before synthesis: pronunciation replacements, then numbers, dates, times and
+//! common symbols spelled out (English and French numbers with `num2words`; other languages keep
+//! digits, which WhisperSpeech reads itself with mixed results).
+//!
+//! Normalisation only rewrites tokens in place (a number becomes its words), so the order of the
+//! text and every other word are kept.
+
+use num2words::{Currency, Lang, Num2Words};
+
+/// Replaces every whole-word occurrence of each `(grapheme, alias)` pair, longest grapheme first.
+pub fn apply_lexicon(text: &str, entries: &[(String, String)]) -> String {
+    if entries.is_empty() {
+        return text.to_string();
+    }
+    let mut sorted: Vec<&(String, String)> = entries.iter().filter(|(g, _)| !g.is_empty()).collect();
+    sorted.sort_by_key(|(g, _)| std::cmp::Reverse(g.len()));
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let bytes = text.as_bytes();
+    'outer: while i < text.len() {
+        let at_word_start = i == 0 || !prev_char(text, i).is_some_and(is_word_char);
+        if at_word_start {
+            for (g, alias) in &sorted {
+                if text[i..].starts_with(g.as_str()) {
+                    let end = i + g.len();
+                    let at_word_end = end == text.len() || !text[end..].chars().next().is_some_and(is_word_char);
+                    if at_word_end {
+                        out.push_str(alias);
+                        i = end;
+                        continue 'outer;
+                    }
+                }
+            }
+        }
+        let ch_len = utf8_len(bytes[i]);
+        out.push_str(&text[i..i + ch_len]);
+        i += ch_len;
+    }
+    out
+}
+
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0x00..=0x7F => 1,
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+fn prev_char(text: &str, i: usize) -> Option<char> {
+    text[..i].chars().next_back()
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Spells out numbers and symbols for `lang` (a WhisperSpeech code).
+pub fn normalize(text: &str, lang: &str) -> String {
+    let nlang = || match lang {
+        "fr" => Lang::French,
+        _ => Lang::English,
+    };
+    if lang != "en" && lang != "fr" {
+        return text.to_string();
+    }
+    let en = lang == "en";
+    let mut out = String::with_capacity(text.len() + 16);
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        // Currency symbol before a number.
+        if let Some(cur) = currency(c) {
+            if let Some((num, len)) = scan_number(&chars[i + 1..]) {
+                if let Some(w) = words(Num2Words::parse(&num).map(|n| n.lang(nlang()).currency(cur))) {
+                    out.push_str(&w);
+                    i += 1 + len;
+                    continue;
+                }
+            }
+        }
+        if c.is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
+            // Times: 10:30.
+            if let Some((h, m, len)) = scan_time(&chars[i..]) {
+                if en {
+                    out.push_str(&time_words(h, m));
+                    i += len;
+                    continue;
+                }
+            }
+            if let Some((num, len)) = scan_number(&chars[i..]) {
+                let rest: String = chars[i + len..].iter().take(2).collect();
+                let after = chars.get(i + len + 2);
+                let plain = !num.contains('.');
+                // Ordinals: 1st, 2nd, 3rd, 4th.
+                if en && plain && ["st", "nd", "rd", "th"].contains(&rest.to_lowercase().as_str()) && !after.is_some_and(|c| c.is_alphanumeric()) {
+                    if let Some(w) = words(Num2Words::parse(&num).map(|n| n.lang(nlang()).ordinal())) {
+                        out.push_str(&w);
+                        i += len + 2;
+                        continue;
+                    }
+                }
+                let next = chars.get(i + len).copied();
+                if next == Some('%') {
+                    if let Some(w) = words(Num2Words::parse(&num).map(|n| n.lang(nlang()))) {
+                        out.push_str(&w);
+                        out.push_str(if en { " percent" } else { " pour cent" });
+                        i += len + 1;
+                        continue;
+                    }
+                }
+                if next.is_some_and(|c| c.is_alphabetic()) {
+                    // 3D, 4K, 10x: leave as written.
+                    let n: String = chars[i..i + len].iter().collect();
+                    out.push_str(&n);
+                    i += len;
+                    continue;
+                }
+                // Years: a bare four-digit number 1100–2099 without separators.
+                let is_year = en && plain && num.len() == 4 && !num.contains(',') && (1100..2100).contains(&num.parse::<u32>().unwrap_or(0));
+                let built = Num2Words::parse(&num).map(|n| if is_year { n.lang(nlang()).year() } else { n.lang(nlang()) });
+                if let Some(w) = words(built) {
+                    out.push_str(&w);
+                    i += len;
+                    continue;
+                }
+            }
+        }
+        match c {
+            '&' if chars.get(i + 1).is_some_and(|c| c.is_whitespace()) => out.push_str(if en { "and" } else { "et" }),
+            _ => out.push(c),
+        }
+        i += 1;
+    }
+    out
+}
+
+fn words(n: Option<Num2Words>) -> Option<String> {
+    n?.to_words().ok()
+}
+
+fn currency(c: char) -> Option<Currency> {
+    match c {
+        '$' => Some(Currency::DOLLAR),
+        '£' => Some(Currency::GBP),
+        '€' => Some(Currency::EUR),
+        _ => None,
+    }
+}
+
+/// A number at the start: digits with optional `,` thousands groups and one `.` decimal part.
+/// Returns the number without thousands separators and the chars consumed.
+fn scan_number(chars: &[char]) -> Option<(String, usize)> {
+    let mut i = 0;
+    let mut s = String::new();
+    while i < chars.len() && chars[i].is_ascii_digit() {
+        s.push(chars[i]);
+        i += 1;
+    }
+    if s.is_empty() || s.len() > 15 {
+        return None;
+    }
+    // Thousands groups: ,ddd
+    while i + 3 < chars.len() + 0 && chars[i] == ',' && chars[i + 1..=i + 3].iter().all(char::is_ascii_digit) && !chars.get(i + 4).is_some_and(char::is_ascii_digit) {
+        s.extend(&chars[i + 1..=i + 3]);
+        i += 4;
+    }
+    if i + 1 < chars.len() && chars[i] == '.' && chars[i + 1].is_ascii_digit() {
+        s.push('.');
+        i += 1;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            s.push(chars[i]);
+            i += 1;
+        }
+    }
+    Some((s, i))
+}
+
+fn scan_time(chars: &[char]) -> Option<(u32, u32, usize)> {
+    let mut i = 0;
+    while i < chars.len() && i < 2 && chars[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i == 0 || chars.get(i) != Some(&':') {
+        return None;
+    }
+    let m: String = chars.get(i + 1..i + 3)?.iter().collect();
+    if !m.chars().all(|c| c.is_ascii_digit()) || chars.get(i + 3).is_some_and(char::is_ascii_digit) {
+        return None;
+    }
+    let h: u32 = chars[..i].iter().collect::<String>().parse().ok()?;
+    let mm: u32 = m.parse().ok()?;
+    (h < 24 && mm < 60).then_some((h, mm, i + 3))
+}
+
+fn time_words(h: u32, m: u32) -> String {
+    let hw = Num2Words::new(h).to_words().unwrap_or_else(|_| h.to_string());
+    match m {
+        0 => format!("{hw} o'clock"),
+        1..=9 => format!("{hw} oh {}", Num2Words::new(m).to_words().unwrap_or_default()),
+        _ => format!("{hw} {}", Num2Words::new(m).to_words().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn english_numbers() {
+        assert_eq!(normalize("I have 3 cats and 1,200 fish.", "en"), "I have three cats and twelve hundred fish.");
+        assert_eq!(normalize("In 1984 it cost $4.50 & 20% more.", "en"), "In nineteen eighty-four it cost four dollars and fifty cents and twenty percent more.");
+        assert_eq!(normalize("The 21st time at 10:05, 3.14.", "en"), "The twenty-first time at ten oh five, three point one four.");
+        assert_eq!(normalize("Mam 3 koty.", "pl"), "Mam 3 koty.");
+        assert_eq!(normalize("A 4K TV", "en"), "A 4K TV");
+    }
+
+    #[test]
+    fn lexicon() {
+        let e = vec![("Nginx".to_string(), "engine x".to_string()), ("SQL".to_string(), "sequel".to_string())];
+        assert_eq!(apply_lexicon("Nginx and SQLite and SQL.", &e), "engine x and SQLite and sequel.");
+    }
+}
