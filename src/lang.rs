@@ -58,7 +58,7 @@ pub fn resolve(tag: &str) -> Option<&'static str> {
     }
     // BCP 47: take the primary subtag (`en-GB` → `en`); map a few ISO 639 variants.
     let primary = t.split(['-', '_']).next().unwrap_or("");
-    if primary != t {
+    if primary != t && (2..=3).contains(&primary.len()) {
         return resolve(primary);
     }
     match t.as_str() {

@@ -445,14 +445,43 @@ pub fn parse(text: &str) -> Result<ProjectConfig, ParseError> {
     budget.max_aliases = 1_000;
     budget.max_anchors = 1_000;
     budget.max_depth = 64;
+    budget.max_nodes = 100_000;
+    budget.max_recorded_anchor_events = 100_000;
     let mut options = serde_saphyr::options::Options::default();
     options.budget = Some(budget);
-    serde_saphyr::from_str_with_options::<ProjectConfig>(text, options).map_err(|e| {
+    // First pass: the whole document as untyped values under the budget, so an alias bomb is
+    // refused even where the typed pass would stop early at an unrelated error.
+    serde_saphyr::from_str_with_options::<serde_json::Value>(text, options.clone()).map_err(|e| to_parse_error(text, e))?;
+    serde_saphyr::from_str_with_options::<ProjectConfig>(text, options).map_err(|e| to_parse_error(text, e))
+}
+
+fn to_parse_error(text: &str, e: serde_saphyr::Error) -> ParseError {
+    {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
-        let message = first_line(&e.to_string());
+        let mut message = first_line(&e.to_string());
+        // serde-saphyr prefixes "error: line L column C: "; the location is printed separately.
+        if let Some(rest) = message.strip_prefix("error: ") {
+            message = rest.to_string();
+        }
+        if let Some(i) = message.find(": ").filter(|_| message.starts_with("line ")) {
+            message = message[i + 2..].to_string();
+        }
+        // Name the key when the message does not (e.g. "invalid u64").
+        if !message.contains('`') {
+            if let Some(key) = key_at_line(text, line) {
+                message = format!("`{key}`: {message}");
+            }
+        }
         let hint = unknown_key_hint(&message);
         ParseError { line, column, message, hint }
-    })
+    }
+}
+
+/// The mapping key written on 1-based `line`, if any.
+fn key_at_line(text: &str, line: u64) -> Option<String> {
+    let l = text.lines().nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let key = l.trim_start().trim_start_matches("- ").split(':').next()?.trim();
+    (!key.is_empty() && l.contains(':') && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')).then(|| key.to_string())
 }
 
 fn first_line(s: &str) -> String {
@@ -479,7 +508,11 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(&word.to_lowercase(), c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .filter(|(d, _)| *d <= match word.chars().count() {
+            0..=4 => 1,
+            5..=8 => 2,
+            _ => 3,
+        })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -628,4 +661,21 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
 /// A language tag from a validated project resolved to its WhisperSpeech code (validated tags always resolve).
 pub fn resolve_lang(tag: &str) -> String {
     lang::resolve(tag).unwrap_or("en").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_bomb_is_refused_by_the_budget() {
+        let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
+            bomb.push_str(&format!("{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        }
+        let t = std::time::Instant::now();
+        let e = parse(&bomb).expect_err("refused");
+        assert!(!e.message.contains("unknown field"), "refused for the wrong reason: {}", e.message);
+        assert!(t.elapsed().as_secs() < 10);
+    }
 }

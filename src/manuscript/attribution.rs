@@ -134,10 +134,12 @@ pub fn quotes(text: &str) -> Vec<Range<usize>> {
         let next = chars.get(k + 1).map(|x| x.1);
         match open {
             None => {
+                // A quote opens at a word start and closes at a word end, so a speaker change never
+                // falls inside a word.
+                let at_word_start = prev.is_none_or(|p| !p.is_alphanumeric());
                 let opens = match c {
-                    '“' | '«' | '„' => true,
-                    '"' => prev.is_none_or(|p| p.is_whitespace() || "([—–-".contains(p)),
-                    '‘' => prev.is_none_or(|p| p.is_whitespace() || "([—–-".contains(p)),
+                    '“' | '«' | '„' => at_word_start,
+                    '"' | '‘' => prev.is_none_or(|p| p.is_whitespace() || "([—–-".contains(p)),
                     _ => false,
                 };
                 if opens {
@@ -145,10 +147,9 @@ pub fn quotes(text: &str) -> Vec<Range<usize>> {
                 }
             }
             Some((start, o)) => {
+                let at_word_end = next.is_none_or(|n| !n.is_alphanumeric());
                 let closes = match (o, c) {
-                    ('“', '”') | ('«', '»') | ('„', '“') | ('"', '"') => true,
-                    ('„', '”') => true,
-                    ('‘', '’') => next.is_none_or(|n| !n.is_alphabetic()),
+                    ('“', '”') | ('«', '»') | ('„', '“') | ('"', '"') | ('„', '”') | ('‘', '’') => at_word_end,
                     _ => false,
                 };
                 if closes {
