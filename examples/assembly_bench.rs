@@ -40,12 +40,18 @@ fn synthetic(i: usize) -> Vec<f32> {
 fn vm_hwm_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
 fn book_layout(n_chunks: usize) -> (Vec<String>, Vec<PlannedChunk>) {
-    let chapters: Vec<String> = (0..n_chunks.div_ceil(PER_CHAPTER)).map(|i| format!("Chapter {}", i + 1)).collect();
+    let chapters: Vec<String> = (0..n_chunks.div_ceil(PER_CHAPTER))
+        .map(|i| format!("Chapter {}", i + 1))
+        .collect();
     let chunks = (0..n_chunks)
         .map(|i| PlannedChunk {
             chapter: (i / PER_CHAPTER) as u32,
@@ -89,7 +95,17 @@ async fn main() -> anyhow::Result<()> {
             }
             for cl in c {
                 let idx: usize = cl.store_key.trim_start_matches("synthetic-").parse()?;
-                store.complete(&cl, "populate", &StoredAudio { sample_rate: 24_000, samples: synthetic(idx) }, 0.0).await?;
+                store
+                    .complete(
+                        &cl,
+                        "populate",
+                        &StoredAudio {
+                            sample_rate: 24_000,
+                            samples: synthetic(idx),
+                        },
+                        0.0,
+                    )
+                    .await?;
                 i += 1;
             }
         }
@@ -97,8 +113,13 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let out = std::path::PathBuf::from(args.get(2).ok_or_else(|| anyhow::anyhow!(usage))?);
-    let formats: Vec<OutFormat> =
-        args.get(3).map(String::as_str).unwrap_or("m4b,mp3").split(',').filter_map(OutFormat::parse).collect();
+    let formats: Vec<OutFormat> = args
+        .get(3)
+        .map(String::as_str)
+        .unwrap_or("m4b,mp3")
+        .split(',')
+        .filter_map(OutFormat::parse)
+        .collect();
     let r = store.render("synthetic").await?;
     let states = store.chunk_states(r.id).await?;
     let n_ch = states.iter().map(|s| s.chapter).max().map(|m| m + 1).unwrap_or(0) as usize;
@@ -112,7 +133,10 @@ async fn main() -> anyhow::Result<()> {
                 slots: states
                     .iter()
                     .filter(|s| s.chapter as usize == c)
-                    .map(|s| ChunkSlot { key: s.store_key.clone(), paragraph_end: s.index % 5 == 4 })
+                    .map(|s| ChunkSlot {
+                        key: s.store_key.clone(),
+                        paragraph_end: s.index % 5 == 4,
+                    })
                     .collect(),
                 complete: true,
             })
@@ -121,7 +145,16 @@ async fn main() -> anyhow::Result<()> {
     };
     let before = vm_hwm_kb();
     let t = Instant::now();
-    let res = assemble(&store, &book, &PauseOptions::default(), &AUDIOBOOK, &formats, &out, 24_000).await?;
+    let res = assemble(
+        &store,
+        &book,
+        &PauseOptions::default(),
+        &AUDIOBOOK,
+        &formats,
+        &out,
+        24_000,
+    )
+    .await?;
     let s = t.elapsed().as_secs_f64();
     let audio: f64 = res.loudness.iter().map(|l| l.duration).sum();
     println!(

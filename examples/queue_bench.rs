@@ -38,7 +38,10 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     store.sync_plan(&spec, &chapters, &chunks).await?;
     let sync_s = t.elapsed().as_secs_f64();
-    let audio = StoredAudio { sample_rate: 24_000, samples: (0..samples).map(|i| (i as f32 * 0.01).sin()).collect() };
+    let audio = StoredAudio {
+        sample_rate: 24_000,
+        samples: (0..samples).map(|i| (i as f32 * 0.01).sin()).collect(),
+    };
     let t = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..claimers {

@@ -219,7 +219,9 @@ pub fn chunk_seed(project_seed: u64, store_key: &str) -> u64 {
     h.update(store_key.as_bytes());
     let b = h.finalize();
     let bytes = b.as_bytes();
-    u64::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
+    u64::from_le_bytes([
+        bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+    ])
 }
 
 /// The state database of a project: `--db`, else `render.db`, else `.ws-book/state.db` beside it.
@@ -239,7 +241,11 @@ pub fn db_location(project: &Project, flag: Option<&str>) -> String {
 
 /// The render's name in the database: the project (or manuscript) file name.
 pub fn render_name(project: &Project) -> String {
-    project.source.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "book".into())
+    project
+        .source
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "book".into())
 }
 
 /// A file-name-safe version of a title.
@@ -273,14 +279,21 @@ impl Progress {
         use std::io::IsTerminal;
         let tty = mode == ProgressMode::Auto && std::io::stderr().is_terminal();
         if !tty {
-            let mode = if mode == ProgressMode::Quiet { ProgressMode::Quiet } else { ProgressMode::Plain };
-            return Progress { mode, multi: None, bar: None, spinners: vec![] };
+            let mode = if mode == ProgressMode::Quiet {
+                ProgressMode::Quiet
+            } else {
+                ProgressMode::Plain
+            };
+            return Progress {
+                mode,
+                multi: None,
+                bar: None,
+                spinners: vec![],
+            };
         }
         let multi = indicatif::MultiProgress::new();
-        let style = indicatif::ProgressStyle::with_template(
-            "{bar:40.cyan/blue} {pos}/{len} chunks  {msg}  ETA {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let style = indicatif::ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} chunks  {msg}  ETA {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         let bar = multi.add(indicatif::ProgressBar::new(total).with_style(style));
         let sstyle = indicatif::ProgressStyle::with_template("  {spinner} {prefix}: {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
@@ -292,7 +305,12 @@ impl Progress {
                 s
             })
             .collect();
-        Progress { mode: ProgressMode::Auto, multi: Some(multi), bar: Some(bar), spinners }
+        Progress {
+            mode: ProgressMode::Auto,
+            multi: Some(multi),
+            bar: Some(bar),
+            spinners,
+        }
     }
 
     fn line(&self, s: &str) {
@@ -323,7 +341,9 @@ impl Progress {
                 s.set_message(a.clone());
             }
         } else {
-            self.line(&format!("render: {done}/{total} chunks done, {audio_s:.0} s audio, {speed:.1}× real time"));
+            self.line(&format!(
+                "render: {done}/{total} chunks done, {audio_s:.0} s audio, {speed:.1}× real time"
+            ));
         }
     }
 
@@ -363,7 +383,10 @@ pub async fn render(
         v
     };
     let preset = loudness::preset(&cfg.output.loudness).ok_or_else(|| {
-        RenderError::Input(format!("unknown loudness preset `{}`; use audiobook or podcast", cfg.output.loudness))
+        RenderError::Input(format!(
+            "unknown loudness preset `{}`; use audiobook or podcast",
+            cfg.output.loudness
+        ))
     })?;
     let out_dir = match &opts.out {
         Some(o) => o.clone(),
@@ -393,10 +416,17 @@ pub async fn render(
             let req = SynthRequest {
                 key: key.clone(),
                 runs: c.runs.clone(),
-                voice: VoiceSpec { name: c.voice.clone(), embedding: None },
+                voice: VoiceSpec {
+                    name: c.voice.clone(),
+                    embedding: None,
+                },
                 speaker: c.speaker.clone(),
                 seed: chunk_seed(cfg.render.seed, &key),
-                params: GenParams { cps: cfg.chunking.cps, temperature: cfg.engine.temperature, top_k: cfg.engine.top_k },
+                params: GenParams {
+                    cps: cfg.chunking.cps,
+                    temperature: cfg.engine.temperature,
+                    top_k: cfg.engine.top_k,
+                },
             };
             let request = serde_json::to_string(&req).map_err(|e| RenderError::Input(e.to_string()))?;
             planned.push(PlannedChunk {
@@ -413,7 +443,9 @@ pub async fn render(
     let store = Store::open(&db).await?;
     let released = worker::release_dead_local_workers(&store).await?;
     if released > 0 {
-        progress.line(&format!("render: returned {released} chunk(s) leased by a stopped process to the queue"));
+        progress.line(&format!(
+            "render: returned {released} chunk(s) leased by a stopped process to the queue"
+        ));
     }
     let spec = RenderSpec {
         name: render_name(project),
@@ -463,11 +495,16 @@ pub async fn render(
             let done: u64 = prog.iter().map(|c| c.done).sum();
             let audio: f64 = prog.iter().map(|c| c.audio_seconds).sum();
             let (a_ms, b_ms) = states.iter().fold((0u64, 0u64), |(a, b), s| {
-                (a + s.audio_ms.load(Ordering::Relaxed), b + s.busy_ms.load(Ordering::Relaxed))
+                (
+                    a + s.audio_ms.load(Ordering::Relaxed),
+                    b + s.busy_ms.load(Ordering::Relaxed),
+                )
             });
             let speed = if b_ms > 0 { a_ms as f64 / b_ms as f64 } else { 0.0 };
-            let acts: Vec<String> =
-                states.iter().map(|s| s.activity.lock().map(|a| a.clone()).unwrap_or_default()).collect();
+            let acts: Vec<String> = states
+                .iter()
+                .map(|s| s.activity.lock().map(|a| a.clone()).unwrap_or_default())
+                .collect();
             progress.update(done, total_chunks, audio, speed, &acts);
         }
     }
@@ -533,7 +570,10 @@ pub async fn render(
                 slots: ch
                     .chunks
                     .iter()
-                    .map(|c| ChunkSlot { key: store_key(c, &fingerprint, None), paragraph_end: c.paragraph_end })
+                    .map(|c| ChunkSlot {
+                        key: store_key(c, &fingerprint, None),
+                        paragraph_end: c.paragraph_end,
+                    })
                     .collect(),
                 complete: complete.get(ci).copied().unwrap_or(false),
             })
@@ -570,7 +610,10 @@ fn load_cover(project: &Project, progress: &Progress) -> Option<Cover> {
     match std::fs::read(&path) {
         Ok(data) => Some(Cover { data }),
         Err(e) => {
-            progress.warn(&format!("{}: cannot read the cover image: {e}; writing files without a cover", path.display()));
+            progress.warn(&format!(
+                "{}: cannot read the cover image: {e}; writing files without a cover",
+                path.display()
+            ));
             None
         }
     }
@@ -711,7 +754,11 @@ pub async fn assemble(
         let mut start = 0i64;
         for (ch, _, len, _) in &measured {
             let l = (*len as f64 * r).ceil() as i64;
-            marks.push(ChapterMark { title: ch.title.clone(), start, end: start + l });
+            marks.push(ChapterMark {
+                title: ch.title.clone(),
+                start,
+                end: start + l,
+            });
             start += l;
         }
         let spec = EncodeSpec {
@@ -752,8 +799,16 @@ pub async fn assemble(
         }
         let need_44 = m4b.is_some() || per_chapter.iter().any(|(f, _)| f.rate() == 44_100);
         let need_48 = per_chapter.iter().any(|(f, _)| f.rate() == 48_000);
-        let mut rs44 = if need_44 { Some(StreamResampler::new(rate, 44_100)?) } else { None };
-        let mut rs48 = if need_48 { Some(StreamResampler::new(rate, 48_000)?) } else { None };
+        let mut rs44 = if need_44 {
+            Some(StreamResampler::new(rate, 44_100)?)
+        } else {
+            None
+        };
+        let mut rs48 = if need_48 {
+            Some(StreamResampler::new(rate, 48_000)?)
+        } else {
+            None
+        };
         let mut master = Master::new(*gain, preset.ceiling_db, rate);
         let mut first_err: Option<RenderError> = None;
         {
@@ -827,7 +882,12 @@ pub async fn assemble(
         let (path, samples) = e.finish()?;
         result.outputs.insert(
             0,
-            OutputFile { path, format: OutFormat::M4b, duration: samples as f64 / OutFormat::M4b.rate() as f64, chapter: None },
+            OutputFile {
+                path,
+                format: OutFormat::M4b,
+                duration: samples as f64 / OutFormat::M4b.rate() as f64,
+                chapter: None,
+            },
         );
     }
     Ok(result)

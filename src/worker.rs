@@ -189,7 +189,10 @@ async fn work(
     state: &Arc<WorkerState>,
     cancel: &Arc<AtomicBool>,
 ) -> Result<WorkerReport, WorkerError> {
-    let mut report = WorkerReport { id: cfg.id.clone(), ..Default::default() };
+    let mut report = WorkerReport {
+        id: cfg.id.clone(),
+        ..Default::default()
+    };
     let lease_ms = cfg.lease.as_millis() as i64;
     let mut batch_size = cfg.batch_size.max(1);
     loop {
@@ -236,13 +239,18 @@ async fn work(
             Ok(audios) if audios.len() == batch.len() => {
                 let per = busy / batch.len() as f64;
                 for ((claim, _), audio) in batch.iter().zip(audios) {
-                    let stored = StoredAudio { sample_rate: audio.sample_rate, samples: audio.samples };
+                    let stored = StoredAudio {
+                        sample_rate: audio.sample_rate,
+                        samples: audio.samples,
+                    };
                     match store.complete(claim, &cfg.id, &stored, per).await? {
                         Outcome::Recorded => {
                             report.done += 1;
                             report.audio_seconds += stored.seconds();
                             state.done.fetch_add(1, Ordering::Relaxed);
-                            state.audio_ms.fetch_add((stored.seconds() * 1000.0) as u64, Ordering::Relaxed);
+                            state
+                                .audio_ms
+                                .fetch_add((stored.seconds() * 1000.0) as u64, Ordering::Relaxed);
                         }
                         Outcome::LeaseLost => report.lease_lost += 1,
                     }
@@ -250,7 +258,11 @@ async fn work(
                 report.busy_seconds += busy;
             }
             Ok(audios) => {
-                let msg = format!("the engine returned {} audio clips for {} requests", audios.len(), batch.len());
+                let msg = format!(
+                    "the engine returned {} audio clips for {} requests",
+                    audios.len(),
+                    batch.len()
+                );
                 for (c, _) in &batch {
                     fail(store, c, &msg, cfg, state, &mut report).await?;
                 }
@@ -283,7 +295,10 @@ async fn fail(
 ) -> Result<(), WorkerError> {
     report.failures += 1;
     state.failures.fetch_add(1, Ordering::Relaxed);
-    match store.fail(claim, msg, retry_delay(cfg.retry_base, claim.attempts)).await? {
+    match store
+        .fail(claim, msg, retry_delay(cfg.retry_base, claim.attempts))
+        .await?
+    {
         FailOutcome::LeaseLost => report.lease_lost += 1,
         FailOutcome::Retrying | FailOutcome::Failed => {}
     }

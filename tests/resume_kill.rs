@@ -12,7 +12,10 @@ use ws_book::audio::qc;
 use ws_book::store::Store;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// (done, total) of the demo render in `db`, if the render exists yet.
@@ -31,11 +34,22 @@ fn counts(rt: &tokio::runtime::Runtime, db: &std::path::Path) -> Option<(u64, u6
 
 fn spawn_render(p: &DemoProject, workers: &str) -> Child {
     let yaml = p.yaml().display().to_string();
-    p.cmd(&["render", &yaml, "--engine", "espeak", "--progress", "quiet", "--workers", workers, "--lease-secs", "5"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+    p.cmd(&[
+        "render",
+        &yaml,
+        "--engine",
+        "espeak",
+        "--progress",
+        "quiet",
+        "--workers",
+        workers,
+        "--lease-secs",
+        "5",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap()
 }
 
 fn decoded(path: &std::path::Path) -> Vec<u32> {
@@ -60,7 +74,10 @@ fn sigkill_at_several_points_then_resume_gives_bit_identical_audio() {
         let t0 = Instant::now();
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                assert!(target >= total, "render exited ({status}) before the kill point {target}");
+                assert!(
+                    target >= total,
+                    "render exited ({status}) before the kill point {target}"
+                );
                 break;
             }
             let done = counts(&rt, &p.db()).map(|c| c.0).unwrap_or(0);
@@ -108,7 +125,13 @@ fn sigkill_at_several_points_then_resume_gives_bit_identical_audio() {
     assert_eq!(states.len() as u64, total);
     for s in &states {
         assert_eq!(s.status, "done");
-        assert!(s.completions <= 1, "chunk {}/{} completed {} times", s.chapter, s.index, s.completions);
+        assert!(
+            s.completions <= 1,
+            "chunk {}/{} completed {} times",
+            s.chapter,
+            s.index,
+            s.completions
+        );
     }
 }
 

@@ -38,12 +38,17 @@ fn titles(n: u32) -> Vec<String> {
 }
 
 fn audio(x: f32) -> StoredAudio {
-    StoredAudio { sample_rate: 24_000, samples: vec![x, -x, 0.25, f32::MIN_POSITIVE, 1.0e-7] }
+    StoredAudio {
+        sample_rate: 24_000,
+        samples: vec![x, -x, 0.25, f32::MIN_POSITIVE, 1.0e-7],
+    }
 }
 
 async fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("state.db").display().to_string()).await.unwrap();
+    let store = Store::open(&dir.path().join("state.db").display().to_string())
+        .await
+        .unwrap();
     (dir, store)
 }
 
@@ -60,14 +65,21 @@ async fn sync_is_idempotent_and_reuses_stored_audio() {
     // Complete one chunk, then change a different chunk's key to the completed one's: reused at once.
     let c = store.claim("w", "fp1", 1, 10_000).await.unwrap();
     assert_eq!(c.len(), 1);
-    assert_eq!(store.complete(&c[0], "w", &audio(0.5), 0.1).await.unwrap(), Outcome::Recorded);
+    assert_eq!(
+        store.complete(&c[0], "w", &audio(0.5), 0.1).await.unwrap(),
+        Outcome::Recorded
+    );
     let mut plan2 = plan.clone();
     plan2[4].store_key = c[0].store_key.clone();
     let r3 = store.sync_plan(&spec(3), &titles(2), &plan2).await.unwrap();
     assert_eq!((r3.already_done, r3.reused, r3.queued), (1, 1, 4));
 
     // Dropping a chapter and a chunk removes their rows; stored audio stays.
-    let mut plan3: Vec<_> = plan2.iter().filter(|c| c.chapter == 0 && c.index < 2).cloned().collect();
+    let mut plan3: Vec<_> = plan2
+        .iter()
+        .filter(|c| c.chapter == 0 && c.index < 2)
+        .cloned()
+        .collect();
     plan3.truncate(2);
     let r4 = store.sync_plan(&spec(3), &titles(1), &plan3).await.unwrap();
     assert_eq!(r4.dropped, 4);
@@ -81,11 +93,18 @@ async fn audio_round_trips_bit_identically() {
     let (_d, store) = open().await;
     store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
     let c = store.claim("w", "fp1", 1, 10_000).await.unwrap();
-    let a = StoredAudio { sample_rate: 24_000, samples: (0..10_000).map(|i| ((i as f32) * 0.37).sin() * 0.9).collect() };
+    let a = StoredAudio {
+        sample_rate: 24_000,
+        samples: (0..10_000).map(|i| ((i as f32) * 0.37).sin() * 0.9).collect(),
+    };
     store.complete(&c[0], "w", &a, 0.0).await.unwrap();
     let back = store.audio(&c[0].store_key).await.unwrap().unwrap();
     assert_eq!(back.sample_rate, 24_000);
-    assert!(back.samples.iter().zip(&a.samples).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert!(back
+        .samples
+        .iter()
+        .zip(&a.samples)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
     assert_eq!(back.samples.len(), a.samples.len());
 }
 
@@ -121,7 +140,10 @@ async fn concurrent_claimers_never_share_a_chunk() {
                     break;
                 }
                 for cl in c {
-                    assert_eq!(store.complete(&cl, &id, &audio(0.1), 0.0).await.unwrap(), Outcome::Recorded);
+                    assert_eq!(
+                        store.complete(&cl, &id, &audio(0.1), 0.0).await.unwrap(),
+                        Outcome::Recorded
+                    );
                     mine.push(cl.chunk_id);
                 }
             }
@@ -145,12 +167,21 @@ async fn expired_leases_return_and_late_completion_is_fenced() {
     let r = store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
     let old = store.claim("slow", "fp1", 1, 50).await.unwrap();
     assert_eq!(old.len(), 1);
-    assert!(store.claim("fast", "fp1", 1, 10_000).await.unwrap().is_empty(), "lease still held");
+    assert!(
+        store.claim("fast", "fp1", 1, 10_000).await.unwrap().is_empty(),
+        "lease still held"
+    );
     tokio::time::sleep(Duration::from_millis(120)).await;
     let new = store.claim("fast", "fp1", 1, 10_000).await.unwrap();
     assert_eq!(new.len(), 1, "expired lease is claimable");
-    assert_eq!(store.complete(&old[0], "slow", &audio(0.3), 0.0).await.unwrap(), Outcome::LeaseLost);
-    assert_eq!(store.complete(&new[0], "fast", &audio(0.4), 0.0).await.unwrap(), Outcome::Recorded);
+    assert_eq!(
+        store.complete(&old[0], "slow", &audio(0.3), 0.0).await.unwrap(),
+        Outcome::LeaseLost
+    );
+    assert_eq!(
+        store.complete(&new[0], "fast", &audio(0.4), 0.0).await.unwrap(),
+        Outcome::Recorded
+    );
     let st = store.chunk_states(r.render_id).await.unwrap();
     assert_eq!(st[0].completions, 1);
     let a = store.audio(&st[0].store_key).await.unwrap().unwrap();
@@ -166,8 +197,14 @@ async fn heartbeat_renews_leases() {
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(store.heartbeat("w", 150).await.unwrap(), 1);
     }
-    assert!(store.claim("x", "fp1", 1, 150).await.unwrap().is_empty(), "renewed lease still held");
-    assert_eq!(store.complete(&c[0], "w", &audio(0.2), 0.0).await.unwrap(), Outcome::Recorded);
+    assert!(
+        store.claim("x", "fp1", 1, 150).await.unwrap().is_empty(),
+        "renewed lease still held"
+    );
+    assert_eq!(
+        store.complete(&c[0], "w", &audio(0.2), 0.0).await.unwrap(),
+        Outcome::Recorded
+    );
 }
 
 #[tokio::test]
@@ -202,14 +239,20 @@ async fn stopping_a_worker_releases_its_leases_and_plan_changes_fence_old_leases
     let c = store.claim("w", "fp1", 2, 60_000).await.unwrap();
     assert_eq!(store.stop_worker("w").await.unwrap(), 2);
     assert_eq!(store.progress(r.render_id).await.unwrap()[0].pending, 3);
-    assert_eq!(store.complete(&c[0], "w", &audio(0.1), 0.0).await.unwrap(), Outcome::LeaseLost);
+    assert_eq!(
+        store.complete(&c[0], "w", &audio(0.1), 0.0).await.unwrap(),
+        Outcome::LeaseLost
+    );
 
     let c = store.claim("w2", "fp1", 1, 60_000).await.unwrap();
     // The chunk's text changed while it was being synthesised: the old lease cannot complete it.
     let mut changed = chunks(1, 3, "");
     changed[0].store_key = "k-new".into();
     store.sync_plan(&spec(3), &titles(1), &changed).await.unwrap();
-    assert_eq!(store.complete(&c[0], "w2", &audio(0.1), 0.0).await.unwrap(), Outcome::LeaseLost);
+    assert_eq!(
+        store.complete(&c[0], "w2", &audio(0.1), 0.0).await.unwrap(),
+        Outcome::LeaseLost
+    );
     assert!(store.audio("k0-0").await.unwrap().is_none());
 }
 

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::{codec, encoder, format, frame, ChannelLayout, Dictionary, Packet};
+use ffmpeg_next as ffmpeg;
 
 /// Errors from encoding.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,9 @@ pub enum EncodeError {
         source: ffmpeg::Error,
     },
     /// An encoder is missing from the FFmpeg build.
-    #[error("the FFmpeg libraries lack the `{0}` encoder (install Debian's libavcodec with it, e.g. libavcodec-extra)")]
+    #[error(
+        "the FFmpeg libraries lack the `{0}` encoder (install Debian's libavcodec with it, e.g. libavcodec-extra)"
+    )]
     MissingEncoder(&'static str),
     /// File system error.
     #[error("{path}: {source}")]
@@ -113,6 +115,32 @@ pub struct Cover {
 }
 
 impl Cover {
+    /// Width and height of a JPEG or PNG image.
+    pub fn dimensions(&self) -> Option<(i32, i32)> {
+        let d = &self.data;
+        if d.starts_with(b"\x89PNG") && d.len() >= 24 {
+            let w = u32::from_be_bytes([d[16], d[17], d[18], d[19]]);
+            let h = u32::from_be_bytes([d[20], d[21], d[22], d[23]]);
+            return Some((w as i32, h as i32));
+        }
+        let mut i = 2;
+        while i + 9 < d.len() {
+            if d[i] != 0xFF {
+                i += 1;
+                continue;
+            }
+            let m = d[i + 1];
+            let len = u16::from_be_bytes([d[i + 2], d[i + 3]]) as usize;
+            if (0xC0..=0xCF).contains(&m) && m != 0xC4 && m != 0xC8 && m != 0xCC {
+                let h = u16::from_be_bytes([d[i + 5], d[i + 6]]);
+                let w = u16::from_be_bytes([d[i + 7], d[i + 8]]);
+                return Some((w as i32, h as i32));
+            }
+            i += 2 + len;
+        }
+        None
+    }
+
     fn codec_id(&self) -> Option<codec::Id> {
         if self.data.starts_with(&[0xFF, 0xD8]) {
             Some(codec::Id::MJPEG)
@@ -164,7 +192,10 @@ pub fn init() {
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.partial"))
 }
 
@@ -178,12 +209,19 @@ impl AudioEncoder {
             move |source| EncodeError::Ffmpeg { path, action, source }
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| EncodeError::Io { path: dir.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| EncodeError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
         }
         let tmp = tmp_path(&path);
-        let codec = encoder::find_by_name(spec.format.encoder()).ok_or(EncodeError::MissingEncoder(spec.format.encoder()))?;
+        let codec =
+            encoder::find_by_name(spec.format.encoder()).ok_or(EncodeError::MissingEncoder(spec.format.encoder()))?;
         let audio_codec = codec.audio().map_err(fe("use the audio encoder"))?;
-        let wanted = [format::Sample::F32(format::sample::Type::Planar), format::Sample::F32(format::sample::Type::Packed)];
+        let wanted = [
+            format::Sample::F32(format::sample::Type::Planar),
+            format::Sample::F32(format::sample::Type::Packed),
+        ];
         let sample_format = audio_codec
             .formats()
             .and_then(|mut fs| fs.find(|f| wanted.contains(f)))
@@ -195,7 +233,10 @@ impl AudioEncoder {
         let enc = {
             let mut ost = octx.add_stream(codec).map_err(fe("add the audio stream"))?;
             stream_index = ost.index();
-            let mut e = codec::context::Context::new_with_codec(codec).encoder().audio().map_err(fe("create the encoder"))?;
+            let mut e = codec::context::Context::new_with_codec(codec)
+                .encoder()
+                .audio()
+                .map_err(fe("create the encoder"))?;
             e.set_rate(rate as i32);
             e.set_channel_layout(ChannelLayout::MONO);
             e.set_channels(1);
@@ -210,14 +251,16 @@ impl AudioEncoder {
             ost.set_time_base((1, rate as i32));
             opened
         };
-        let cover_index = match spec.cover.as_ref().and_then(|c| c.codec_id().map(|id| (c, id))) {
-            Some((_, id)) if spec.format != OutFormat::Opus => {
+        let cover_index = match spec.cover.as_ref().and_then(|c| Some((c.codec_id()?, c.dimensions()?))) {
+            Some((id, (w, h))) if spec.format != OutFormat::Opus => {
                 let mut st = octx.add_stream(encoder::find(id)).map_err(fe("add the cover stream"))?;
                 // SAFETY: the stream was just created by avformat_new_stream and is owned by `octx`.
                 unsafe {
                     let s = st.as_mut_ptr();
                     (*(*s).codecpar).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
                     (*(*s).codecpar).codec_id = id.into();
+                    (*(*s).codecpar).width = w;
+                    (*(*s).codecpar).height = h;
                     (*s).disposition = ffmpeg::ffi::AV_DISPOSITION_ATTACHED_PIC as i32;
                 }
                 Some(st.index())
@@ -233,7 +276,11 @@ impl AudioEncoder {
             meta.set(k, v);
         }
         octx.set_metadata(meta);
-        octx.write_header().map_err(fe("write the header"))?;
+        if let Err(e) = octx.write_header() {
+            drop(octx);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fe("write the header")(e));
+        }
         if let (Some(idx), Some(cover)) = (cover_index, spec.cover.as_ref()) {
             let mut pkt = Packet::copy(&cover.data);
             pkt.set_stream(idx);
@@ -262,18 +309,30 @@ impl AudioEncoder {
     }
 
     fn err(&self, action: &'static str) -> impl Fn(ffmpeg::Error) -> EncodeError + '_ {
-        move |source| EncodeError::Ffmpeg { path: self.path.clone(), action, source }
+        move |source| EncodeError::Ffmpeg {
+            path: self.path.clone(),
+            action,
+            source,
+        }
     }
 
     fn drain(&mut self) -> Result<(), EncodeError> {
         let mut pkt = Packet::empty();
         let enc_tb = self.enc.time_base();
-        let st_tb = self.octx.stream(self.stream_index).map(|s| s.time_base()).unwrap_or(enc_tb);
+        let st_tb = self
+            .octx
+            .stream(self.stream_index)
+            .map(|s| s.time_base())
+            .unwrap_or(enc_tb);
         while self.enc.receive_packet(&mut pkt).is_ok() {
             pkt.set_stream(self.stream_index);
             pkt.rescale_ts(enc_tb, st_tb);
             pkt.write_interleaved(&mut self.octx)
-                .map_err(|source| EncodeError::Ffmpeg { path: self.path.clone(), action: "write audio", source })?;
+                .map_err(|source| EncodeError::Ffmpeg {
+                    path: self.path.clone(),
+                    action: "write audio",
+                    source,
+                })?;
         }
         Ok(())
     }
@@ -319,7 +378,9 @@ impl AudioEncoder {
             let path = path.to_path_buf();
             move |source| EncodeError::Io { path, source }
         };
-        std::fs::File::open(&self.tmp).and_then(|f| f.sync_all()).map_err(io(&self.tmp))?;
+        std::fs::File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&self.tmp))?;
         std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
         Ok((self.path, self.samples))
     }

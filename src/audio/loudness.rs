@@ -101,14 +101,19 @@ impl Meter {
 
     /// Adds samples.
     pub fn add(&mut self, samples: &[f32]) -> Result<(), LoudnessError> {
-        self.ebu.add_frames_f32(samples).map_err(|e| LoudnessError(e.to_string()))
+        self.ebu
+            .add_frames_f32(samples)
+            .map_err(|e| LoudnessError(e.to_string()))
     }
 
     /// The measurement so far.
     pub fn finish(&self) -> Result<Measurement, LoudnessError> {
         let l = self.ebu.loudness_global().map_err(|e| LoudnessError(e.to_string()))?;
         let tp = self.ebu.true_peak(0).map_err(|e| LoudnessError(e.to_string()))?;
-        Ok(Measurement { lufs: if l.is_finite() { l.max(-120.0) } else { -120.0 }, true_peak_db: gain_to_db(tp) })
+        Ok(Measurement {
+            lufs: if l.is_finite() { l.max(-120.0) } else { -120.0 },
+            true_peak_db: gain_to_db(tp),
+        })
     }
 }
 
@@ -157,7 +162,11 @@ impl Master {
     fn step(&mut self, x: Option<f32>) -> Option<f32> {
         if let Some(x) = x {
             let y = x * self.gain;
-            let need = if y.abs() > self.ceiling { self.ceiling / y.abs() } else { 1.0 };
+            let need = if y.abs() > self.ceiling {
+                self.ceiling / y.abs()
+            } else {
+                1.0
+            };
             while self.mins.back().is_some_and(|&(_, g)| g >= need) {
                 self.mins.pop_back();
             }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::{codec, format, frame, media};
+use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 
 use super::encode;
@@ -51,7 +51,11 @@ pub fn decode(path: &Path, sink: &mut dyn FnMut(&[f32])) -> Result<u32, QcError>
     encode::init();
     let err = |action: &'static str| {
         let path = path.to_path_buf();
-        move |e: ffmpeg::Error| QcError::Read { path, action, message: e.to_string() }
+        move |e: ffmpeg::Error| QcError::Read {
+            path,
+            action,
+            message: e.to_string(),
+        }
     };
     let mut ictx = format::input(&path).map_err(err("open the file"))?;
     let (idx, params) = {
@@ -172,7 +176,11 @@ pub fn measure(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
     })?;
     let rate_seen = rate;
     if let Some(message) = meter_err {
-        return Err(QcError::Read { path: path.to_path_buf(), action: "measure loudness", message });
+        return Err(QcError::Read {
+            path: path.to_path_buf(),
+            action: "measure loudness",
+            message,
+        });
     }
     let m = match meter {
         Some(m) => m.finish().map_err(|e| QcError::Read {
@@ -180,11 +188,26 @@ pub fn measure(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
             action: "measure loudness",
             message: e.to_string(),
         })?,
-        None => super::loudness::Measurement { lufs: -120.0, true_peak_db: -120.0 },
+        None => super::loudness::Measurement {
+            lufs: -120.0,
+            true_peak_db: -120.0,
+        },
     };
-    let rms_db = if n == 0 { -120.0 } else { gain_to_db((sum_sq / n as f64).sqrt()) };
-    let noise_floor_db = if min_win.is_finite() { gain_to_db(min_win) } else { rms_db };
-    let duration = if rate_seen == 0 { 0.0 } else { n as f64 / rate_seen as f64 };
+    let rms_db = if n == 0 {
+        -120.0
+    } else {
+        gain_to_db((sum_sq / n as f64).sqrt())
+    };
+    let noise_floor_db = if min_win.is_finite() {
+        gain_to_db(min_win)
+    } else {
+        rms_db
+    };
+    let duration = if rate_seen == 0 {
+        0.0
+    } else {
+        n as f64 / rate_seen as f64
+    };
     let mut problems = Vec::new();
     if let Some((lo, hi)) = preset.rms_range {
         if rms_db < lo || rms_db > hi {
@@ -192,7 +215,10 @@ pub fn measure(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
         }
     }
     if m.true_peak_db > preset.max_peak_db {
-        problems.push(format!("peak {:.1} dBFS is above {} dBFS", m.true_peak_db, preset.max_peak_db));
+        problems.push(format!(
+            "peak {:.1} dBFS is above {} dBFS",
+            m.true_peak_db, preset.max_peak_db
+        ));
     }
     if let Some(max) = preset.max_noise_db {
         if noise_floor_db > max {
@@ -201,7 +227,10 @@ pub fn measure(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
     }
     if let Some(tol) = preset.lufs_tolerance {
         if (m.lufs - preset.target_lufs).abs() > tol {
-            problems.push(format!("loudness {:.1} LUFS is not within {tol} LU of {} LUFS", m.lufs, preset.target_lufs));
+            problems.push(format!(
+                "loudness {:.1} LUFS is not within {tol} LU of {} LUFS",
+                m.lufs, preset.target_lufs
+            ));
         }
     }
     Ok(FileQc {
@@ -230,6 +259,10 @@ fn probe_rate(path: &Path) -> Result<u32, QcError> {
     })?;
     let dec = codec::context::Context::from_parameters(st.parameters())
         .and_then(|c| c.decoder().audio())
-        .map_err(|e| QcError::Read { path: path.to_path_buf(), action: "open the decoder", message: e.to_string() })?;
+        .map_err(|e| QcError::Read {
+            path: path.to_path_buf(),
+            action: "open the decoder",
+            message: e.to_string(),
+        })?;
     Ok(dec.rate())
 }

@@ -30,10 +30,16 @@ pub fn resample_clip(samples: &[f32], from: u32, to: u32) -> Result<Vec<f32>, Re
     if from == to || samples.is_empty() {
         return Ok(samples.to_vec());
     }
-    let mut r = Fft::<f32>::new(from as usize, to as usize, BLOCK, 1, FixedSync::Input)
-        .map_err(|e| ResampleError::Setup { from, to, message: e.to_string() })?;
+    let mut r =
+        Fft::<f32>::new(from as usize, to as usize, BLOCK, 1, FixedSync::Input).map_err(|e| ResampleError::Setup {
+            from,
+            to,
+            message: e.to_string(),
+        })?;
     let input = InterleavedSlice::new(samples, 1, samples.len()).map_err(|e| ResampleError::Process(e.to_string()))?;
-    let out = r.process_all(&input, samples.len(), None).map_err(|e| ResampleError::Process(e.to_string()))?;
+    let out = r
+        .process_all(&input, samples.len(), None)
+        .map_err(|e| ResampleError::Process(e.to_string()))?;
     Ok(out.take_data())
 }
 
@@ -55,11 +61,19 @@ impl StreamResampler {
             None
         } else {
             Some(
-                Fft::<f32>::new(from as usize, to as usize, BLOCK, 1, FixedSync::Input)
-                    .map_err(|e| ResampleError::Setup { from, to, message: e.to_string() })?,
+                Fft::<f32>::new(from as usize, to as usize, BLOCK, 1, FixedSync::Input).map_err(|e| {
+                    ResampleError::Setup {
+                        from,
+                        to,
+                        message: e.to_string(),
+                    }
+                })?,
             )
         };
-        let (out_max, delay) = inner.as_ref().map(|r| (r.output_frames_max(), r.output_delay())).unwrap_or((0, 0));
+        let (out_max, delay) = inner
+            .as_ref()
+            .map(|r| (r.output_frames_max(), r.output_delay()))
+            .unwrap_or((0, 0));
         Ok(StreamResampler {
             inner,
             pending: Vec::with_capacity(BLOCK),
@@ -74,13 +88,21 @@ impl StreamResampler {
     fn run_block(&mut self, partial: Option<usize>, sink: &mut dyn FnMut(&[f32])) -> Result<(), ResampleError> {
         let Some(r) = self.inner.as_mut() else { return Ok(()) };
         self.pending.resize(BLOCK, 0.0);
-        let input = InterleavedSlice::new(&self.pending[..], 1, BLOCK).map_err(|e| ResampleError::Process(e.to_string()))?;
+        let input =
+            InterleavedSlice::new(&self.pending[..], 1, BLOCK).map_err(|e| ResampleError::Process(e.to_string()))?;
         let n_out_max = self.out_buf.len();
-        let mut output = rubato::audioadapter_buffers::direct::InterleavedSlice::new_mut(&mut self.out_buf[..], 1, n_out_max)
+        let mut output =
+            rubato::audioadapter_buffers::direct::InterleavedSlice::new_mut(&mut self.out_buf[..], 1, n_out_max)
+                .map_err(|e| ResampleError::Process(e.to_string()))?;
+        let idx = Indexing {
+            input_offset: 0,
+            output_offset: 0,
+            partial_len: partial,
+            active_channels_mask: None,
+        };
+        let (_, n_out) = r
+            .process_into_buffer(&input, &mut output, Some(&idx))
             .map_err(|e| ResampleError::Process(e.to_string()))?;
-        let idx = Indexing { input_offset: 0, output_offset: 0, partial_len: partial, active_channels_mask: None };
-        let (_, n_out) =
-            r.process_into_buffer(&input, &mut output, Some(&idx)).map_err(|e| ResampleError::Process(e.to_string()))?;
         self.pending.clear();
         let mut out = &self.out_buf[..n_out];
         if self.to_trim > 0 {

@@ -57,9 +57,16 @@ fn ms(rate: u32, ms: u32) -> usize {
 pub fn layout(chunks: &[ChunkSlot], pauses: &PauseOptions, rate: u32) -> Vec<Piece> {
     let mut out = vec![Piece::Silence(ms(rate, pauses.chapter_head_ms))];
     for (i, c) in chunks.iter().enumerate() {
-        out.push(Piece::Chunk { index: i, key: c.key.clone() });
+        out.push(Piece::Chunk {
+            index: i,
+            key: c.key.clone(),
+        });
         if i + 1 < chunks.len() {
-            let p = if c.paragraph_end { pauses.paragraph_ms } else { pauses.sentence_ms };
+            let p = if c.paragraph_end {
+                pauses.paragraph_ms
+            } else {
+                pauses.sentence_ms
+            };
             out.push(Piece::Silence(ms(rate, p)));
         }
     }
@@ -90,10 +97,11 @@ pub async fn stream(
                 n += *len as u64;
             }
             Piece::Chunk { index, key } => {
-                let audio = store
-                    .audio(key)
-                    .await?
-                    .ok_or_else(|| StitchError::Missing { chapter, index: *index, key: key.clone() })?;
+                let audio = store.audio(key).await?.ok_or_else(|| StitchError::Missing {
+                    chapter,
+                    index: *index,
+                    key: key.clone(),
+                })?;
                 let samples = if audio.sample_rate == rate {
                     audio.samples
                 } else {

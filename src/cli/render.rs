@@ -93,7 +93,11 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         Ok(s) => s,
         Err(e @ (RenderError::Input(_) | RenderError::Engine(_))) => {
             eprintln!("error: {e}");
-            return Ok(if matches!(e, RenderError::Input(_)) { EXIT_INPUT } else { 1 });
+            return Ok(if matches!(e, RenderError::Input(_)) {
+                EXIT_INPUT
+            } else {
+                1
+            });
         }
         Err(e) => return Err(e.into()),
     };
@@ -134,12 +138,25 @@ fn print_summary(s: &RenderSummary) {
         return;
     }
     for f in &s.failed {
-        println!("FAILED chapter {} chunk {} after {} attempts: {}", f.chapter + 1, f.index, f.attempts, f.error);
+        println!(
+            "FAILED chapter {} chunk {} after {} attempts: {}",
+            f.chapter + 1,
+            f.index + 1,
+            f.attempts,
+            f.error
+        );
     }
     if !s.qc.is_empty() {
-        println!("{:<48} {:>8} {:>7} {:>7} {:>7} {:>7}  QC", "file", "dur s", "RMS", "peak", "floor", "LUFS");
+        println!(
+            "{:<48} {:>8} {:>7} {:>7} {:>7} {:>7}  QC",
+            "file", "dur s", "RMS", "peak", "floor", "LUFS"
+        );
         for q in &s.qc {
-            let name = q.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let name = q
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             println!(
                 "{:<48} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1}  {}",
                 name,
@@ -148,7 +165,11 @@ fn print_summary(s: &RenderSummary) {
                 q.peak_db,
                 q.noise_floor_db,
                 q.lufs,
-                if q.pass { "pass".to_string() } else { format!("FAIL: {}", q.problems.join("; ")) }
+                if q.pass {
+                    "pass".to_string()
+                } else {
+                    format!("FAIL: {}", q.problems.join("; "))
+                }
             );
         }
     }
@@ -158,7 +179,12 @@ fn print_summary(s: &RenderSummary) {
         println!(
             "incomplete: {} of {} chapters assembled; fix the failures and run again (done chunks are kept)",
             s.chapters_assembled,
-            s.chapters_assembled + s.failed.iter().map(|f| f.chapter).collect::<std::collections::BTreeSet<_>>().len()
+            s.chapters_assembled
+                + s.failed
+                    .iter()
+                    .map(|f| f.chapter)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
         );
     }
 }

@@ -47,7 +47,10 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
     }
     println!("{} — engine {} ({})", info.title, info.engine, db);
     println!("{done}/{total} chunks done, {audio:.1} s of audio");
-    println!("{:>3}  {:<40} {:>6} {:>7} {:>6} {:>6} {:>8}", "#", "chapter", "done", "pending", "leased", "failed", "audio s");
+    println!(
+        "{:>3}  {:<40} {:>6} {:>7} {:>6} {:>6} {:>8}",
+        "#", "chapter", "done", "pending", "leased", "failed", "audio s"
+    );
     for c in &progress {
         println!(
             "{:>3}  {:<40} {:>6} {:>7} {:>6} {:>6} {:>8.1}",
@@ -61,7 +64,13 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
         );
     }
     for f in &failed {
-        println!("failed: chapter {} chunk {} ({} attempts): {}", f.chapter + 1, f.index, f.attempts, f.error);
+        println!(
+            "failed: chapter {} chunk {} ({} attempts): {}",
+            f.chapter + 1,
+            f.index + 1,
+            f.attempts,
+            f.error
+        );
     }
     if let Some(outs) = info.outputs.as_array() {
         for o in outs {
@@ -71,7 +80,14 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
         }
     }
     for w in workers.iter().filter(|w| !w.stopped) {
-        println!("worker {} on {} ({}): {} chunks, heartbeat {} ms ago", w.info.id, w.info.host, w.info.device, w.chunks_done, ws_book::store::now_ms() - w.heartbeat_ms);
+        println!(
+            "worker {} on {} ({}): {} chunks, heartbeat {} ms ago",
+            w.info.id,
+            w.info.host,
+            w.info.device,
+            w.chunks_done,
+            ws_book::store::now_ms() - w.heartbeat_ms
+        );
     }
     Ok(0)
 }

@@ -54,7 +54,14 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         cfg.batch_size = a.batch_size.max(1);
         cfg.lease = Duration::from_secs(a.lease_secs.max(1));
         cfg.exit_when_idle = !a.wait;
-        let r = worker::run(store.clone(), eng, cfg, Arc::new(WorkerState::default()), cancel.clone()).await;
+        let r = worker::run(
+            store.clone(),
+            eng,
+            cfg,
+            Arc::new(WorkerState::default()),
+            cancel.clone(),
+        )
+        .await;
         store.close().await;
         anyhow::Ok(r?)
     })?;

@@ -43,7 +43,12 @@ impl EspeakEngine {
         if !out.status.success() {
             return Err(EngineError::Unavailable(install_hint()));
         }
-        let version = String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").trim().to_string();
+        let version = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let out = Command::new(&program)
             .arg("--voices")
             .output()
@@ -53,7 +58,11 @@ impl EspeakEngine {
             .skip(1)
             .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
             .collect();
-        Ok(EspeakEngine { program, version, voices })
+        Ok(EspeakEngine {
+            program,
+            version,
+            voices,
+        })
     }
 
     /// The espeak voice for a WhisperSpeech language code.
@@ -85,7 +94,9 @@ impl EspeakEngine {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.program))?;
         if let Some(mut stdin) = child.stdin.take() {
-            stdin.write_all(text.as_bytes()).map_err(|e| format!("cannot write to espeak-ng: {e}"))?;
+            stdin
+                .write_all(text.as_bytes())
+                .map_err(|e| format!("cannot write to espeak-ng: {e}"))?;
         }
         let out = child.wait_with_output().map_err(|e| format!("espeak-ng failed: {e}"))?;
         if !out.status.success() {
@@ -127,11 +138,16 @@ pub fn parse_wav(bytes: &[u8]) -> Result<(u32, Vec<f32>), String> {
             bits = u16::from_le_bytes([bytes[body + 14], bytes[body + 15]]);
         } else if id == b"data" {
             if rate == 0 || bits != 16 || channels != 1 {
-                return Err(format!("unexpected espeak-ng WAV format ({rate} Hz, {bits} bits, {channels} channels)"));
+                return Err(format!(
+                    "unexpected espeak-ng WAV format ({rate} Hz, {bits} bits, {channels} channels)"
+                ));
             }
             let end = body.saturating_add(size).min(bytes.len());
             let data = &bytes[body..end];
-            let samples = data.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0).collect();
+            let samples = data
+                .chunks_exact(2)
+                .map(|b| i16::from_le_bytes([b[0], b[1]]) as f32 / 32768.0)
+                .collect();
             return Ok((rate, samples));
         }
         pos = body.saturating_add(size + (size & 1));
@@ -166,10 +182,16 @@ impl Engine for EspeakEngine {
                 let voice = format!("{}+{variant}", self.voice_for_lang(&run.lang));
                 let audio = self
                     .speak(&run.text, &voice, wpm)
-                    .map_err(|message| EngineError::Synthesis { key: req.key.clone(), message })?;
+                    .map_err(|message| EngineError::Synthesis {
+                        key: req.key.clone(),
+                        message,
+                    })?;
                 samples.extend_from_slice(&audio);
             }
-            out.push(Audio { sample_rate: SAMPLE_RATE, samples });
+            out.push(Audio {
+                sample_rate: SAMPLE_RATE,
+                samples,
+            });
         }
         Ok(out)
     }

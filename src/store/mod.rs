@@ -283,7 +283,10 @@ pub struct Store {
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// Encodes samples as the stored blob (f32 little-endian): decoding gives the same bits back.
@@ -298,9 +301,15 @@ pub fn encode_samples(samples: &[f32]) -> Vec<u8> {
 /// Decodes a stored blob (f32 little-endian).
 pub fn decode_samples(key: &str, bytes: &[u8]) -> Result<Vec<f32>> {
     if bytes.len() % 4 != 0 {
-        return Err(StoreError::CorruptAudio { key: key.into(), why: format!("{} bytes is not whole f32 samples", bytes.len()) });
+        return Err(StoreError::CorruptAudio {
+            key: key.into(),
+            why: format!("{} bytes is not whole f32 samples", bytes.len()),
+        });
     }
-    Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }
 
 /// Where a database location points.
@@ -315,7 +324,10 @@ pub fn parse_location(location: &str) -> Result<Location> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
         return Err(StoreError::Unsupported(location.into()));
     }
-    let path = location.strip_prefix("sqlite://").or_else(|| location.strip_prefix("sqlite:")).unwrap_or(location);
+    let path = location
+        .strip_prefix("sqlite://")
+        .or_else(|| location.strip_prefix("sqlite:"))
+        .unwrap_or(location);
     if path.contains("://") {
         return Err(StoreError::Unsupported(location.into()));
     }
@@ -333,7 +345,10 @@ impl Store {
     /// Opens a SQLite database file, creating its folder and applying migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
         let s = sqlite::SqliteStore::open(path).await?;
-        Ok(Store { backend: Backend::Sqlite(s), location: path.display().to_string() })
+        Ok(Store {
+            backend: Backend::Sqlite(s),
+            location: path.display().to_string(),
+        })
     }
 
     /// Where the database is (for messages).
@@ -342,7 +357,12 @@ impl Store {
     }
 
     /// Creates or updates the render and brings its chunks in line with the plan (idempotent).
-    pub async fn sync_plan(&self, spec: &RenderSpec, chapters: &[String], chunks: &[PlannedChunk]) -> Result<SyncReport> {
+    pub async fn sync_plan(
+        &self,
+        spec: &RenderSpec,
+        chapters: &[String],
+        chunks: &[PlannedChunk],
+    ) -> Result<SyncReport> {
         match &self.backend {
             Backend::Sqlite(s) => s.sync_plan(spec, chapters, chunks).await,
         }
@@ -408,7 +428,13 @@ impl Store {
 
     /// Stores the audio and marks the chunk done in one transaction, if the lease is still held.
     /// Other pending chunks of the same key are done at once too.
-    pub async fn complete(&self, claim: &Claim, worker_id: &str, audio: &StoredAudio, busy_seconds: f64) -> Result<Outcome> {
+    pub async fn complete(
+        &self,
+        claim: &Claim,
+        worker_id: &str,
+        audio: &StoredAudio,
+        busy_seconds: f64,
+    ) -> Result<Outcome> {
         match &self.backend {
             Backend::Sqlite(s) => s.complete(claim, worker_id, audio, busy_seconds).await,
         }

@@ -49,7 +49,10 @@ impl SqliteStore {
             }
         }
         let opts = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|source| StoreError::Open { location: location.clone(), source })?
+            .map_err(|source| StoreError::Open {
+                location: location.clone(),
+                source,
+            })?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -61,11 +64,17 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(120))
             .connect_with(opts)
             .await
-            .map_err(|source| StoreError::Open { location: location.clone(), source })?;
+            .map_err(|source| StoreError::Open {
+                location: location.clone(),
+                source,
+            })?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migrate { location: location.clone(), source })?;
+            .map_err(|source| StoreError::Migrate {
+                location: location.clone(),
+                source,
+            })?;
         Ok(SqliteStore { pool })
     }
 
@@ -80,7 +89,11 @@ impl SqliteStore {
         chunks: &[PlannedChunk],
     ) -> Result<SyncReport> {
         let now = now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q("begin a plan sync"))?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(q("begin a plan sync"))?;
         let render_id: i64 = sqlx::query(
             "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts, created_ms, updated_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
@@ -232,8 +245,10 @@ impl SqliteStore {
     }
 
     pub(super) async fn renders(&self) -> Result<Vec<RenderInfo>> {
-        let rows =
-            sqlx::query("SELECT * FROM renders ORDER BY id").fetch_all(&self.pool).await.map_err(q("list renders"))?;
+        let rows = sqlx::query("SELECT * FROM renders ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("list renders"))?;
         rows.iter().map(Self::render_from_row).collect()
     }
 
@@ -269,7 +284,11 @@ impl SqliteStore {
 
     pub(super) async fn heartbeat(&self, worker_id: &str, lease_ms: i64) -> Result<u64> {
         let now = now_ms();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q("begin a heartbeat"))?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(q("begin a heartbeat"))?;
         sqlx::query("UPDATE workers SET heartbeat_ms = ?2 WHERE id = ?1")
             .bind(worker_id)
             .bind(now)
@@ -288,7 +307,11 @@ impl SqliteStore {
     }
 
     pub(super) async fn stop_worker(&self, worker_id: &str) -> Result<u64> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q("begin a worker stop"))?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(q("begin a worker stop"))?;
         let n = sqlx::query(
             "UPDATE chunks SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires = NULL
              WHERE lease_owner = ?1 AND status = 'leased'",
@@ -395,7 +418,11 @@ impl SqliteStore {
         let seconds = audio.seconds();
         let bytes = encode_samples(&audio.samples);
         let digest = blake3::hash(&bytes).to_hex().to_string();
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(q("begin a completion"))?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(q("begin a completion"))?;
         let n = sqlx::query(
             "UPDATE chunks SET status = 'done', lease_owner = NULL, lease_token = NULL, lease_expires = NULL,
                  completions = completions + 1, duration = ?3, last_error = NULL, updated_ms = ?4
@@ -594,10 +621,16 @@ impl SqliteStore {
         let rate: i64 = r.try_get("sample_rate").map_err(q("read audio"))?;
         let format: String = r.try_get("format").map_err(q("read audio"))?;
         if format != "f32le" {
-            return Err(StoreError::CorruptAudio { key: key.into(), why: format!("unknown format `{format}`") });
+            return Err(StoreError::CorruptAudio {
+                key: key.into(),
+                why: format!("unknown format `{format}`"),
+            });
         }
         let data: Vec<u8> = r.try_get("data").map_err(q("read audio"))?;
-        Ok(Some(StoredAudio { sample_rate: rate as u32, samples: decode_samples(key, &data)? }))
+        Ok(Some(StoredAudio {
+            sample_rate: rate as u32,
+            samples: decode_samples(key, &data)?,
+        }))
     }
 
     pub(super) async fn has_work(&self, fingerprint: &str) -> Result<bool> {

@@ -41,13 +41,23 @@ impl DemoProject {
     /// A `ws-book` command with a private WS_BOOK_HOME and no failure injection.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
-        c.args(args).env("WS_BOOK_HOME", self.dir.path().join("home")).env_remove("WS_BOOK_FAIL_CHUNKS");
+        c.args(args)
+            .env("WS_BOOK_HOME", self.dir.path().join("home"))
+            .env_remove("WS_BOOK_FAIL_CHUNKS");
         c
     }
     /// Runs `render project.yaml --engine espeak --json --progress quiet` plus `extra`.
     pub fn render(&self, extra: &[&str]) -> (Output, serde_json::Value) {
         let yaml = self.yaml().display().to_string();
-        let mut args = vec!["render", yaml.as_str(), "--engine", "espeak", "--json", "--progress", "quiet"];
+        let mut args = vec![
+            "render",
+            yaml.as_str(),
+            "--engine",
+            "espeak",
+            "--json",
+            "--progress",
+            "quiet",
+        ];
         args.extend_from_slice(extra);
         let out = self.cmd(&args).output().unwrap();
         let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
@@ -59,8 +69,17 @@ impl DemoProject {
 pub fn ffprobe(path: &Path, what: &[&str]) -> serde_json::Value {
     let mut args = vec!["-v", "error", "-of", "json"];
     args.extend_from_slice(what);
-    let out = Command::new("ffprobe").args(&args).arg(path).output().expect("ffprobe (Debian package ffmpeg) is needed by the tests");
-    assert!(out.status.success(), "ffprobe failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("ffprobe")
+        .args(&args)
+        .arg(path)
+        .output()
+        .expect("ffprobe (Debian package ffmpeg) is needed by the tests");
+    assert!(
+        out.status.success(),
+        "ffprobe failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
