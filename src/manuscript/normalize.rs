@@ -82,6 +82,26 @@ pub fn normalize(text: &str, lang: &str) -> String {
             }
         }
         if c.is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
+            // ISO dates: 2024-05-12.
+            if en {
+                if let Some((w, len)) = iso_date(&chars[i..]) {
+                    out.push_str(&w);
+                    i += len;
+                    continue;
+                }
+                // A day after a month name: May 12 → May twelfth.
+                if let Some((num, len)) = scan_number(&chars[i..]) {
+                    let day: u32 = num.parse().unwrap_or(0);
+                    let after_month = MONTHS.iter().any(|m| out.trim_end().ends_with(m)) && out.ends_with(' ');
+                    if after_month && (1..=31).contains(&day) && !chars.get(i + len).is_some_and(|c| c.is_alphanumeric()) {
+                        if let Some(w) = words(Some(Num2Words::new(day).lang(nlang()).ordinal())) {
+                            out.push_str(&w);
+                            i += len;
+                            continue;
+                        }
+                    }
+                }
+            }
             // Times: 10:30.
             if let Some((h, m, len)) = scan_time(&chars[i..]) {
                 if en {
@@ -135,6 +155,26 @@ pub fn normalize(text: &str, lang: &str) -> String {
         i += 1;
     }
     out
+}
+
+const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/// `YYYY-MM-DD` → "May twelfth, twenty twenty-four".
+fn iso_date(chars: &[char]) -> Option<(String, usize)> {
+    let s: String = chars.iter().take(11).collect();
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' || b.get(10).is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let digits = |r: std::ops::Range<usize>| s.get(r).filter(|x| x.bytes().all(|c| c.is_ascii_digit())).and_then(|x| x.parse::<u32>().ok());
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let day = Num2Words::new(d).ordinal().to_words().ok()?;
+    let year = Num2Words::new(y).year().to_words().ok()?;
+    Some((format!("{} {day}, {year}", MONTHS[m as usize - 1]), 10))
 }
 
 fn words(n: Option<Num2Words>) -> Option<String> {
@@ -214,6 +254,7 @@ mod tests {
         assert_eq!(normalize("In 1984 it cost $4.50 & 20% more.", "en"), "In nineteen eighty-four it cost four dollars and fifty cents and twenty percent more.");
         assert_eq!(normalize("The 21st time at 10:05, 3.14.", "en"), "The twenty-first time at ten oh five, three point one four.");
         assert_eq!(normalize("Mam 3 koty.", "pl"), "Mam 3 koty.");
+        assert_eq!(normalize("On 2024-05-12 and May 3, 1999.", "en"), "On May twelfth, twenty twenty-four and May third, nineteen ninety-nine.");
         assert_eq!(normalize("A 4K TV", "en"), "A 4K TV");
     }
 
