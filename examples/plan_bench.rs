@@ -6,8 +6,31 @@ use std::io::Write;
 use std::time::Instant;
 
 const WORDS: &[&str] = &[
-    "the", "storm", "reached", "lighthouse", "keeper", "said", "Mira", "quietly", "and", "sea", "was", "grey", "morning",
-    "letter", "grandmother", "harbour", "light", "turned", "again", "before", "door", "Mr.", "Nowak", "3.5", "1984",
+    "the",
+    "storm",
+    "reached",
+    "lighthouse",
+    "keeper",
+    "said",
+    "Mira",
+    "quietly",
+    "and",
+    "sea",
+    "was",
+    "grey",
+    "morning",
+    "letter",
+    "grandmother",
+    "harbour",
+    "light",
+    "turned",
+    "again",
+    "before",
+    "door",
+    "Mr.",
+    "Nowak",
+    "3.5",
+    "1984",
 ];
 
 /// A deterministic paragraph generator (no RNG crate needed).
@@ -58,21 +81,33 @@ fn write_epub(path: &std::path::Path, chapters: &[(String, Vec<String>)]) -> std
     z.write_all(b"application/epub+zip")?;
     z.start_file("META-INF/container.xml", deflated)?;
     z.write_all(br#"<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile full-path="OEBPS/content.opf" media-type="application/oebps-package+xml"/></rootfiles></container>"#)?;
-    let mut manifest = String::from(r#"<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>"#);
+    let mut manifest =
+        String::from(r#"<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>"#);
     let mut spine = String::new();
     let mut nav = String::new();
     for (i, (title, paras)) in chapters.iter().enumerate() {
-        manifest.push_str(&format!(r#"<item id="c{i}" href="c{i}.xhtml" media-type="application/xhtml+xml"/>"#));
+        manifest.push_str(&format!(
+            r#"<item id="c{i}" href="c{i}.xhtml" media-type="application/xhtml+xml"/>"#
+        ));
         spine.push_str(&format!(r#"<itemref idref="c{i}"/>"#));
         nav.push_str(&format!(r#"<li><a href="c{i}.xhtml">{title}</a></li>"#));
         let body: String = paras.iter().map(|p| format!("<p>{p}</p>\n")).collect();
         z.start_file(format!("OEBPS/c{i}.xhtml"), deflated)?;
-        write!(z, r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"#)?;
+        write!(
+            z,
+            r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>{title}</title></head><body><h1>{title}</h1>{body}</body></html>"#
+        )?;
     }
     z.start_file("OEBPS/nav.xhtml", deflated)?;
-    write!(z, r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body><nav epub:type="toc"><ol>{nav}</ol></nav></body></html>"#)?;
+    write!(
+        z,
+        r#"<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body><nav epub:type="toc"><ol>{nav}</ol></nav></body></html>"#
+    )?;
     z.start_file("OEBPS/content.opf", deflated)?;
-    write!(z, r#"<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">bench</dc:identifier><dc:title>Bench</dc:title><dc:language>en</dc:language></metadata><manifest>{manifest}</manifest><spine>{spine}</spine></package>"#)?;
+    write!(
+        z,
+        r#"<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:identifier id="id">bench</dc:identifier><dc:title>Bench</dc:title><dc:language>en</dc:language></metadata><manifest>{manifest}</manifest><spine>{spine}</spine></package>"#
+    )?;
     z.finish()?;
     Ok(())
 }
@@ -81,7 +116,10 @@ fn main() -> anyhow::Result<()> {
     let words: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200_000);
     let chapters = book(words);
     let dir = tempfile::tempdir()?;
-    let md: String = chapters.iter().map(|(t, ps)| format!("# {t}\n\n{}\n", ps.join("\n\n"))).collect();
+    let md: String = chapters
+        .iter()
+        .map(|(t, ps)| format!("# {t}\n\n{}\n", ps.join("\n\n")))
+        .collect();
     let md_path = dir.path().join("big.md");
     std::fs::write(&md_path, &md)?;
     let epub_path = dir.path().join("big.epub");

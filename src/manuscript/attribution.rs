@@ -15,15 +15,86 @@ pub const NARRATOR: &str = "narrator";
 
 /// Verbs that introduce or tag dialogue (English; other languages' common ones).
 const SPEECH_VERBS: &[&str] = &[
-    "said", "says", "say", "asked", "asks", "ask", "replied", "replies", "answered", "answers", "cried", "cries",
-    "shouted", "shouts", "whispered", "whispers", "muttered", "mutters", "called", "calls", "added", "adds",
-    "continued", "continues", "exclaimed", "exclaims", "yelled", "yells", "screamed", "murmured", "murmurs",
-    "began", "begins", "went on", "told", "tells", "remarked", "remarks", "repeated", "insisted", "protested",
-    "declared", "demanded", "inquired", "enquired", "sighed", "laughed", "snapped", "growled", "pleaded", "agreed",
-    "observed", "suggested", "thought", "wondered", "explained", "responded", "retorted", "interrupted",
+    "said",
+    "says",
+    "say",
+    "asked",
+    "asks",
+    "ask",
+    "replied",
+    "replies",
+    "answered",
+    "answers",
+    "cried",
+    "cries",
+    "shouted",
+    "shouts",
+    "whispered",
+    "whispers",
+    "muttered",
+    "mutters",
+    "called",
+    "calls",
+    "added",
+    "adds",
+    "continued",
+    "continues",
+    "exclaimed",
+    "exclaims",
+    "yelled",
+    "yells",
+    "screamed",
+    "murmured",
+    "murmurs",
+    "began",
+    "begins",
+    "went on",
+    "told",
+    "tells",
+    "remarked",
+    "remarks",
+    "repeated",
+    "insisted",
+    "protested",
+    "declared",
+    "demanded",
+    "inquired",
+    "enquired",
+    "sighed",
+    "laughed",
+    "snapped",
+    "growled",
+    "pleaded",
+    "agreed",
+    "observed",
+    "suggested",
+    "thought",
+    "wondered",
+    "explained",
+    "responded",
+    "retorted",
+    "interrupted",
     // Polish, German, French, Spanish
-    "powiedział", "powiedziała", "zapytał", "zapytała", "odparł", "odparła", "krzyknęła", "krzyknął", "sagte", "fragte",
-    "rief", "antwortete", "dit", "demanda", "répondit", "cria", "dijo", "preguntó", "respondió", "gritó",
+    "powiedział",
+    "powiedziała",
+    "zapytał",
+    "zapytała",
+    "odparł",
+    "odparła",
+    "krzyknęła",
+    "krzyknął",
+    "sagte",
+    "fragte",
+    "rief",
+    "antwortete",
+    "dit",
+    "demanda",
+    "répondit",
+    "cria",
+    "dijo",
+    "preguntó",
+    "respondió",
+    "gritó",
 ];
 
 /// A character as attribution sees it: its canonical name and every name it is called by.
@@ -93,7 +164,8 @@ pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], en
         while end < text.len() && owner[end] == who {
             end += 1;
         }
-        out.segments.push((start..end, who.unwrap_or_else(|| NARRATOR.to_string())));
+        out.segments
+            .push((start..end, who.unwrap_or_else(|| NARRATOR.to_string())));
         start = end;
     }
     out
@@ -101,7 +173,7 @@ pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], en
 
 fn find_speaker<'a>(name: &str, speakers: &'a [Speaker]) -> Option<&'a str> {
     let n = name.trim().to_lowercase();
-    speakers.iter().find(|s| s.names.iter().any(|x| *x == n)).map(|s| s.name.as_str())
+    speakers.iter().find(|s| s.names.contains(&n)).map(|s| s.name.as_str())
 }
 
 /// `NAME: ` at the start of a paragraph: (label range incl. colon and space, name range, body start).
@@ -112,7 +184,11 @@ fn script_label(text: &str) -> Option<(Range<usize>, Range<usize>, usize)> {
     if trimmed.is_empty() || trimmed.chars().count() > 30 || trimmed.split_whitespace().count() > 3 {
         return None;
     }
-    if !trimmed.chars().next()?.is_uppercase() || !trimmed.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '\'' || c == '-') {
+    if !trimmed.chars().next()?.is_uppercase()
+        || !trimmed
+            .chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '\'' || c == '-')
+    {
         return None;
     }
     let after = &text[colon + 1..];
@@ -149,7 +225,9 @@ pub fn quotes(text: &str) -> Vec<Range<usize>> {
             Some((start, o)) => {
                 let at_word_end = next.is_none_or(|n| !n.is_alphanumeric());
                 let closes = match (o, c) {
-                    ('“', '”') | ('«', '»') | ('„', '“') | ('"', '"') | ('„', '”') | ('‘', '’') => at_word_end,
+                    ('“', '”') | ('«', '»') | ('„', '“') | ('"', '"') | ('„', '”') | ('‘', '’') => {
+                        at_word_end
+                    }
                     _ => false,
                 };
                 if closes {
@@ -176,7 +254,10 @@ fn attribute_quotes(text: &str, speakers: &[Speaker], owner: &mut [Option<String
         // Narration before the quote, back to the previous quote, if it ends in `,` or `:`.
         let before_start = if k > 0 { qs[k - 1].end } else { 0 };
         let before = &text[before_start..q.start];
-        let before_tag = before.trim_end().ends_with([',', ':']).then(|| before.rsplit(['.', '!', '?']).next().unwrap_or(""));
+        let before_tag = before
+            .trim_end()
+            .ends_with([',', ':'])
+            .then(|| before.rsplit(['.', '!', '?']).next().unwrap_or(""));
         tagged[k] = speech_tag(after, speakers).or_else(|| before_tag.and_then(|b| speech_tag(b, speakers)));
     }
     // Untagged quotes in a paragraph with exactly one tagged speaker belong to that speaker.
@@ -199,7 +280,12 @@ fn speech_tag<'a>(narration: &str, speakers: &'a [Speaker]) -> Option<&'a str> {
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
         .filter(|w| !w.is_empty())
         .collect();
-    let verb_at: Vec<usize> = words.iter().enumerate().filter(|(_, w)| SPEECH_VERBS.contains(w)).map(|(i, _)| i).collect();
+    let verb_at: Vec<usize> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| SPEECH_VERBS.contains(w))
+        .map(|(i, _)| i)
+        .collect();
     if verb_at.is_empty() {
         return None;
     }
@@ -229,13 +315,23 @@ mod tests {
 
     fn sp() -> Vec<Speaker> {
         vec![
-            Speaker { name: "alice".into(), names: vec!["alice".into()] },
-            Speaker { name: "queen".into(), names: vec!["queen".into(), "the queen".into()] },
+            Speaker {
+                name: "alice".into(),
+                names: vec!["alice".into()],
+            },
+            Speaker {
+                name: "queen".into(),
+                names: vec!["queen".into(), "the queen".into()],
+            },
         ]
     }
 
     fn segs(text: &str) -> Vec<(String, String)> {
-        attribute(text, &[], &sp(), true).segments.into_iter().map(|(r, s)| (text[r].to_string(), s)).collect()
+        attribute(text, &[], &sp(), true)
+            .segments
+            .into_iter()
+            .map(|(r, s)| (text[r].to_string(), s))
+            .collect()
     }
 
     #[test]
@@ -252,8 +348,14 @@ mod tests {
 
     #[test]
     fn tag_before_and_unattributed() {
-        assert_eq!(segs("The Queen shouted: \"Off with her head!\"")[1], ("\"Off with her head!\"".into(), "queen".into()));
-        assert_eq!(segs("\"Who is there?\" It was dark."), vec![("\"Who is there?\" It was dark.".to_string(), "narrator".to_string())]);
+        assert_eq!(
+            segs("The Queen shouted: \"Off with her head!\"")[1],
+            ("\"Off with her head!\"".into(), "queen".into())
+        );
+        assert_eq!(
+            segs("\"Who is there?\" It was dark."),
+            vec![("\"Who is there?\" It was dark.".to_string(), "narrator".to_string())]
+        );
     }
 
     #[test]

@@ -93,7 +93,10 @@ pub fn normalize(text: &str, lang: &str) -> String {
                 if let Some((num, len)) = scan_number(&chars[i..]) {
                     let day: u32 = num.parse().unwrap_or(0);
                     let after_month = MONTHS.iter().any(|m| out.trim_end().ends_with(m)) && out.ends_with(' ');
-                    if after_month && (1..=31).contains(&day) && !chars.get(i + len).is_some_and(|c| c.is_alphanumeric()) {
+                    if after_month
+                        && (1..=31).contains(&day)
+                        && !chars.get(i + len).is_some_and(|c| c.is_alphanumeric())
+                    {
                         if let Some(w) = words(Some(Num2Words::new(day).lang(nlang()).ordinal())) {
                             out.push_str(&w);
                             i += len;
@@ -115,7 +118,11 @@ pub fn normalize(text: &str, lang: &str) -> String {
                 let after = chars.get(i + len + 2);
                 let plain = !num.contains('.');
                 // Ordinals: 1st, 2nd, 3rd, 4th.
-                if en && plain && ["st", "nd", "rd", "th"].contains(&rest.to_lowercase().as_str()) && !after.is_some_and(|c| c.is_alphanumeric()) {
+                if en
+                    && plain
+                    && ["st", "nd", "rd", "th"].contains(&rest.to_lowercase().as_str())
+                    && !after.is_some_and(|c| c.is_alphanumeric())
+                {
                     if let Some(w) = words(Num2Words::parse(&num).map(|n| n.lang(nlang()).ordinal())) {
                         out.push_str(&w);
                         i += len + 2;
@@ -139,8 +146,18 @@ pub fn normalize(text: &str, lang: &str) -> String {
                     continue;
                 }
                 // Years: a bare four-digit number 1100–2099 without separators.
-                let is_year = en && plain && num.len() == 4 && !num.contains(',') && (1100..2100).contains(&num.parse::<u32>().unwrap_or(0));
-                let built = Num2Words::parse(&num).map(|n| if is_year { n.lang(nlang()).year() } else { n.lang(nlang()) });
+                let is_year = en
+                    && plain
+                    && num.len() == 4
+                    && !num.contains(',')
+                    && (1100..2100).contains(&num.parse::<u32>().unwrap_or(0));
+                let built = Num2Words::parse(&num).map(|n| {
+                    if is_year {
+                        n.lang(nlang()).year()
+                    } else {
+                        n.lang(nlang())
+                    }
+                });
                 if let Some(w) = words(built) {
                     out.push_str(&w);
                     i += len;
@@ -157,8 +174,20 @@ pub fn normalize(text: &str, lang: &str) -> String {
     out
 }
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
 
 /// `YYYY-MM-DD` → "May twelfth, twenty twenty-four".
 fn iso_date(chars: &[char]) -> Option<(String, usize)> {
@@ -167,7 +196,11 @@ fn iso_date(chars: &[char]) -> Option<(String, usize)> {
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' || b.get(10).is_some_and(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    let digits = |r: std::ops::Range<usize>| s.get(r).filter(|x| x.bytes().all(|c| c.is_ascii_digit())).and_then(|x| x.parse::<u32>().ok());
+    let digits = |r: std::ops::Range<usize>| {
+        s.get(r)
+            .filter(|x| x.bytes().all(|c| c.is_ascii_digit()))
+            .and_then(|x| x.parse::<u32>().ok())
+    };
     let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
@@ -203,7 +236,11 @@ fn scan_number(chars: &[char]) -> Option<(String, usize)> {
         return None;
     }
     // Thousands groups: ,ddd
-    while i + 3 < chars.len() + 0 && chars[i] == ',' && chars[i + 1..=i + 3].iter().all(char::is_ascii_digit) && !chars.get(i + 4).is_some_and(char::is_ascii_digit) {
+    while i + 3 < chars.len()
+        && chars[i] == ','
+        && chars[i + 1..=i + 3].iter().all(char::is_ascii_digit)
+        && !chars.get(i + 4).is_some_and(char::is_ascii_digit)
+    {
         s.extend(&chars[i + 1..=i + 3]);
         i += 4;
     }
@@ -250,17 +287,35 @@ mod tests {
 
     #[test]
     fn english_numbers() {
-        assert_eq!(normalize("I have 3 cats and 1,200 fish.", "en"), "I have three cats and twelve hundred fish.");
-        assert_eq!(normalize("In 1984 it cost $4.50 & 20% more.", "en"), "In nineteen eighty-four it cost four dollars and fifty cents and twenty percent more.");
-        assert_eq!(normalize("The 21st time at 10:05, 3.14.", "en"), "The twenty-first time at ten oh five, three point one four.");
+        assert_eq!(
+            normalize("I have 3 cats and 1,200 fish.", "en"),
+            "I have three cats and twelve hundred fish."
+        );
+        assert_eq!(
+            normalize("In 1984 it cost $4.50 & 20% more.", "en"),
+            "In nineteen eighty-four it cost four dollars and fifty cents and twenty percent more."
+        );
+        assert_eq!(
+            normalize("The 21st time at 10:05, 3.14.", "en"),
+            "The twenty-first time at ten oh five, three point one four."
+        );
         assert_eq!(normalize("Mam 3 koty.", "pl"), "Mam 3 koty.");
-        assert_eq!(normalize("On 2024-05-12 and May 3, 1999.", "en"), "On May twelfth, twenty twenty-four and May third, nineteen ninety-nine.");
+        assert_eq!(
+            normalize("On 2024-05-12 and May 3, 1999.", "en"),
+            "On May twelfth, twenty twenty-four and May third, nineteen ninety-nine."
+        );
         assert_eq!(normalize("A 4K TV", "en"), "A 4K TV");
     }
 
     #[test]
     fn lexicon() {
-        let e = vec![("Nginx".to_string(), "engine x".to_string()), ("SQL".to_string(), "sequel".to_string())];
-        assert_eq!(apply_lexicon("Nginx and SQLite and SQL.", &e), "engine x and SQLite and sequel.");
+        let e = vec![
+            ("Nginx".to_string(), "engine x".to_string()),
+            ("SQL".to_string(), "sequel".to_string()),
+        ];
+        assert_eq!(
+            apply_lexicon("Nginx and SQLite and SQL.", &e),
+            "engine x and SQLite and sequel."
+        );
     }
 }
