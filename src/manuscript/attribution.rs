@@ -119,9 +119,9 @@ pub struct Attribution {
 
 /// Attributes `text`. `explicit[i]` is the `data-speaker` of byte `i`, if any (same length as `text`,
 /// or empty for none). With `enabled == false` only explicit speakers are used.
-pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], enabled: bool) -> Attribution {
+pub fn attribute<'a>(text: &str, explicit: &[Option<&'a str>], speakers: &'a [Speaker], enabled: bool) -> Attribution {
     let mut out = Attribution::default();
-    let mut owner: Vec<Option<String>> = vec![None; text.len()];
+    let mut owner: Vec<Option<&'a str>> = vec![None; text.len()];
     let mut body_start = 0;
 
     if enabled {
@@ -131,9 +131,7 @@ pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], en
                 Some(s) => {
                     out.dropped = Some(label);
                     body_start = rest_start;
-                    for o in &mut owner[rest_start..] {
-                        *o = Some(s.to_string());
-                    }
+                    owner[rest_start..].fill(Some(s));
                 }
                 None => {
                     if name.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase) && name.chars().count() >= 2 {
@@ -152,20 +150,19 @@ pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], en
     for (i, e) in explicit.iter().enumerate() {
         if let Some(s) = e {
             if i < owner.len() {
-                owner[i] = Some(find_speaker(s, speakers).unwrap_or(s).to_string());
+                owner[i] = Some(find_speaker(s, speakers).unwrap_or(s));
             }
         }
     }
     // Merge into contiguous segments over the spoken part.
     let mut start = body_start;
     while start < text.len() {
-        let who = owner[start].clone();
+        let who = owner[start];
         let mut end = start + 1;
         while end < text.len() && owner[end] == who {
             end += 1;
         }
-        out.segments
-            .push((start..end, who.unwrap_or_else(|| NARRATOR.to_string())));
+        out.segments.push((start..end, who.unwrap_or(NARRATOR).to_string()));
         start = end;
     }
     out
@@ -240,7 +237,7 @@ pub fn quotes(text: &str) -> Vec<Range<usize>> {
     out
 }
 
-fn attribute_quotes(text: &str, speakers: &[Speaker], owner: &mut [Option<String>]) {
+fn attribute_quotes<'a>(text: &str, speakers: &'a [Speaker], owner: &mut [Option<&'a str>]) {
     let qs = quotes(text);
     if qs.is_empty() || speakers.is_empty() {
         return;
@@ -266,9 +263,7 @@ fn attribute_quotes(text: &str, speakers: &[Speaker], owner: &mut [Option<String
     let fill = if distinct.len() == 1 { Some(distinct[0]) } else { None };
     for (k, q) in qs.iter().enumerate() {
         if let Some(s) = tagged[k].or(fill) {
-            for o in &mut owner[q.clone()] {
-                *o = Some(s.to_string());
-            }
+            owner[q.clone()].fill(Some(s));
         }
     }
 }
