@@ -477,7 +477,10 @@ mod speller_tests {
             );
             let dec = format!("{n}.{}", n % 97 * 10 + 7); // written digits are read as written: no trailing 0
             let want = Num2Words::parse(&dec).and_then(|w| w.to_words().ok());
-            assert_eq!(english::decimal(&dec), want, "decimal {dec}");
+            if n > 0 {
+                // num2words says "point seven" for 0.7; "zero point seven" is kept on purpose.
+                assert_eq!(english::decimal(&dec), want, "decimal {dec}");
+            }
             if (1000..2100).contains(&n) {
                 assert_eq!(
                     english::year(n),
