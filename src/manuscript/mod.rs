@@ -191,3 +191,7 @@ pub enum ManuscriptError {
         message: String,
     },
 }
+
+pub mod epub;
+pub mod pls;
+pub mod xhtml;
