@@ -685,7 +685,8 @@ fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         rest = &rest[i..];
-        let semi = rest.find(';').filter(|&p| p <= 12);
+        // Bounded look-ahead: text with many '&' and no ';' stays linear.
+        let semi = rest.as_bytes().iter().take(34).position(|&b| b == b';');
         let decoded = semi.and_then(|p| {
             let name = &rest[1..p];
             let cp = if let Some(num) = name.strip_prefix('#') {
@@ -799,10 +800,13 @@ pub fn parse_lenient(text: &str) -> Element {
             i += 1; // a literal '<'
             continue;
         }
-        // Find the tag's end, respecting quotes.
-        let mut j = name_start + name_len;
+        // Find the tag's end, respecting quotes for at most MAX_TAG bytes (then the first '>' wins),
+        // which keeps unbalanced quotes from making the scan quadratic.
+        const MAX_TAG: usize = 4096;
+        let j0 = name_start + name_len;
+        let mut j = j0;
         let mut quote: Option<u8> = None;
-        while j < bytes.len() {
+        while j < bytes.len() && j - j0 < MAX_TAG {
             match (quote, bytes[j]) {
                 (Some(q), b) if b == q => quote = None,
                 (Some(_), _) => {}
@@ -812,10 +816,12 @@ pub fn parse_lenient(text: &str) -> Element {
             }
             j += 1;
         }
-        if j >= bytes.len() {
-            // Unterminated tag: keep the rest as text.
-            i += 1;
-            continue;
+        if j >= bytes.len() || j - j0 >= MAX_TAG {
+            match text[j0..].find('>') {
+                Some(p) => j = j0 + p,
+                // No '>' anywhere after this point: no more tags; the rest is text.
+                None => break,
+            }
         }
         flush_text(&mut stack, &text[text_start..i]);
         let raw_name = &text[name_start..name_start + name_len];
@@ -847,9 +853,19 @@ pub fn parse_lenient(text: &str) -> Element {
         if local == "script" || local == "style" {
             // Raw text: skip to the matching end tag.
             if !self_closing {
-                let end_tag = format!("</{local}");
-                let lower_rest = text[i..].to_ascii_lowercase();
-                let end = lower_rest.find(&end_tag).map(|p| i + p).unwrap_or(bytes.len());
+                let mut end = bytes.len();
+                let mut k = i;
+                while let Some(p) = text[k..].find("</") {
+                    let at = k + p + 2;
+                    if bytes
+                        .get(at..at + local.len())
+                        .is_some_and(|n| n.eq_ignore_ascii_case(local.as_bytes()))
+                    {
+                        end = k + p;
+                        break;
+                    }
+                    k = at;
+                }
                 i = text[end..].find('>').map(|p| end + p + 1).unwrap_or(bytes.len());
                 text_start = i;
             }
@@ -983,5 +999,20 @@ mod tests {
         let (w, lenient) = walk_html("<html><body><p>a&nbsp;b&mdash;c &amp; d</p></body></html>");
         assert!(lenient.is_none());
         assert_eq!(texts(&w), vec!["a b\u{2014}c & d"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_markup(s in "[ab <>/p&;#x=\"'!-]{0,200}") {
+            let _ = walk_html(&s);
+        }
+
+        #[test]
+        fn plain_text_keeps_every_word(words in proptest::collection::vec("[a-zA-Z0-9.,!?'\"]{1,8}", 0..40)) {
+            let text = words.join("  \n ");
+            let (w, _) = walk_html(&text);
+            let got: Vec<String> = w.blocks.iter().flat_map(|b| block_text(b).split_whitespace().map(str::to_string).collect::<Vec<_>>()).collect();
+            proptest::prop_assert_eq!(got, words);
+        }
     }
 }
