@@ -222,7 +222,7 @@ pub fn read_manuscript(path: &Path, opts: &ReadOptions) -> Result<RawBook, Manus
         .to_ascii_lowercase();
     match ext.as_str() {
         "md" | "markdown" | "txt" => markdown::read_markdown(path, opts),
-        "epub" => read_epub_file(path, opts),
+        "epub" => epub::read_epub(path, opts),
         _ => Err(ManuscriptError::Invalid {
             path: path.to_path_buf(),
             message: format!("unsupported manuscript type `.{ext}`; use Markdown (.md) or EPUB (.epub)"),
@@ -457,10 +457,7 @@ fn snippet(s: &str) -> String {
     }
 }
 
-/// The EPUB reader entry point (see `epub.rs`).
-fn read_epub_file(path: &Path, _opts: &ReadOptions) -> Result<RawBook, ManuscriptError> {
-    Err(ManuscriptError::Invalid {
-        path: path.to_path_buf(),
-        message: "EPUB reader pending merge".into(),
-    })
-}
+
+pub mod epub;
+pub mod pls;
+pub mod xhtml;
