@@ -89,7 +89,11 @@ pub enum PlanError {
 
 /// Loads `input`: a project file (`.yaml`/`.yml`) or a manuscript given directly (defaults then).
 pub fn load_input(input: &Path) -> Result<Project, PlanError> {
-    let ext = input.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = input
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     if ext == "yaml" || ext == "yml" {
         return Ok(project::load(input)?);
     }
@@ -113,7 +117,10 @@ pub fn load_and_plan(input: &Path) -> Result<(Project, Plan), PlanError> {
 /// Reads every manuscript of the project, builds the books and plans them as one book.
 pub fn plan_project(project: &Project) -> Result<Plan, PlanError> {
     let c = &project.config;
-    let read_opts = ReadOptions { chapter_level: c.reading.chapter_level, skip_front_matter: c.reading.skip_front_matter };
+    let read_opts = ReadOptions {
+        chapter_level: c.reading.chapter_level,
+        skip_front_matter: c.reading.skip_front_matter,
+    };
     let mut raws = Vec::new();
     for path in project.manuscript_paths() {
         let raw = manuscript::read_manuscript(&path, &read_opts)?;
@@ -123,7 +130,9 @@ pub fn plan_project(project: &Project) -> Result<Plan, PlanError> {
     let meta_lang = raws.iter().find_map(|(_, r)| r.meta.language.clone());
     let language = match (&c.language, meta_lang) {
         (Some(l), _) => project::resolve_lang(l),
-        (None, Some(l)) => crate::lang::resolve(&l).map(str::to_string).unwrap_or_else(|| "en".into()),
+        (None, Some(l)) => crate::lang::resolve(&l)
+            .map(str::to_string)
+            .unwrap_or_else(|| "en".into()),
         (None, None) => "en".into(),
     };
     let mut warnings = Vec::new();
@@ -131,11 +140,17 @@ pub fn plan_project(project: &Project) -> Result<Plan, PlanError> {
     for (path, raw) in raws {
         if let Some(l) = raw.meta.language.as_deref() {
             if crate::lang::resolve(l).is_none() {
-                warnings.push(format!("{}: book language `{l}` is not a WhisperSpeech language; using `{language}`", path.display()));
+                warnings.push(format!(
+                    "{}: book language `{l}` is not a WhisperSpeech language; using `{language}`",
+                    path.display()
+                ));
             }
         }
         let opts = build_options(project, &language);
-        let b = manuscript::build_book(raw, &opts).map_err(|message| PlanError::Content { path: path.clone(), message })?;
+        let b = manuscript::build_book(raw, &opts).map_err(|message| PlanError::Content {
+            path: path.clone(),
+            message,
+        })?;
         if book.meta.title.is_none() {
             book.meta.title = b.meta.title.clone();
         }
@@ -149,7 +164,11 @@ pub fn plan_project(project: &Project) -> Result<Plan, PlanError> {
         book.chapters.extend(b.chapters);
     }
     let title = c.title.clone().or(book.meta.title.clone()).unwrap_or_else(|| {
-        project.source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "Untitled".into())
+        project
+            .source
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "Untitled".into())
     });
     let author = c.author.clone().or(book.meta.author.clone()).unwrap_or_default();
     let mut plan = build_plan(&book, project, &language);
@@ -167,7 +186,10 @@ pub fn build_options(project: &Project, language: &str) -> BuildOptions {
         .iter()
         .map(|(name, ch)| Speaker {
             name: name.clone(),
-            names: std::iter::once(name).chain(ch.aliases.iter()).map(|n| n.to_lowercase()).collect(),
+            names: std::iter::once(name)
+                .chain(ch.aliases.iter())
+                .map(|n| n.to_lowercase())
+                .collect(),
         })
         .collect();
     let mut languages: Vec<String> = vec![language.to_string()];
@@ -183,7 +205,12 @@ pub fn build_options(project: &Project, language: &str) -> BuildOptions {
         pronunciations: c
             .pronunciations
             .iter()
-            .map(|(l, m)| (project::resolve_lang(l), m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+            .map(|(l, m)| {
+                (
+                    project::resolve_lang(l),
+                    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                )
+            })
             .collect(),
     }
 }
@@ -191,7 +218,11 @@ pub fn build_options(project: &Project, language: &str) -> BuildOptions {
 /// Packs a book's sentences into chunks (never across chapters, paragraphs or speakers/voices).
 pub fn build_plan(book: &Book, project: &Project, language: &str) -> Plan {
     let c = &project.config;
-    let limits = Limits { max_bytes: c.chunking.max_bytes, max_seconds: c.chunking.max_seconds, cps: c.chunking.cps };
+    let limits = Limits {
+        max_bytes: c.chunking.max_bytes,
+        max_seconds: c.chunking.max_seconds,
+        cps: c.chunking.cps,
+    };
     let mut chapters = Vec::new();
     for (ci, ch) in book.chapters.iter().enumerate() {
         let mut warnings = Vec::new();
@@ -211,13 +242,20 @@ pub fn build_plan(book: &Book, project: &Project, language: &str) -> Plan {
                 }
                 for piece in pieces {
                     let fits = pending.as_ref().is_some_and(|p| {
-                        p.speaker == piece.speaker && p.voice == voice && limits.fits(p.bytes() + 1 + piece_bytes(&piece), p.chars() + 1 + piece_chars(&piece))
+                        p.speaker == piece.speaker
+                            && p.voice == voice
+                            && limits.fits(p.bytes() + 1 + piece_bytes(&piece), p.chars() + 1 + piece_chars(&piece))
                     });
                     if !fits {
                         if let Some(p) = pending.take() {
                             chunks.push(p.finish(ci, chunks.len(), false, project, &limits));
                         }
-                        pending = Some(Pending { speaker: piece.speaker.clone(), voice: voice.clone(), runs: vec![], sentences: vec![] });
+                        pending = Some(Pending {
+                            speaker: piece.speaker.clone(),
+                            voice: voice.clone(),
+                            runs: vec![],
+                            sentences: vec![],
+                        });
                     }
                     if let Some(p) = pending.as_mut() {
                         p.push(&piece);
@@ -235,9 +273,19 @@ pub fn build_plan(book: &Book, project: &Project, language: &str) -> Plan {
         if !has_body {
             warnings.push("the chapter has no text besides its title".into());
         }
-        chapters.push(ChapterPlan { title: ch.title.clone(), chunks, warnings });
+        chapters.push(ChapterPlan {
+            title: ch.title.clone(),
+            chunks,
+            warnings,
+        });
     }
-    Plan { title: String::new(), author: String::new(), language: language.to_string(), chapters, warnings: vec![] }
+    Plan {
+        title: String::new(),
+        author: String::new(),
+        language: language.to_string(),
+        chapters,
+        warnings: vec![],
+    }
 }
 
 /// The language a sentence is mostly in (it picks the voice).
@@ -305,8 +353,15 @@ fn split_long(s: &Sentence, limits: &Limits) -> Vec<Sentence> {
         }
         let w = &rest[..window];
         // Prefer clause punctuation followed by a space, then a space, else (one huge word) a char boundary.
-        let clause = w.char_indices().filter(|(i, c)| ",;:—–)".contains(*c) && w[i + c.len_utf8()..].starts_with(' ')).map(|(i, c)| i + c.len_utf8()).last();
-        let cut = clause.filter(|&i| i >= window / 3).or_else(|| w.rfind(' ').filter(|&i| i > 0)).unwrap_or(window);
+        let clause = w
+            .char_indices()
+            .filter(|(i, c)| ",;:—–)".contains(*c) && w[i + c.len_utf8()..].starts_with(' '))
+            .map(|(i, c)| i + c.len_utf8())
+            .next_back();
+        let cut = clause
+            .filter(|&i| i >= window / 3)
+            .or_else(|| w.rfind(' ').filter(|&i| i > 0))
+            .unwrap_or(window);
         out.push(start..start + cut);
         start += cut;
         while text[start..].starts_with(' ') {
@@ -324,10 +379,16 @@ fn split_long(s: &Sentence, limits: &Limits) -> Vec<Sentence> {
                 while e < r.end && (!text.is_char_boundary(e) || langs[e] == l) {
                     e += 1;
                 }
-                runs.push(Run { text: text[i..e].to_string(), lang: l.to_string() });
+                runs.push(Run {
+                    text: text[i..e].to_string(),
+                    lang: l.to_string(),
+                });
                 i = e;
             }
-            Sentence { runs, speaker: s.speaker.clone() }
+            Sentence {
+                runs,
+                speaker: s.speaker.clone(),
+            }
         })
         .collect()
 }
@@ -359,7 +420,10 @@ impl Pending {
             }
             match self.runs.last_mut() {
                 Some(last) if last.lang == r.lang => last.text.push_str(&std::mem::take(&mut text)),
-                _ => self.runs.push(Run { text, lang: r.lang.clone() }),
+                _ => self.runs.push(Run {
+                    text,
+                    lang: r.lang.clone(),
+                }),
             }
         }
         self.sentences.push(s.text());
@@ -373,7 +437,11 @@ impl Pending {
             key,
             chapter,
             index,
-            speaker: if self.speaker.is_empty() { NARRATOR.into() } else { self.speaker },
+            speaker: if self.speaker.is_empty() {
+                NARRATOR.into()
+            } else {
+                self.speaker
+            },
             voice: self.voice,
             runs: self.runs,
             sentences: self.sentences,

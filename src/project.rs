@@ -122,7 +122,10 @@ pub struct VoiceRef {
 
 impl Default for VoiceRef {
     fn default() -> Self {
-        Self { voice: "default".into(), voices: BTreeMap::new() }
+        Self {
+            voice: "default".into(),
+            voices: BTreeMap::new(),
+        }
     }
 }
 
@@ -201,7 +204,11 @@ pub struct ChunkingOptions {
 
 impl Default for ChunkingOptions {
     fn default() -> Self {
-        Self { max_bytes: 500, max_seconds: 25.0, cps: 15.0 }
+        Self {
+            max_bytes: 500,
+            max_seconds: 25.0,
+            cps: 15.0,
+        }
     }
 }
 
@@ -221,7 +228,12 @@ pub struct PauseOptions {
 
 impl Default for PauseOptions {
     fn default() -> Self {
-        Self { sentence_ms: 350, paragraph_ms: 800, chapter_head_ms: 750, chapter_tail_ms: 2000 }
+        Self {
+            sentence_ms: 350,
+            paragraph_ms: 800,
+            chapter_head_ms: 750,
+            chapter_tail_ms: 2000,
+        }
     }
 }
 
@@ -266,7 +278,12 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        Self { name: "auto".into(), models: BTreeMap::new(), temperature: 0.7, top_k: None }
+        Self {
+            name: "auto".into(),
+            models: BTreeMap::new(),
+            temperature: 0.7,
+            top_k: None,
+        }
     }
 }
 
@@ -290,7 +307,14 @@ pub struct RenderOptions {
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        Self { workers: 1, device: "auto".into(), seed: 0, batch_size: 1, max_attempts: 3, db: None }
+        Self {
+            workers: 1,
+            device: "auto".into(),
+            seed: 0,
+            batch_size: 1,
+            max_attempts: 3,
+            db: None,
+        }
     }
 }
 
@@ -347,11 +371,17 @@ impl Project {
     /// The project for a manuscript given directly (`ws-book plan book.epub`): all defaults.
     pub fn for_manuscript(path: &Path) -> Project {
         let base_dir = parent_dir(path);
-        let name = path.file_name().map(PathBuf::from).unwrap_or_else(|| path.to_path_buf());
+        let name = path
+            .file_name()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| path.to_path_buf());
         Project {
             source: path.to_path_buf(),
             base_dir,
-            config: ProjectConfig { manuscripts: vec![name], ..Default::default() },
+            config: ProjectConfig {
+                manuscripts: vec![name],
+                ..Default::default()
+            },
         }
     }
 
@@ -402,14 +432,25 @@ fn parent_dir(path: &Path) -> PathBuf {
 
 /// Reads and validates a project file.
 pub fn load(path: &Path) -> Result<Project, ProjectError> {
-    let io = |source| ProjectError::Io { path: path.to_path_buf(), source };
+    let io = |source| ProjectError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_PROJECT_BYTES {
-        return Err(ProjectError::TooLarge { path: path.to_path_buf(), size, max: MAX_PROJECT_BYTES });
+        return Err(ProjectError::TooLarge {
+            path: path.to_path_buf(),
+            size,
+            max: MAX_PROJECT_BYTES,
+        });
     }
     let text = std::fs::read_to_string(path).map_err(io)?;
     let config = parse(&text).map_err(|e| e.with_path(path))?;
-    let project = Project { source: path.to_path_buf(), base_dir: parent_dir(path), config };
+    let project = Project {
+        source: path.to_path_buf(),
+        base_dir: parent_dir(path),
+        config,
+    };
     validate(&project, &text)?;
     Ok(project)
 }
@@ -451,7 +492,8 @@ pub fn parse(text: &str) -> Result<ProjectConfig, ParseError> {
     options.budget = Some(budget);
     // First pass: the whole document as untyped values under the budget, so an alias bomb is
     // refused even where the typed pass would stop early at an unrelated error.
-    serde_saphyr::from_str_with_options::<serde_json::Value>(text, options.clone()).map_err(|e| to_parse_error(text, e))?;
+    serde_saphyr::from_str_with_options::<serde_json::Value>(text, options.clone())
+        .map_err(|e| to_parse_error(text, e))?;
     serde_saphyr::from_str_with_options::<ProjectConfig>(text, options).map_err(|e| to_parse_error(text, e))
 }
 
@@ -473,7 +515,12 @@ fn to_parse_error(text: &str, e: serde_saphyr::Error) -> ParseError {
             }
         }
         let hint = unknown_key_hint(&message);
-        ParseError { line, column, message, hint }
+        ParseError {
+            line,
+            column,
+            message,
+            hint,
+        }
     }
 }
 
@@ -481,7 +528,8 @@ fn to_parse_error(text: &str, e: serde_saphyr::Error) -> ParseError {
 fn key_at_line(text: &str, line: u64) -> Option<String> {
     let l = text.lines().nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
     let key = l.trim_start().trim_start_matches("- ").split(':').next()?.trim();
-    (!key.is_empty() && l.contains(':') && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')).then(|| key.to_string())
+    (!key.is_empty() && l.contains(':') && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-'))
+        .then(|| key.to_string())
 }
 
 fn first_line(s: &str) -> String {
@@ -493,9 +541,13 @@ fn first_line(s: &str) -> String {
 
 /// For "unknown field `x`" messages, suggests the closest known key.
 fn unknown_key_hint(message: &str) -> String {
-    let Some(start) = message.find("unknown field `") else { return String::new() };
+    let Some(start) = message.find("unknown field `") else {
+        return String::new();
+    };
     let rest = &message[start + "unknown field `".len()..];
-    let Some(end) = rest.find('`') else { return String::new() };
+    let Some(end) = rest.find('`') else {
+        return String::new();
+    };
     let key = &rest[..end];
     match closest(key, KNOWN_KEYS) {
         Some(s) => format!(" (did you mean `{s}`?)"),
@@ -508,10 +560,12 @@ pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(&word.to_lowercase(), c), *c))
-        .filter(|(d, _)| *d <= match word.chars().count() {
-            0..=4 => 1,
-            5..=8 => 2,
-            _ => 3,
+        .filter(|(d, _)| {
+            *d <= match word.chars().count() {
+                0..=4 => 1,
+                5..=8 => 2,
+                _ => 3,
+            }
         })
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
@@ -531,7 +585,13 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
     let c = &p.config;
     let err = |needle: &str, message: String, hint: String| {
         let (line, column) = locate(text, needle);
-        ProjectError::Invalid { path: p.source.clone(), line, column, message, hint }
+        ProjectError::Invalid {
+            path: p.source.clone(),
+            line,
+            column,
+            message,
+            hint,
+        }
     };
     if c.manuscripts.is_empty() && c.kind == ProjectKind::Book {
         return Err(err(
@@ -573,7 +633,10 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
     if !(1..=6).contains(&c.reading.chapter_level) {
         return Err(err(
             "chapter_level",
-            format!("`reading.chapter_level` is {}; it must be 1 to 6", c.reading.chapter_level),
+            format!(
+                "`reading.chapter_level` is {}; it must be 1 to 6",
+                c.reading.chapter_level
+            ),
             String::new(),
         ));
     }
@@ -587,23 +650,39 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
     if !(c.chunking.max_seconds >= 2.0 && c.chunking.max_seconds <= 29.0) {
         return Err(err(
             "max_seconds",
-            format!("`chunking.max_seconds` is {}; it must be 2 to 29", c.chunking.max_seconds),
+            format!(
+                "`chunking.max_seconds` is {}; it must be 2 to 29",
+                c.chunking.max_seconds
+            ),
             " (WhisperSpeech stops after 30 s of speech)".into(),
         ));
     }
     if !(c.chunking.cps >= 1.0 && c.chunking.cps <= 40.0) {
-        return Err(err("cps", format!("`chunking.cps` is {}; it must be 1 to 40", c.chunking.cps), String::new()));
+        return Err(err(
+            "cps",
+            format!("`chunking.cps` is {}; it must be 1 to 40", c.chunking.cps),
+            String::new(),
+        ));
     }
     for f in &c.output.formats {
         if !["m4b", "mp3", "opus"].contains(&f.as_str()) {
-            let hint = closest(f, &["m4b", "mp3", "opus"]).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-            return Err(err(f, format!("`output.formats`: unknown format `{f}`; use m4b, mp3 or opus"), hint));
+            let hint = closest(f, &["m4b", "mp3", "opus"])
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            return Err(err(
+                f,
+                format!("`output.formats`: unknown format `{f}`; use m4b, mp3 or opus"),
+                hint,
+            ));
         }
     }
     if !["audiobook", "podcast"].contains(&c.output.loudness.as_str()) {
         return Err(err(
             "loudness",
-            format!("`output.loudness`: unknown preset `{}`; use `audiobook` or `podcast`", c.output.loudness),
+            format!(
+                "`output.loudness`: unknown preset `{}`; use `audiobook` or `podcast`",
+                c.output.loudness
+            ),
             String::new(),
         ));
     }
@@ -613,7 +692,10 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
             .unwrap_or_default();
         return Err(err(
             "engine",
-            format!("`engine.name`: unknown engine `{}`; use auto, whisperspeech or espeak", c.engine.name),
+            format!(
+                "`engine.name`: unknown engine `{}`; use auto, whisperspeech or espeak",
+                c.engine.name
+            ),
             hint,
         ));
     }
@@ -669,13 +751,23 @@ mod tests {
 
     #[test]
     fn alias_bomb_is_refused_by_the_budget() {
-        let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
-            bomb.push_str(&format!("{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+        let mut bomb =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            bomb.push_str(&format!(
+                "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
         }
         let t = std::time::Instant::now();
         let e = parse(&bomb).expect_err("refused");
-        assert!(!e.message.contains("unknown field"), "refused for the wrong reason: {}", e.message);
+        assert!(
+            !e.message.contains("unknown field"),
+            "refused for the wrong reason: {}",
+            e.message
+        );
         assert!(t.elapsed().as_secs() < 10);
     }
 }

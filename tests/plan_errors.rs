@@ -11,7 +11,11 @@ fn write(dir: &Path, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
 
 /// Runs `ws-book plan FILE`; returns (exit code, stderr).
 fn plan(file: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_ws-book")).arg("plan").arg(file).output().expect("run ws-book");
+    let out = Command::new(env!("CARGO_BIN_EXE_ws-book"))
+        .arg("plan")
+        .arg(file)
+        .output()
+        .expect("run ws-book");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "panic: {stderr}");
     (out.status.code().unwrap_or(-1), stderr)
@@ -32,10 +36,25 @@ fn expect_error(file: &Path, needles: &[&str]) -> String {
 fn unknown_key_names_line_column_and_suggests() {
     let d = tempfile::tempdir().expect("tempdir");
     write(d.path(), "b.md", "# A\n\nText.\n");
-    let y = write(d.path(), "project.yaml", "title: T\nmanuscripts: [b.md]\ncharacter:\n  alice: {}\n");
-    let err = expect_error(&y, &["project.yaml:3:", "unknown field `character`", "did you mean `characters`?"]);
+    let y = write(
+        d.path(),
+        "project.yaml",
+        "title: T\nmanuscripts: [b.md]\ncharacter:\n  alice: {}\n",
+    );
+    let err = expect_error(
+        &y,
+        &[
+            "project.yaml:3:",
+            "unknown field `character`",
+            "did you mean `characters`?",
+        ],
+    );
     assert_eq!(plan(&y).0, 2, "{err}");
-    let y2 = write(d.path(), "nested.yaml", "manuscripts: [b.md]\nchunking:\n  max_byte: 300\n");
+    let y2 = write(
+        d.path(),
+        "nested.yaml",
+        "manuscripts: [b.md]\nchunking:\n  max_byte: 300\n",
+    );
     expect_error(&y2, &["nested.yaml:3:", "`max_byte`", "did you mean `max_bytes`?"]);
 }
 
@@ -43,17 +62,29 @@ fn unknown_key_names_line_column_and_suggests() {
 fn wrong_type_missing_file_unknown_language() {
     let d = tempfile::tempdir().expect("tempdir");
     write(d.path(), "b.md", "# A\n\nText.\n");
-    let y = write(d.path(), "types.yaml", "manuscripts: [b.md]\nrender:\n  workers: many\n");
+    let y = write(
+        d.path(),
+        "types.yaml",
+        "manuscripts: [b.md]\nrender:\n  workers: many\n",
+    );
     expect_error(&y, &["types.yaml:3:"]);
     let y = write(d.path(), "missing.yaml", "manuscripts:\n  - nope.md\n");
     expect_error(&y, &["missing.yaml:2:", "manuscript `nope.md` does not exist"]);
     let y = write(d.path(), "lang.yaml", "language: english-ish\nmanuscripts: [b.md]\n");
     expect_error(&y, &["lang.yaml:1:", "unknown language `english-ish`"]);
-    let y = write(d.path(), "lang2.yaml", "language: en\nlanguages: [pll]\nmanuscripts: [b.md]\n");
+    let y = write(
+        d.path(),
+        "lang2.yaml",
+        "language: en\nlanguages: [pll]\nmanuscripts: [b.md]\n",
+    );
     expect_error(&y, &["lang2.yaml:2:", "unknown language `pll`", "did you mean `pl`?"]);
     let y = write(d.path(), "fmt.yaml", "manuscripts: [b.md]\noutput:\n  formats: [m4a]\n");
     expect_error(&y, &["fmt.yaml:3:", "unknown format `m4a`", "did you mean `m4b`?"]);
-    let y = write(d.path(), "alias.yaml", "manuscripts: [b.md]\ncharacters:\n  a: { aliases: [Bo] }\n  b: { aliases: [bo] }\n");
+    let y = write(
+        d.path(),
+        "alias.yaml",
+        "manuscripts: [b.md]\ncharacters:\n  a: { aliases: [Bo] }\n  b: { aliases: [bo] }\n",
+    );
     expect_error(&y, &["alias.yaml:", "used by both"]);
 }
 
@@ -61,8 +92,13 @@ fn wrong_type_missing_file_unknown_language() {
 fn yaml_bomb_and_huge_file_are_refused_quickly() {
     let d = tempfile::tempdir().expect("tempdir");
     let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"].iter().zip(["b", "c", "d", "e", "f", "g", "h", "i"]) {
-        bomb.push_str(&format!("{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+    {
+        bomb.push_str(&format!(
+            "{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+        ));
     }
     let y = write(d.path(), "bomb.yaml", &bomb);
     let t = std::time::Instant::now();
@@ -79,7 +115,11 @@ fn bad_manuscripts() {
     let d = tempfile::tempdir().expect("tempdir");
     let bin = write(d.path(), "latin1.md", b"# Caf\xe9\n\nText.\n");
     expect_error(&bin, &["not UTF-8"]);
-    let span = write(d.path(), "span.md", "# A\n\nHello <span lang=\"klingon\">nuqneH</span>.\n");
+    let span = write(
+        d.path(),
+        "span.md",
+        "# A\n\nHello <span lang=\"klingon\">nuqneH</span>.\n",
+    );
     expect_error(&span, &["unknown language `klingon`", "chapter 1"]);
     let odd = write(d.path(), "book.docx", "x");
     expect_error(&odd, &["unsupported manuscript type `.docx`"]);
@@ -94,7 +134,11 @@ fn bad_manuscripts() {
 fn empty_chapter_is_a_warning() {
     let d = tempfile::tempdir().expect("tempdir");
     let b = write(d.path(), "b.md", "# Empty\n\n# Full\n\nText here.\n");
-    let out = Command::new(env!("CARGO_BIN_EXE_ws-book")).arg("plan").arg(&b).output().expect("run");
+    let out = Command::new(env!("CARGO_BIN_EXE_ws-book"))
+        .arg("plan")
+        .arg(&b)
+        .output()
+        .expect("run");
     assert!(out.status.success());
     let s = String::from_utf8_lossy(&out.stdout);
     assert!(s.contains("warning: the chapter has no text besides its title"), "{s}");
@@ -104,11 +148,19 @@ fn empty_chapter_is_a_warning() {
 fn init_copies_the_template_which_plans() {
     let d = tempfile::tempdir().expect("tempdir");
     let dir = d.path().join("proj");
-    let st = Command::new(env!("CARGO_BIN_EXE_ws-book")).arg("init").arg(&dir).status().expect("run");
+    let st = Command::new(env!("CARGO_BIN_EXE_ws-book"))
+        .arg("init")
+        .arg(&dir)
+        .status()
+        .expect("run");
     assert!(st.success());
     let (code, err) = plan(&dir.join("project.yaml"));
     assert_eq!(code, 0, "{err}");
-    let again = Command::new(env!("CARGO_BIN_EXE_ws-book")).arg("init").arg(&dir).output().expect("run");
+    let again = Command::new(env!("CARGO_BIN_EXE_ws-book"))
+        .arg("init")
+        .arg(&dir)
+        .output()
+        .expect("run");
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
 }

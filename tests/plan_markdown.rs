@@ -18,7 +18,15 @@ fn chunk_words(plan: &Plan) -> Vec<Vec<String>> {
         .map(|ch| {
             ch.chunks
                 .iter()
-                .flat_map(|c| c.runs.iter().map(|r| r.text.clone()).collect::<String>().split_whitespace().map(String::from).collect::<Vec<_>>())
+                .flat_map(|c| {
+                    c.runs
+                        .iter()
+                        .map(|r| r.text.clone())
+                        .collect::<String>()
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                })
                 .collect()
         })
         .collect()
@@ -26,7 +34,9 @@ fn chunk_words(plan: &Plan) -> Vec<Vec<String>> {
 
 fn demo() -> Plan {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    plan::load_and_plan(&root.join("projects/demo/project.yaml")).expect("demo plans").1
+    plan::load_and_plan(&root.join("projects/demo/project.yaml"))
+        .expect("demo plans")
+        .1
 }
 
 #[test]
@@ -35,11 +45,22 @@ fn demo_project_chapters_speakers_and_code_switch() {
     assert_eq!(p.title, "The Lighthouse Keeper's Visitors");
     assert_eq!(p.language, "en");
     let titles: Vec<&str> = p.chapters.iter().map(|c| c.title.as_str()).collect();
-    assert_eq!(titles, ["Chapter 1: The Storm", "Chapter 2: The Letter", "Chapter 3: Morning"]);
-    let speakers: std::collections::BTreeSet<&str> = p.chapters.iter().flat_map(|c| c.chunks.iter().map(|k| k.speaker.as_str())).collect();
+    assert_eq!(
+        titles,
+        ["Chapter 1: The Storm", "Chapter 2: The Letter", "Chapter 3: Morning"]
+    );
+    let speakers: std::collections::BTreeSet<&str> = p
+        .chapters
+        .iter()
+        .flat_map(|c| c.chunks.iter().map(|k| k.speaker.as_str()))
+        .collect();
     assert_eq!(speakers.into_iter().collect::<Vec<_>>(), ["mira", "narrator", "tomasz"]);
     // The code-switched sentence: exact runs.
-    let cs = p.chapters[1].chunks.iter().find(|c| c.runs.len() > 1).expect("a code-switched chunk");
+    let cs = p.chapters[1]
+        .chunks
+        .iter()
+        .find(|c| c.runs.len() > 1)
+        .expect("a code-switched chunk");
     let runs: Vec<(&str, &str)> = cs.runs.iter().map(|r| (r.text.as_str(), r.lang.as_str())).collect();
     assert_eq!(
         runs,
@@ -73,9 +94,18 @@ fn plan_is_deterministic_and_one_edit_changes_one_key() {
     let a = plan::load_and_plan(&book).expect("plan").1;
     let b = plan::load_and_plan(&book).expect("plan").1;
     assert_eq!(a, b);
-    write(dir.path(), "b.md", &md.replace("Another paragraph.", "Another, edited paragraph."));
+    write(
+        dir.path(),
+        "b.md",
+        &md.replace("Another paragraph.", "Another, edited paragraph."),
+    );
     let c = plan::load_and_plan(&book).expect("plan").1;
-    let keys = |p: &Plan| p.chapters.iter().flat_map(|c| c.chunks.iter().map(|k| k.key.clone())).collect::<Vec<_>>();
+    let keys = |p: &Plan| {
+        p.chapters
+            .iter()
+            .flat_map(|c| c.chunks.iter().map(|k| k.key.clone()))
+            .collect::<Vec<_>>()
+    };
     let (ka, kc) = (keys(&a), keys(&c));
     assert_eq!(ka.len(), kc.len());
     assert_eq!(ka.iter().zip(&kc).filter(|(x, y)| x != y).count(), 1);
@@ -97,7 +127,12 @@ fn attribution_cases_exact() {
     let p = plan::load_and_plan(&y).expect("plan").1;
     let got: Vec<(String, String)> = p.chapters[0].chunks[1..]
         .iter()
-        .map(|c| (c.speaker.clone(), c.runs.iter().map(|r| r.text.as_str()).collect::<String>()))
+        .map(|c| {
+            (
+                c.speaker.clone(),
+                c.runs.iter().map(|r| r.text.as_str()).collect::<String>(),
+            )
+        })
         .collect();
     let want: Vec<(String, String)> = [
         ("queen", "“Off with her head!”"),
@@ -120,7 +155,10 @@ fn attribution_cases_exact() {
 #[test]
 fn overlong_sentence_is_split_at_clauses_never_inside_words() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let long = (0..60).map(|i| format!("clause number{i} goes on, ")).collect::<String>() + "and ends.";
+    let long = (0..60)
+        .map(|i| format!("clause number{i} goes on, "))
+        .collect::<String>()
+        + "and ends.";
     let book = write(dir.path(), "b.md", &format!("# C\n\n{long}\n"));
     let p = plan::load_and_plan(&book).expect("plan").1;
     let chunks = &p.chapters[0].chunks;
@@ -145,10 +183,18 @@ fn cjk_and_a_word_longer_than_a_chunk() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cjk = "我很好。".repeat(60);
     let word = "x".repeat(900);
-    let book = write(dir.path(), "b.md", &format!("---\nlanguage: zh\n---\n# 第一章\n\n{cjk}\n\n{word}\n"));
+    let book = write(
+        dir.path(),
+        "b.md",
+        &format!("---\nlanguage: zh\n---\n# 第一章\n\n{cjk}\n\n{word}\n"),
+    );
     let p = plan::load_and_plan(&book).expect("plan").1;
     assert_eq!(p.language, "zh");
-    let texts: Vec<String> = p.chapters[0].chunks.iter().map(|c| c.runs.iter().map(|r| r.text.as_str()).collect()).collect();
+    let texts: Vec<String> = p.chapters[0]
+        .chunks
+        .iter()
+        .map(|c| c.runs.iter().map(|r| r.text.as_str()).collect())
+        .collect();
     assert!(texts.iter().all(|t| t.len() <= 500));
     let joined: String = texts.concat().chars().filter(|c| !c.is_whitespace()).collect();
     assert_eq!(joined, format!("第一章{cjk}{word}"));

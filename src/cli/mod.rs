@@ -44,7 +44,9 @@ impl Cli {
 
 /// Exit code for an error that reached the CLI edge: 2 for input errors, 1 otherwise.
 pub fn exit_code_for(e: &anyhow::Error) -> i32 {
-    if e.downcast_ref::<ws_book::project::ProjectError>().is_some() || e.downcast_ref::<ws_book::plan::PlanError>().is_some() {
+    if e.downcast_ref::<ws_book::project::ProjectError>().is_some()
+        || e.downcast_ref::<ws_book::plan::PlanError>().is_some()
+    {
         return 2;
     }
     1

@@ -34,13 +34,26 @@ pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&plan)?);
         return Ok(0);
     }
-    println!("{} — {} [{}]", plan.title, if plan.author.is_empty() { "unknown author" } else { &plan.author }, plan.language);
+    println!(
+        "{} — {} [{}]",
+        plan.title,
+        if plan.author.is_empty() {
+            "unknown author"
+        } else {
+            &plan.author
+        },
+        plan.language
+    );
     let (mut total_chunks, mut total_words, mut total_secs) = (0, 0, 0.0);
     for (i, ch) in plan.chapters.iter().enumerate() {
         let words: usize = ch.chunks.iter().map(|c| c.words).sum();
         let secs: f64 = ch.chunks.iter().map(|c| c.est_seconds).sum();
         let speakers: BTreeSet<&str> = ch.chunks.iter().map(|c| c.speaker.as_str()).collect();
-        let langs: BTreeSet<&str> = ch.chunks.iter().flat_map(|c| c.runs.iter().map(|r| r.lang.as_str())).collect();
+        let langs: BTreeSet<&str> = ch
+            .chunks
+            .iter()
+            .flat_map(|c| c.runs.iter().map(|r| r.lang.as_str()))
+            .collect();
         let title = if ch.title.is_empty() { "(untitled)" } else { &ch.title };
         println!(
             "{:>3}. {title}: {} chunks, {words} words, ~{}, speakers: {}, languages: {}",
@@ -60,7 +73,11 @@ pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
     for w in &plan.warnings {
         println!("warning: {w}");
     }
-    println!("total: {} chapters, {total_chunks} chunks, {total_words} words, ~{}", plan.chapters.len(), hms(total_secs));
+    println!(
+        "total: {} chapters, {total_chunks} chunks, {total_words} words, ~{}",
+        plan.chapters.len(),
+        hms(total_secs)
+    );
     Ok(0)
 }
 
@@ -72,7 +89,8 @@ fn hms(secs: f64) -> String {
 /// The commented project template copied by `init`.
 const TEMPLATE: &str = include_str!("../../templates/project.yaml");
 /// A starter manuscript for `init`.
-const STARTER: &str = "---\ntitle: My Book\nauthor: Me\nlanguage: en\n---\n\n# Chapter One\n\nIt was a quiet morning.\n";
+const STARTER: &str =
+    "---\ntitle: My Book\nauthor: Me\nlanguage: en\n---\n\n# Chapter One\n\nIt was a quiet morning.\n";
 
 /// Runs `init`.
 pub fn init(a: InitArgs) -> anyhow::Result<i32> {

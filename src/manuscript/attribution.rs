@@ -15,15 +15,86 @@ pub const NARRATOR: &str = "narrator";
 
 /// Verbs that introduce or tag dialogue (English; other languages' common ones).
 const SPEECH_VERBS: &[&str] = &[
-    "said", "says", "say", "asked", "asks", "ask", "replied", "replies", "answered", "answers", "cried", "cries",
-    "shouted", "shouts", "whispered", "whispers", "muttered", "mutters", "called", "calls", "added", "adds",
-    "continued", "continues", "exclaimed", "exclaims", "yelled", "yells", "screamed", "murmured", "murmurs",
-    "began", "begins", "went on", "told", "tells", "remarked", "remarks", "repeated", "insisted", "protested",
-    "declared", "demanded", "inquired", "enquired", "sighed", "laughed", "snapped", "growled", "pleaded", "agreed",
-    "observed", "suggested", "thought", "wondered", "explained", "responded", "retorted", "interrupted",
+    "said",
+    "says",
+    "say",
+    "asked",
+    "asks",
+    "ask",
+    "replied",
+    "replies",
+    "answered",
+    "answers",
+    "cried",
+    "cries",
+    "shouted",
+    "shouts",
+    "whispered",
+    "whispers",
+    "muttered",
+    "mutters",
+    "called",
+    "calls",
+    "added",
+    "adds",
+    "continued",
+    "continues",
+    "exclaimed",
+    "exclaims",
+    "yelled",
+    "yells",
+    "screamed",
+    "murmured",
+    "murmurs",
+    "began",
+    "begins",
+    "went on",
+    "told",
+    "tells",
+    "remarked",
+    "remarks",
+    "repeated",
+    "insisted",
+    "protested",
+    "declared",
+    "demanded",
+    "inquired",
+    "enquired",
+    "sighed",
+    "laughed",
+    "snapped",
+    "growled",
+    "pleaded",
+    "agreed",
+    "observed",
+    "suggested",
+    "thought",
+    "wondered",
+    "explained",
+    "responded",
+    "retorted",
+    "interrupted",
     // Polish, German, French, Spanish
-    "powiedział", "powiedziała", "zapytał", "zapytała", "odparł", "odparła", "krzyknęła", "krzyknął", "sagte", "fragte",
-    "rief", "antwortete", "dit", "demanda", "répondit", "cria", "dijo", "preguntó", "respondió", "gritó",
+    "powiedział",
+    "powiedziała",
+    "zapytał",
+    "zapytała",
+    "odparł",
+    "odparła",
+    "krzyknęła",
+    "krzyknął",
+    "sagte",
+    "fragte",
+    "rief",
+    "antwortete",
+    "dit",
+    "demanda",
+    "répondit",
+    "cria",
+    "dijo",
+    "preguntó",
+    "respondió",
+    "gritó",
 ];
 
 /// A character as attribution sees it: its canonical name and every name it is called by.
@@ -48,9 +119,9 @@ pub struct Attribution {
 
 /// Attributes `text`. `explicit[i]` is the `data-speaker` of byte `i`, if any (same length as `text`,
 /// or empty for none). With `enabled == false` only explicit speakers are used.
-pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], enabled: bool) -> Attribution {
+pub fn attribute<'a>(text: &str, explicit: &[Option<&'a str>], speakers: &'a [Speaker], enabled: bool) -> Attribution {
     let mut out = Attribution::default();
-    let mut owner: Vec<Option<String>> = vec![None; text.len()];
+    let mut owner: Vec<Option<&'a str>> = vec![None; text.len()];
     let mut body_start = 0;
 
     if enabled {
@@ -60,9 +131,7 @@ pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], en
                 Some(s) => {
                     out.dropped = Some(label);
                     body_start = rest_start;
-                    for o in &mut owner[rest_start..] {
-                        *o = Some(s.to_string());
-                    }
+                    owner[rest_start..].fill(Some(s));
                 }
                 None => {
                     if name.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase) && name.chars().count() >= 2 {
@@ -81,19 +150,19 @@ pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], en
     for (i, e) in explicit.iter().enumerate() {
         if let Some(s) = e {
             if i < owner.len() {
-                owner[i] = Some(find_speaker(s, speakers).unwrap_or(s).to_string());
+                owner[i] = Some(find_speaker(s, speakers).unwrap_or(s));
             }
         }
     }
     // Merge into contiguous segments over the spoken part.
     let mut start = body_start;
     while start < text.len() {
-        let who = owner[start].clone();
+        let who = owner[start];
         let mut end = start + 1;
         while end < text.len() && owner[end] == who {
             end += 1;
         }
-        out.segments.push((start..end, who.unwrap_or_else(|| NARRATOR.to_string())));
+        out.segments.push((start..end, who.unwrap_or(NARRATOR).to_string()));
         start = end;
     }
     out
@@ -101,7 +170,7 @@ pub fn attribute(text: &str, explicit: &[Option<&str>], speakers: &[Speaker], en
 
 fn find_speaker<'a>(name: &str, speakers: &'a [Speaker]) -> Option<&'a str> {
     let n = name.trim().to_lowercase();
-    speakers.iter().find(|s| s.names.iter().any(|x| *x == n)).map(|s| s.name.as_str())
+    speakers.iter().find(|s| s.names.contains(&n)).map(|s| s.name.as_str())
 }
 
 /// `NAME: ` at the start of a paragraph: (label range incl. colon and space, name range, body start).
@@ -112,7 +181,11 @@ fn script_label(text: &str) -> Option<(Range<usize>, Range<usize>, usize)> {
     if trimmed.is_empty() || trimmed.chars().count() > 30 || trimmed.split_whitespace().count() > 3 {
         return None;
     }
-    if !trimmed.chars().next()?.is_uppercase() || !trimmed.chars().all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '\'' || c == '-') {
+    if !trimmed.chars().next()?.is_uppercase()
+        || !trimmed
+            .chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '.' || c == '\'' || c == '-')
+    {
         return None;
     }
     let after = &text[colon + 1..];
@@ -149,7 +222,9 @@ pub fn quotes(text: &str) -> Vec<Range<usize>> {
             Some((start, o)) => {
                 let at_word_end = next.is_none_or(|n| !n.is_alphanumeric());
                 let closes = match (o, c) {
-                    ('“', '”') | ('«', '»') | ('„', '“') | ('"', '"') | ('„', '”') | ('‘', '’') => at_word_end,
+                    ('“', '”') | ('«', '»') | ('„', '“') | ('"', '"') | ('„', '”') | ('‘', '’') => {
+                        at_word_end
+                    }
                     _ => false,
                 };
                 if closes {
@@ -162,7 +237,7 @@ pub fn quotes(text: &str) -> Vec<Range<usize>> {
     out
 }
 
-fn attribute_quotes(text: &str, speakers: &[Speaker], owner: &mut [Option<String>]) {
+fn attribute_quotes<'a>(text: &str, speakers: &'a [Speaker], owner: &mut [Option<&'a str>]) {
     let qs = quotes(text);
     if qs.is_empty() || speakers.is_empty() {
         return;
@@ -176,7 +251,10 @@ fn attribute_quotes(text: &str, speakers: &[Speaker], owner: &mut [Option<String
         // Narration before the quote, back to the previous quote, if it ends in `,` or `:`.
         let before_start = if k > 0 { qs[k - 1].end } else { 0 };
         let before = &text[before_start..q.start];
-        let before_tag = before.trim_end().ends_with([',', ':']).then(|| before.rsplit(['.', '!', '?']).next().unwrap_or(""));
+        let before_tag = before
+            .trim_end()
+            .ends_with([',', ':'])
+            .then(|| before.rsplit(['.', '!', '?']).next().unwrap_or(""));
         tagged[k] = speech_tag(after, speakers).or_else(|| before_tag.and_then(|b| speech_tag(b, speakers)));
     }
     // Untagged quotes in a paragraph with exactly one tagged speaker belong to that speaker.
@@ -185,9 +263,7 @@ fn attribute_quotes(text: &str, speakers: &[Speaker], owner: &mut [Option<String
     let fill = if distinct.len() == 1 { Some(distinct[0]) } else { None };
     for (k, q) in qs.iter().enumerate() {
         if let Some(s) = tagged[k].or(fill) {
-            for o in &mut owner[q.clone()] {
-                *o = Some(s.to_string());
-            }
+            owner[q.clone()].fill(Some(s));
         }
     }
 }
@@ -199,7 +275,12 @@ fn speech_tag<'a>(narration: &str, speakers: &'a [Speaker]) -> Option<&'a str> {
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
         .filter(|w| !w.is_empty())
         .collect();
-    let verb_at: Vec<usize> = words.iter().enumerate().filter(|(_, w)| SPEECH_VERBS.contains(w)).map(|(i, _)| i).collect();
+    let verb_at: Vec<usize> = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| SPEECH_VERBS.contains(w))
+        .map(|(i, _)| i)
+        .collect();
     if verb_at.is_empty() {
         return None;
     }
@@ -229,13 +310,23 @@ mod tests {
 
     fn sp() -> Vec<Speaker> {
         vec![
-            Speaker { name: "alice".into(), names: vec!["alice".into()] },
-            Speaker { name: "queen".into(), names: vec!["queen".into(), "the queen".into()] },
+            Speaker {
+                name: "alice".into(),
+                names: vec!["alice".into()],
+            },
+            Speaker {
+                name: "queen".into(),
+                names: vec!["queen".into(), "the queen".into()],
+            },
         ]
     }
 
     fn segs(text: &str) -> Vec<(String, String)> {
-        attribute(text, &[], &sp(), true).segments.into_iter().map(|(r, s)| (text[r].to_string(), s)).collect()
+        attribute(text, &[], &sp(), true)
+            .segments
+            .into_iter()
+            .map(|(r, s)| (text[r].to_string(), s))
+            .collect()
     }
 
     #[test]
@@ -252,8 +343,14 @@ mod tests {
 
     #[test]
     fn tag_before_and_unattributed() {
-        assert_eq!(segs("The Queen shouted: \"Off with her head!\"")[1], ("\"Off with her head!\"".into(), "queen".into()));
-        assert_eq!(segs("\"Who is there?\" It was dark."), vec![("\"Who is there?\" It was dark.".to_string(), "narrator".to_string())]);
+        assert_eq!(
+            segs("The Queen shouted: \"Off with her head!\"")[1],
+            ("\"Off with her head!\"".into(), "queen".into())
+        );
+        assert_eq!(
+            segs("\"Who is there?\" It was dark."),
+            vec![("\"Who is there?\" It was dark.".to_string(), "narrator".to_string())]
+        );
     }
 
     #[test]

@@ -33,20 +33,31 @@ pub struct FrontMatter {
 
 /// Reads a Markdown file.
 pub fn read_markdown(path: &Path, opts: &ReadOptions) -> Result<RawBook, ManuscriptError> {
-    let io = |source| ManuscriptError::Io { path: path.to_path_buf(), source };
+    let io = |source| ManuscriptError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let size = std::fs::metadata(path).map_err(io)?.len();
     if size > MAX_MARKDOWN_BYTES {
         return Err(ManuscriptError::Invalid {
             path: path.to_path_buf(),
-            message: format!("the file is {size} bytes; Markdown manuscripts are limited to {MAX_MARKDOWN_BYTES} bytes"),
+            message: format!(
+                "the file is {size} bytes; Markdown manuscripts are limited to {MAX_MARKDOWN_BYTES} bytes"
+            ),
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
     let text = String::from_utf8(bytes).map_err(|e| ManuscriptError::Invalid {
         path: path.to_path_buf(),
-        message: format!("not UTF-8 text (invalid byte at offset {}); save the manuscript as UTF-8", e.utf8_error().valid_up_to()),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {}); save the manuscript as UTF-8",
+            e.utf8_error().valid_up_to()
+        ),
     })?;
-    parse_markdown(&text, opts).map_err(|message| ManuscriptError::Invalid { path: path.to_path_buf(), message })
+    parse_markdown(&text, opts).map_err(|message| ManuscriptError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })
 }
 
 /// Parses Markdown text; errors are messages without the file name.
@@ -58,7 +69,8 @@ pub fn parse_markdown(text: &str, opts: &ReadOptions) -> Result<RawBook, String>
     options.insert(Options::ENABLE_YAML_STYLE_METADATA_BLOCKS);
     let mut r = Reader::new(opts.chapter_level);
     for (event, range) in Parser::new_ext(text, options).into_offset_iter() {
-        r.event(event).map_err(|m| format!("line {}: {m}", line_of(text, range.start)))?;
+        r.event(event)
+            .map_err(|m| format!("line {}: {m}", line_of(text, range.start)))?;
     }
     r.finish()
 }
@@ -78,8 +90,14 @@ pub fn parse_front_matter(yaml: &str) -> Result<FrontMatter, String> {
     let mut options = serde_saphyr::options::Options::default();
     options.budget = Some(budget);
     serde_saphyr::from_str_with_options::<FrontMatter>(yaml, options).map_err(|e| {
-        let loc = e.location().map(|l| format!(" (front matter line {})", l.line())).unwrap_or_default();
-        format!("invalid YAML front matter{loc}: {}", e.to_string().lines().next().unwrap_or(""))
+        let loc = e
+            .location()
+            .map(|l| format!(" (front matter line {})", l.line()))
+            .unwrap_or_default();
+        format!(
+            "invalid YAML front matter{loc}: {}",
+            e.to_string().lines().next().unwrap_or("")
+        )
     })
 }
 
@@ -113,11 +131,18 @@ struct Reader {
 
 impl Reader {
     fn new(chapter_level: u8) -> Self {
-        Reader { chapter_level, ..Default::default() }
+        Reader {
+            chapter_level,
+            ..Default::default()
+        }
     }
 
     fn chapter(&mut self) -> &mut RawChapter {
-        self.current.get_or_insert_with(|| RawChapter { title: None, blocks: vec![], footnotes: vec![] })
+        self.current.get_or_insert_with(|| RawChapter {
+            title: None,
+            blocks: vec![],
+            footnotes: vec![],
+        })
     }
 
     fn flush_block(&mut self) {
@@ -127,7 +152,10 @@ impl Reader {
             return;
         }
         let in_footnote = self.in_footnote > 0;
-        let block = RawBlock { kind: if in_footnote { BlockKind::Footnote } else { kind }, spans };
+        let block = RawBlock {
+            kind: if in_footnote { BlockKind::Footnote } else { kind },
+            spans,
+        };
         let ch = self.chapter();
         if in_footnote {
             ch.footnotes.push(block);
@@ -155,7 +183,13 @@ impl Reader {
                 return;
             }
         }
-        target.push(Span { text: text.to_string(), lang, speaker, ph: None, ph_alphabet: None });
+        target.push(Span {
+            text: text.to_string(),
+            lang,
+            speaker,
+            ph: None,
+            ph_alphabet: None,
+        });
     }
 
     fn attrs(&self) -> (Option<String>, Option<String>) {
@@ -191,11 +225,7 @@ impl Reader {
                 let lvl = heading_level(level);
                 self.heading = Some((lvl <= self.chapter_level, String::new()));
             }
-            Tag::Paragraph => {
-                if self.kind.is_none() {
-                    self.kind = Some(BlockKind::Paragraph);
-                }
-            }
+            Tag::Paragraph if self.kind.is_none() => self.kind = Some(BlockKind::Paragraph),
             Tag::Item => {
                 self.flush_block();
                 self.kind = Some(BlockKind::ListItem);
@@ -228,10 +258,20 @@ impl Reader {
                         if let Some(ch) = self.current.take() {
                             self.chapters.push(ch);
                         }
-                        self.current = Some(RawChapter { title: Some(title), blocks: vec![], footnotes: vec![] });
+                        self.current = Some(RawChapter {
+                            title: Some(title),
+                            blocks: vec![],
+                            footnotes: vec![],
+                        });
                     } else if !title.is_empty() {
                         let (lang, speaker) = self.attrs();
-                        self.spans = vec![Span { text: title, lang, speaker, ph: None, ph_alphabet: None }];
+                        self.spans = vec![Span {
+                            text: title,
+                            lang,
+                            speaker,
+                            ph: None,
+                            ph_alphabet: None,
+                        }];
                         self.kind = Some(BlockKind::Heading);
                         self.flush_block();
                     }
@@ -275,7 +315,11 @@ impl Reader {
         for tok in html_tokens(html) {
             match tok {
                 HtmlToken::Text(t) => self.push_text(&decode_entities(&t)),
-                HtmlToken::Open { name, attrs, self_closing } => {
+                HtmlToken::Open {
+                    name,
+                    attrs,
+                    self_closing,
+                } => {
                     if name == "br" {
                         self.push_text(" ");
                         continue;
@@ -289,7 +333,11 @@ impl Reader {
                     if matches!(name.as_str(), "script" | "style") {
                         self.skip_depth += 1;
                     }
-                    self.html.push(HtmlFrame { tag: name, lang, speaker });
+                    self.html.push(HtmlFrame {
+                        tag: name,
+                        lang,
+                        speaker,
+                    });
                 }
                 HtmlToken::Close(name) => {
                     if let Some(pos) = self.html.iter().rposition(|f| f.tag == name) {
@@ -309,10 +357,18 @@ impl Reader {
         if let Some(ch) = self.current.take() {
             self.chapters.push(ch);
         }
-        let mut book = RawBook { meta: self.meta, chapters: self.chapters, ..Default::default() };
+        let mut book = RawBook {
+            meta: self.meta,
+            chapters: self.chapters,
+            ..Default::default()
+        };
         if !self.metadata.is_empty() {
             let fm = parse_front_matter(&self.metadata)?;
-            book.meta = BookMeta { title: fm.title, author: fm.author, language: fm.language };
+            book.meta = BookMeta {
+                title: fm.title,
+                author: fm.author,
+                language: fm.language,
+            };
         }
         Ok(book)
     }
@@ -335,13 +391,20 @@ pub fn collapse(s: &str) -> String {
 }
 
 fn is_void(name: &str) -> bool {
-    matches!(name, "br" | "img" | "hr" | "input" | "meta" | "link" | "wbr" | "source" | "area" | "col" | "embed")
+    matches!(
+        name,
+        "br" | "img" | "hr" | "input" | "meta" | "link" | "wbr" | "source" | "area" | "col" | "embed"
+    )
 }
 
 #[derive(Debug, PartialEq)]
 enum HtmlToken {
     Text(String),
-    Open { name: String, attrs: Vec<(String, String)>, self_closing: bool },
+    Open {
+        name: String,
+        attrs: Vec<(String, String)>,
+        self_closing: bool,
+    },
     Close(String),
 }
 
@@ -368,7 +431,11 @@ fn html_tokens(s: &str) -> Vec<HtmlToken> {
                         let body = inner.trim_end().trim_end_matches('/');
                         let name_end = body.find(|c: char| c.is_whitespace()).unwrap_or(body.len());
                         let name = body[..name_end].to_ascii_lowercase();
-                        out.push(HtmlToken::Open { name, attrs: parse_attrs(&body[name_end..]), self_closing });
+                        out.push(HtmlToken::Open {
+                            name,
+                            attrs: parse_attrs(&body[name_end..]),
+                            self_closing,
+                        });
                     }
                     continue;
                 }
@@ -519,7 +586,11 @@ mod tests {
     fn footnotes_code_images_tables() {
         let b = read("# C\n\nText[^1].\n\n```\ncode\n```\n\n![alt](x.png)\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n[^1]: The note.\n");
         let ch = &b.chapters[0];
-        let texts: Vec<String> = ch.blocks.iter().map(|b| b.spans.iter().map(|s| s.text.clone()).collect()).collect();
+        let texts: Vec<String> = ch
+            .blocks
+            .iter()
+            .map(|b| b.spans.iter().map(|s| s.text.clone()).collect())
+            .collect();
         assert_eq!(texts, vec!["Text.", "a, b", "1, 2"]);
         assert_eq!(ch.footnotes.len(), 1);
     }

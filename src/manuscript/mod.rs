@@ -105,7 +105,13 @@ pub struct Span {
 impl Span {
     /// Plain text with no attributes.
     pub fn plain(text: impl Into<String>) -> Span {
-        Span { text: text.into(), lang: None, speaker: None, ph: None, ph_alphabet: None }
+        Span {
+            text: text.into(),
+            lang: None,
+            speaker: None,
+            ph: None,
+            ph_alphabet: None,
+        }
     }
 }
 
@@ -167,7 +173,10 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        Self { chapter_level: 1, skip_front_matter: true }
+        Self {
+            chapter_level: 1,
+            skip_front_matter: true,
+        }
     }
 }
 
@@ -206,10 +215,14 @@ use attribution::Speaker;
 
 /// Reads a manuscript, choosing the reader by file extension.
 pub fn read_manuscript(path: &Path, opts: &ReadOptions) -> Result<RawBook, ManuscriptError> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "md" | "markdown" | "txt" => markdown::read_markdown(path, opts),
-        "epub" => read_epub_file(path, opts),
+        "epub" => epub::read_epub(path, opts),
         _ => Err(ManuscriptError::Invalid {
             path: path.to_path_buf(),
             message: format!("unsupported manuscript type `.{ext}`; use Markdown (.md) or EPUB (.epub)"),
@@ -256,30 +269,60 @@ impl Default for BuildOptions {
 /// Segments, attributes and normalises a read manuscript. Errors name the chapter and the problem
 /// (the caller adds the file name).
 pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
-    let detector = if o.detect_language { Some(language::LanguageDetector::new(&o.languages)) } else { None };
+    let detector = if o.detect_language {
+        Some(language::LanguageDetector::new(&o.languages))
+    } else {
+        None
+    };
     // Pronunciations per language: project entries first (they win), then the manuscript's lexicon.
     let mut lex: BTreeMap<String, Vec<(String, String)>> = o.pronunciations.clone();
     let mut lex_all: Vec<(String, String)> = Vec::new();
     for e in &raw.lexicon {
         match e.lang.as_deref().and_then(crate::lang::resolve) {
-            Some(l) => lex.entry(l.to_string()).or_default().push((e.grapheme.clone(), e.alias.clone())),
+            Some(l) => lex
+                .entry(l.to_string())
+                .or_default()
+                .push((e.grapheme.clone(), e.alias.clone())),
             None => lex_all.push((e.grapheme.clone(), e.alias.clone())),
         }
     }
-    let ctx = BlockCtx { o, detector: detector.as_ref(), lex: &lex, lex_all: &lex_all };
-    let mut book = Book { meta: raw.meta, chapters: vec![], cover: raw.cover, warnings: raw.warnings };
+    let ctx = BlockCtx {
+        o,
+        detector: detector.as_ref(),
+        lex: &lex,
+        lex_all: &lex_all,
+    };
+    let mut book = Book {
+        meta: raw.meta,
+        chapters: vec![],
+        cover: raw.cover,
+        warnings: raw.warnings,
+    };
     for (ci, ch) in raw.chapters.into_iter().enumerate() {
         let title = ch.title.clone().map(|t| markdown::collapse(&t)).unwrap_or_default();
         let mut blocks = Vec::new();
         if !title.is_empty() {
-            let tb = RawBlock { kind: BlockKind::Heading, spans: vec![Span::plain(title.clone())] };
-            if let Some(b) = ctx.block(&tb, false, &mut book.warnings).map_err(|m| chapter_err(ci, &title, m))? {
+            let tb = RawBlock {
+                kind: BlockKind::Heading,
+                spans: vec![Span::plain(title.clone())],
+            };
+            if let Some(b) = ctx
+                .block(&tb, false, &mut book.warnings)
+                .map_err(|m| chapter_err(ci, &title, m))?
+            {
                 blocks.push(b);
             }
         }
-        let footnotes = if o.footnotes == FootnoteMode::End { ch.footnotes.as_slice() } else { &[] };
+        let footnotes = if o.footnotes == FootnoteMode::End {
+            ch.footnotes.as_slice()
+        } else {
+            &[]
+        };
         for rb in ch.blocks.iter().chain(footnotes) {
-            if let Some(b) = ctx.block(rb, o.attribution, &mut book.warnings).map_err(|m| chapter_err(ci, &title, m))? {
+            if let Some(b) = ctx
+                .block(rb, o.attribution, &mut book.warnings)
+                .map_err(|m| chapter_err(ci, &title, m))?
+            {
                 blocks.push(b);
             }
         }
@@ -331,8 +374,13 @@ impl BlockCtx<'_> {
         for s in &rb.spans {
             span_lang.push(match &s.lang {
                 Some(tag) => crate::lang::resolve(tag).ok_or_else(|| {
-                    let hint = crate::lang::suggest(tag).map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default();
-                    format!("unknown language `{tag}` on the text \"{}\"; WhisperSpeech supports 99 language codes{hint}", snippet(&s.text))
+                    let hint = crate::lang::suggest(tag)
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                    format!(
+                        "unknown language `{tag}` on the text \"{}\"; WhisperSpeech supports 99 language codes{hint}",
+                        snippet(&s.text)
+                    )
                 })?,
                 None => self.o.language.as_str(),
             });
@@ -351,7 +399,14 @@ impl BlockCtx<'_> {
         Ok((!sentences.is_empty()).then_some(Block { sentences }))
     }
 
-    fn sentence(&self, text: &str, r: std::ops::Range<usize>, owner: &[usize], span_lang: &[&str], speaker: &str) -> Sentence {
+    fn sentence(
+        &self,
+        text: &str,
+        r: std::ops::Range<usize>,
+        owner: &[usize],
+        span_lang: &[&str],
+        speaker: &str,
+    ) -> Sentence {
         // Split into runs where the language changes.
         let mut runs: Vec<Run> = Vec::new();
         let mut start = r.start;
@@ -362,7 +417,10 @@ impl BlockCtx<'_> {
             while end < r.end && (!text.is_char_boundary(end) || span_lang[owner[end]] == l) {
                 end += 1;
             }
-            runs.push(Run { text: text[start..end].to_string(), lang: l.to_string() });
+            runs.push(Run {
+                text: text[start..end].to_string(),
+                lang: l.to_string(),
+            });
             start = end;
         }
         if !explicit_langs {
@@ -383,7 +441,10 @@ impl BlockCtx<'_> {
             }
             run.text = t;
         }
-        Sentence { runs, speaker: speaker.to_string() }
+        Sentence {
+            runs,
+            speaker: speaker.to_string(),
+        }
     }
 }
 
@@ -396,7 +457,7 @@ fn snippet(s: &str) -> String {
     }
 }
 
-/// The EPUB reader entry point (see `epub.rs`).
-fn read_epub_file(path: &Path, _opts: &ReadOptions) -> Result<RawBook, ManuscriptError> {
-    Err(ManuscriptError::Invalid { path: path.to_path_buf(), message: "EPUB reader pending merge".into() })
-}
+
+pub mod epub;
+pub mod pls;
+pub mod xhtml;

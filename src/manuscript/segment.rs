@@ -25,14 +25,22 @@ fn abbreviations(lang: &str) -> &'static [&'static str] {
             "dr", "prof", "hr", "fr", "nr", "str", "z.b", "d.h", "u.a", "usw", "bzw", "ca", "vgl", "s", "evtl", "ggf",
             "inkl", "jh", "mio", "mrd", "bzgl",
         ],
-        "fr" => &["m", "mm", "mme", "mlle", "dr", "st", "ste", "p.ex", "cf", "etc", "av", "bd", "n°", "no", "vol", "chap"],
-        "es" => &["sr", "sra", "srta", "dr", "dra", "ud", "uds", "etc", "p.ej", "núm", "pág", "av", "dña", "d"],
-        "pl" => &[
-            "dr", "prof", "mgr", "inż", "np", "tzn", "tj", "itd", "itp", "ul", "al", "nr", "str", "godz", "ok", "wg", "im",
-            "ks", "pt", "tel", "zob", "por", "r", "w", "m.in",
+        "fr" => &[
+            "m", "mm", "mme", "mlle", "dr", "st", "ste", "p.ex", "cf", "etc", "av", "bd", "n°", "no", "vol", "chap",
         ],
-        "it" => &["sig", "sigg", "dott", "prof", "ing", "avv", "es", "ecc", "pag", "n", "sig.ra", "dott.ssa"],
-        "nl" => &["dhr", "mevr", "dr", "prof", "bijv", "bv", "d.w.z", "o.a", "nr", "blz", "ca", "enz"],
+        "es" => &[
+            "sr", "sra", "srta", "dr", "dra", "ud", "uds", "etc", "p.ej", "núm", "pág", "av", "dña", "d",
+        ],
+        "pl" => &[
+            "dr", "prof", "mgr", "inż", "np", "tzn", "tj", "itd", "itp", "ul", "al", "nr", "str", "godz", "ok", "wg",
+            "im", "ks", "pt", "tel", "zob", "por", "r", "w", "m.in",
+        ],
+        "it" => &[
+            "sig", "sigg", "dott", "prof", "ing", "avv", "es", "ecc", "pag", "n", "sig.ra", "dott.ssa",
+        ],
+        "nl" => &[
+            "dhr", "mevr", "dr", "prof", "bijv", "bv", "d.w.z", "o.a", "nr", "blz", "ca", "enz",
+        ],
         "pt" => &["sr", "sra", "dr", "dra", "prof", "ex", "p.ex", "nº", "pág", "av"],
         "ru" => &["г", "гг", "т.е", "т.д", "т.п", "др", "пр", "см", "стр", "ул", "им"],
         _ => &[],
@@ -73,7 +81,10 @@ fn should_merge(prev: &str, next: &str, lang: &str) -> bool {
         return true;
     }
     // A continuation in lower case or a digit: the previous boundary was not a sentence end.
-    let first = next_t.trim_start_matches(['"', '\'', '“', '”', '‘', '’', '«', '»', '(', '[']).chars().next();
+    let first = next_t
+        .trim_start_matches(['"', '\'', '“', '”', '‘', '’', '«', '»', '(', '['])
+        .chars()
+        .next();
     if let Some(c) = first {
         if c.is_lowercase() || c.is_ascii_digit() {
             return true;
@@ -85,7 +96,10 @@ fn should_merge(prev: &str, next: &str, lang: &str) -> bool {
     let p = prev.trim_end();
     let Some(body) = p.strip_suffix('.') else { return false };
     // The last word before the final period.
-    let word = body.rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"' || c == '“').next().unwrap_or("");
+    let word = body
+        .rsplit(|c: char| c.is_whitespace() || c == '(' || c == '"' || c == '“')
+        .next()
+        .unwrap_or("");
     let w = word.to_lowercase();
     if w.is_empty() {
         return false;
@@ -95,7 +109,12 @@ fn should_merge(prev: &str, next: &str, lang: &str) -> bool {
     if letters.len() == 1 && letters[0].is_uppercase() && word.chars().all(|c| c == '.' || c.is_uppercase()) {
         return true;
     }
-    if word.len() > 1 && word.contains('.') && word.split('.').all(|p| p.chars().count() == 1 && p.chars().all(char::is_uppercase)) {
+    if word.len() > 1
+        && word.contains('.')
+        && word
+            .split('.')
+            .all(|p| p.chars().count() == 1 && p.chars().all(char::is_uppercase))
+    {
         return true;
     }
     abbreviations(lang).contains(&w.as_str()) || ALL.contains(&w.as_str())
@@ -112,23 +131,48 @@ mod tests {
     #[test]
     fn english_prose() {
         assert_eq!(
-            split("Mr. Smith met Dr. Jones at 3.30 p.m. today. It cost $4.50, e.g. a lot. Really?", "en"),
-            vec!["Mr. Smith met Dr. Jones at 3.30 p.m. today.", "It cost $4.50, e.g. a lot.", "Really?"]
+            split(
+                "Mr. Smith met Dr. Jones at 3.30 p.m. today. It cost $4.50, e.g. a lot. Really?",
+                "en"
+            ),
+            vec![
+                "Mr. Smith met Dr. Jones at 3.30 p.m. today.",
+                "It cost $4.50, e.g. a lot.",
+                "Really?"
+            ]
         );
-        assert_eq!(split("J. R. R. Tolkien wrote it. Then he slept.", "en"), vec!["J. R. R. Tolkien wrote it.", "Then he slept."]);
+        assert_eq!(
+            split("J. R. R. Tolkien wrote it. Then he slept.", "en"),
+            vec!["J. R. R. Tolkien wrote it.", "Then he slept."]
+        );
         assert_eq!(
             split("\"Stop!\" she cried. \"Why?\" He left.", "en"),
             vec!["\"Stop!\" she cried.", "\"Why?\"", "He left."]
         );
-        assert_eq!(split("Wait... What was that? (It was late.) Yes.", "en"), vec!["Wait...", "What was that?", "(It was late.)", "Yes."]);
-        assert_eq!(split("See No. 5 on St. James St. today.", "en"), vec!["See No. 5 on St. James St. today."]);
-        assert_eq!(split("He said “Go.” She went.", "en"), vec!["He said “Go.”", "She went."]);
+        assert_eq!(
+            split("Wait... What was that? (It was late.) Yes.", "en"),
+            vec!["Wait...", "What was that?", "(It was late.)", "Yes."]
+        );
+        assert_eq!(
+            split("See No. 5 on St. James St. today.", "en"),
+            vec!["See No. 5 on St. James St. today."]
+        );
+        assert_eq!(
+            split("He said “Go.” She went.", "en"),
+            vec!["He said “Go.”", "She went."]
+        );
     }
 
     #[test]
     fn other_languages() {
-        assert_eq!(split("Spotkałem np. Jana. Potem dr Nowak przyszedł.", "pl"), vec!["Spotkałem np. Jana.", "Potem dr Nowak przyszedł."]);
+        assert_eq!(
+            split("Spotkałem np. Jana. Potem dr Nowak przyszedł.", "pl"),
+            vec!["Spotkałem np. Jana.", "Potem dr Nowak przyszedł."]
+        );
         assert_eq!(split("Das ist z.B. gut. Ja.", "de"), vec!["Das ist z.B. gut.", "Ja."]);
-        assert_eq!(split("我很好。你呢？好的！", "zh"), vec!["我很好。", "你呢？", "好的！"]);
+        assert_eq!(
+            split("我很好。你呢？好的！", "zh"),
+            vec!["我很好。", "你呢？", "好的！"]
+        );
     }
 }
