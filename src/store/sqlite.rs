@@ -68,13 +68,19 @@ impl SqliteStore {
                 location: location.clone(),
                 source,
             })?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                location: location.clone(),
-                source,
-            })?;
+        // Several processes may open a fresh database at once (a render and its workers): a migration
+        // that lost the race fails; the next try sees it applied.
+        let mut tries = 0u64;
+        loop {
+            match sqlx::migrate!("./migrations/sqlite").run(&pool).await {
+                Ok(()) => break,
+                Err(_) if tries < 5 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                }
+                Err(source) => return Err(StoreError::Migrate { location, source }),
+            }
+        }
         Ok(SqliteStore { pool })
     }
 
