@@ -55,10 +55,9 @@ async fn main() -> anyhow::Result<()> {
                 if c.is_empty() {
                     break;
                 }
-                for cl in &c {
-                    store.complete(cl, &id, &audio, 0.0).await?;
-                    done += 1;
-                }
+                let items: Vec<_> = c.iter().map(|cl| (cl, &audio)).collect();
+                store.complete_batch(&items, &id, 0.0).await?;
+                done += c.len() as u64;
             }
             anyhow::Ok(done)
         }));

@@ -237,20 +237,24 @@ async fn work(
         state.busy_ms.fetch_add((busy * 1000.0) as u64, Ordering::Relaxed);
         match result {
             Ok(audios) if audios.len() == batch.len() => {
-                let per = busy / batch.len() as f64;
-                for ((claim, _), audio) in batch.iter().zip(audios) {
-                    let stored = StoredAudio {
-                        sample_rate: audio.sample_rate,
-                        samples: audio.samples,
-                    };
-                    match store.complete(claim, &cfg.id, &stored, per).await? {
+                let stored: Vec<StoredAudio> = audios
+                    .into_iter()
+                    .map(|a| StoredAudio {
+                        sample_rate: a.sample_rate,
+                        samples: a.samples,
+                    })
+                    .collect();
+                let items: Vec<(&Claim, &StoredAudio)> = batch.iter().map(|(c, _)| c).zip(stored.iter()).collect();
+                let outcomes = store.complete_batch(&items, &cfg.id, busy).await?;
+                for (outcome, audio) in outcomes.into_iter().zip(&stored) {
+                    match outcome {
                         Outcome::Recorded => {
                             report.done += 1;
-                            report.audio_seconds += stored.seconds();
+                            report.audio_seconds += audio.seconds();
                             state.done.fetch_add(1, Ordering::Relaxed);
                             state
                                 .audio_ms
-                                .fetch_add((stored.seconds() * 1000.0) as u64, Ordering::Relaxed);
+                                .fetch_add((audio.seconds() * 1000.0) as u64, Ordering::Relaxed);
                         }
                         Outcome::LeaseLost => report.lease_lost += 1,
                     }

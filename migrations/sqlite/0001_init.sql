@@ -41,9 +41,10 @@ CREATE TABLE chunks (
     updated_ms    INTEGER NOT NULL,
     UNIQUE (render_id, chapter, idx)
 );
-CREATE INDEX chunks_queue ON chunks (status, retry_after);
+-- Claims scan only claimable rows, in book order (a partial index keeps done rows out of the way).
+CREATE INDEX chunks_claimable ON chunks (render_id, chapter, idx) WHERE status IN ('pending', 'leased');
 CREATE INDEX chunks_store_key ON chunks (store_key);
-CREATE INDEX chunks_lease ON chunks (lease_token);
+CREATE INDEX chunks_leased_by ON chunks (lease_owner) WHERE status = 'leased';
 
 CREATE TABLE audio (
     key         TEXT PRIMARY KEY,

@@ -292,8 +292,14 @@ pub fn now_ms() -> i64 {
 /// Encodes samples as the stored blob (f32 little-endian): decoding gives the same bits back.
 pub fn encode_samples(samples: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(samples.len() * 4);
-    for s in samples {
-        out.extend_from_slice(&s.to_le_bytes());
+    if cfg!(target_endian = "little") {
+        // SAFETY: f32 is plain old data without padding; u8 has alignment 1; the length is exact.
+        let bytes = unsafe { std::slice::from_raw_parts(samples.as_ptr().cast::<u8>(), std::mem::size_of_val(samples)) };
+        out.extend_from_slice(bytes);
+    } else {
+        for s in samples {
+            out.extend_from_slice(&s.to_le_bytes());
+        }
     }
     out
 }
@@ -306,10 +312,16 @@ pub fn decode_samples(key: &str, bytes: &[u8]) -> Result<Vec<f32>> {
             why: format!("{} bytes is not whole f32 samples", bytes.len()),
         });
     }
-    Ok(bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
+    let n = bytes.len() / 4;
+    if cfg!(target_endian = "little") {
+        let mut out = vec![0f32; n];
+        // SAFETY: `out` has room for exactly `bytes.len()` bytes; the regions do not overlap; every bit
+        // pattern is a valid f32.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), bytes.len()) };
+        Ok(out)
+    } else {
+        Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+    }
 }
 
 /// Where a database location points.
@@ -435,8 +447,20 @@ impl Store {
         audio: &StoredAudio,
         busy_seconds: f64,
     ) -> Result<Outcome> {
+        let r = self.complete_batch(&[(claim, audio)], worker_id, busy_seconds).await?;
+        Ok(r.into_iter().next().unwrap_or(Outcome::LeaseLost))
+    }
+
+    /// Completes several claims in one transaction (each fenced by its own lease token): one outcome
+    /// per item, in order. `busy_seconds` is the engine time of the whole batch.
+    pub async fn complete_batch(
+        &self,
+        items: &[(&Claim, &StoredAudio)],
+        worker_id: &str,
+        busy_seconds: f64,
+    ) -> Result<Vec<Outcome>> {
         match &self.backend {
-            Backend::Sqlite(s) => s.complete(claim, worker_id, audio, busy_seconds).await,
+            Backend::Sqlite(s) => s.complete_batch(items, worker_id, busy_seconds).await,
         }
     }
 

@@ -373,8 +373,9 @@ impl SqliteStore {
             "UPDATE chunks SET status = 'leased', lease_owner = ?1, lease_token = ?2, lease_expires = ?3,
                  updated_ms = ?4
              WHERE id IN (
-                 SELECT c.id FROM chunks c JOIN renders r ON r.id = c.render_id
-                 WHERE r.fingerprint = ?5
+                 SELECT c.id FROM chunks c INDEXED BY chunks_claimable
+                 WHERE c.status IN ('pending', 'leased')
+                   AND c.render_id IN (SELECT r.id FROM renders r WHERE r.fingerprint = ?5)
                    AND ((c.status = 'pending' AND c.retry_after <= ?4)
                         OR (c.status = 'leased' AND c.lease_expires < ?4))
                  ORDER BY c.render_id, c.chapter, c.idx
@@ -413,74 +414,85 @@ impl SqliteStore {
         Ok(out.into_iter().map(|(_, c)| c).collect())
     }
 
-    pub(super) async fn complete(
+    pub(super) async fn complete_batch(
         &self,
-        claim: &Claim,
+        items: &[(&Claim, &StoredAudio)],
         worker_id: &str,
-        audio: &StoredAudio,
         busy_seconds: f64,
-    ) -> Result<Outcome> {
+    ) -> Result<Vec<Outcome>> {
         let now = now_ms();
-        let seconds = audio.seconds();
-        let bytes = encode_samples(&audio.samples);
-        let digest = blake3::hash(&bytes).to_hex().to_string();
         let mut tx = self
             .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(q("begin a completion"))?;
-        let n = sqlx::query(
-            "UPDATE chunks SET status = 'done', lease_owner = NULL, lease_token = NULL, lease_expires = NULL,
-                 completions = completions + 1, duration = ?3, last_error = NULL, updated_ms = ?4
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'leased'",
-        )
-        .bind(claim.chunk_id)
-        .bind(&claim.lease_token)
-        .bind(seconds)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(q("mark a chunk done"))?
-        .rows_affected();
-        if n == 0 {
-            tx.rollback().await.map_err(q("roll back a lost completion"))?;
-            return Ok(Outcome::LeaseLost);
+        let mut outcomes = Vec::with_capacity(items.len());
+        let (mut done, mut seconds_done) = (0i64, 0f64);
+        for (claim, audio) in items {
+            let seconds = audio.seconds();
+            let n = sqlx::query(
+                "UPDATE chunks SET status = 'done', lease_owner = NULL, lease_token = NULL, lease_expires = NULL,
+                     completions = completions + 1, duration = ?3, last_error = NULL, updated_ms = ?4
+                 WHERE id = ?1 AND lease_token = ?2 AND status = 'leased'",
+            )
+            .bind(claim.chunk_id)
+            .bind(&claim.lease_token)
+            .bind(seconds)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("mark a chunk done"))?
+            .rows_affected();
+            if n == 0 {
+                // Fenced: the lease was taken over or the chunk changed; nothing is written for it.
+                outcomes.push(Outcome::LeaseLost);
+                continue;
+            }
+            let bytes = encode_samples(&audio.samples);
+            let digest = blake3::hash(&bytes).to_hex().to_string();
+            sqlx::query(
+                "INSERT INTO audio (key, sample_rate, samples, format, digest, data, created_ms)
+                 VALUES (?1, ?2, ?3, 'f32le', ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&claim.store_key)
+            .bind(audio.sample_rate as i64)
+            .bind(audio.samples.len() as i64)
+            .bind(&digest)
+            .bind(&bytes)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("store audio"))?;
+            sqlx::query(
+                "UPDATE chunks SET status = 'done', duration = ?2, updated_ms = ?3
+                 WHERE store_key = ?1 AND status = 'pending'",
+            )
+            .bind(&claim.store_key)
+            .bind(seconds)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("complete chunks sharing a key"))?;
+            done += 1;
+            seconds_done += seconds;
+            outcomes.push(Outcome::Recorded);
         }
-        sqlx::query(
-            "INSERT INTO audio (key, sample_rate, samples, format, digest, data, created_ms)
-             VALUES (?1, ?2, ?3, 'f32le', ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(&claim.store_key)
-        .bind(audio.sample_rate as i64)
-        .bind(audio.samples.len() as i64)
-        .bind(&digest)
-        .bind(&bytes)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(q("store audio"))?;
-        sqlx::query(
-            "UPDATE chunks SET status = 'done', duration = ?2, updated_ms = ?3 WHERE store_key = ?1 AND status = 'pending'",
-        )
-        .bind(&claim.store_key)
-        .bind(seconds)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(q("complete chunks sharing a key"))?;
-        sqlx::query(
-            "UPDATE workers SET chunks_done = chunks_done + 1, audio_seconds = audio_seconds + ?2,
-                 busy_seconds = busy_seconds + ?3, heartbeat_ms = ?4 WHERE id = ?1",
-        )
-        .bind(worker_id)
-        .bind(seconds)
-        .bind(busy_seconds)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(q("count a worker's chunk"))?;
+        if done > 0 {
+            sqlx::query(
+                "UPDATE workers SET chunks_done = chunks_done + ?2, audio_seconds = audio_seconds + ?3,
+                     busy_seconds = busy_seconds + ?4, heartbeat_ms = ?5 WHERE id = ?1",
+            )
+            .bind(worker_id)
+            .bind(done)
+            .bind(seconds_done)
+            .bind(busy_seconds)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("count a worker's chunks"))?;
+        }
         tx.commit().await.map_err(q("commit a completion"))?;
-        Ok(Outcome::Recorded)
+        Ok(outcomes)
     }
 
     pub(super) async fn fail(&self, claim: &Claim, error: &str, retry_after_ms: i64) -> Result<FailOutcome> {
@@ -641,8 +653,9 @@ impl SqliteStore {
 
     pub(super) async fn has_work(&self, fingerprint: &str) -> Result<bool> {
         let row = sqlx::query(
-            "SELECT COUNT(*) FROM chunks c JOIN renders r ON r.id = c.render_id
-             WHERE r.fingerprint = ?1 AND c.status IN ('pending', 'leased')",
+            "SELECT COUNT(*) FROM chunks c
+             WHERE c.status IN ('pending', 'leased')
+               AND c.render_id IN (SELECT r.id FROM renders r WHERE r.fingerprint = ?1)",
         )
         .bind(fingerprint)
         .fetch_one(&self.pool)
