@@ -123,7 +123,7 @@ pub struct ChapterLoudness {
     pub chapter: usize,
     /// Integrated loudness measured before gain, LUFS.
     pub measured_lufs: f64,
-    /// True peak before gain, dBFS.
+    /// Sample peak before gain, dBFS.
     pub measured_peak_db: f64,
     /// Gain applied, dB.
     pub gain_db: f64,

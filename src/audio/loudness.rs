@@ -77,9 +77,10 @@ pub fn gain_to_db(g: f64) -> f64 {
     }
 }
 
-/// Pass one: integrated loudness and true peak of a mono stream.
+/// Integrated loudness and peak of a mono stream (pass one of mastering, and QC).
 pub struct Meter {
     ebu: EbuR128,
+    true_peak: bool,
 }
 
 /// What [`Meter`] found.
@@ -87,16 +88,23 @@ pub struct Meter {
 pub struct Measurement {
     /// Integrated loudness, LUFS (−120 for silence).
     pub lufs: f64,
-    /// True peak, dBFS.
+    /// Peak, dBFS: the true peak (4× oversampled) for [`Meter::with_true_peak`], else the sample peak.
     pub true_peak_db: f64,
 }
 
 impl Meter {
-    /// A meter for mono audio at `rate`.
+    /// A meter of loudness and sample peak for mono audio at `rate` (fast; used while mastering, where
+    /// the limiter takes care of peaks).
     pub fn new(rate: u32) -> Result<Meter, LoudnessError> {
+        let ebu = EbuR128::new(1, rate, Mode::I | Mode::SAMPLE_PEAK).map_err(|e| LoudnessError(e.to_string()))?;
+        Ok(Meter { ebu, true_peak: false })
+    }
+
+    /// A meter of loudness and true peak (used by QC on the encoded files).
+    pub fn with_true_peak(rate: u32) -> Result<Meter, LoudnessError> {
         let ebu = EbuR128::new(1, rate, Mode::I | Mode::TRUE_PEAK | Mode::SAMPLE_PEAK)
             .map_err(|e| LoudnessError(e.to_string()))?;
-        Ok(Meter { ebu })
+        Ok(Meter { ebu, true_peak: true })
     }
 
     /// Adds samples.
@@ -109,10 +117,15 @@ impl Meter {
     /// The measurement so far.
     pub fn finish(&self) -> Result<Measurement, LoudnessError> {
         let l = self.ebu.loudness_global().map_err(|e| LoudnessError(e.to_string()))?;
-        let tp = self.ebu.true_peak(0).map_err(|e| LoudnessError(e.to_string()))?;
+        let peak = if self.true_peak {
+            self.ebu.true_peak(0)
+        } else {
+            self.ebu.sample_peak(0)
+        }
+        .map_err(|e| LoudnessError(e.to_string()))?;
         Ok(Measurement {
             lufs: if l.is_finite() { l.max(-120.0) } else { -120.0 },
-            true_peak_db: gain_to_db(tp),
+            true_peak_db: gain_to_db(peak),
         })
     }
 }

@@ -151,7 +151,7 @@ pub fn measure(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
     let win_len = (probe_rate as usize / 2).max(1);
     let rate = decode(path, &mut |s| {
         if meter.is_none() && meter_err.is_none() {
-            match Meter::new(probe_rate) {
+            match Meter::with_true_peak(probe_rate) {
                 Ok(m) => meter = Some(m),
                 Err(e) => meter_err = Some(e.to_string()),
             }
