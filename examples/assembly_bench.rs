@@ -153,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         &formats,
         &out,
         24_000,
+        &std::sync::atomic::AtomicBool::new(false),
     )
     .await?;
     let s = t.elapsed().as_secs_f64();

@@ -49,6 +49,9 @@ pub enum RenderError {
     /// Loudness measurement failed.
     #[error(transparent)]
     Loudness(#[from] loudness::LoudnessError),
+    /// Stopped by Ctrl-C.
+    #[error("interrupted")]
+    Interrupted,
     /// File system error.
     #[error("{path}: {source}")]
     Io {
@@ -586,7 +589,15 @@ pub async fn render(
         book.chapters.len(),
         formats.iter().map(|f| f.ext()).collect::<Vec<_>>().join(", ")
     ));
-    let assembled = assemble(&store, &book, &cfg.pauses, &preset, &formats, &out_dir, 24_000).await?;
+    let assembled = match assemble(&store, &book, &cfg.pauses, &preset, &formats, &out_dir, 24_000, &cancel).await {
+        Err(RenderError::Interrupted) => {
+            summary.interrupted = true;
+            summary.wall_seconds = started.elapsed().as_secs_f64();
+            store.close().await;
+            return Ok(summary);
+        }
+        other => other?,
+    };
     summary.chapters_assembled = assembled.chapters;
     summary.outputs = assembled.outputs;
     summary.loudness = assembled.loudness;
@@ -695,7 +706,7 @@ async fn measure_mastered(
     Ok(meter.finish()?.lufs)
 }
 
-/// Assembles and encodes the complete chapters of a book: pass one streams each chapter from the store
+/// Assembles and encodes the complete chapters of a book (checking `cancel` between chapters): pass one streams each chapter from the store
 /// through the loudness meter; pass two streams it again through gain, limiter, resamplers and encoders.
 /// Memory is one chunk plus codec buffers, whatever the book's length. The M4B is written only when
 /// every chapter is complete.
@@ -707,12 +718,16 @@ pub async fn assemble(
     formats: &[OutFormat],
     out_dir: &Path,
     rate: u32,
+    cancel: &AtomicBool,
 ) -> Result<Assembled, RenderError> {
     let mut result = Assembled::default();
     let n = book.chapters.len();
     // Pass one: measure.
     let mut measured = Vec::new();
     for ch in book.chapters.iter().filter(|c| c.complete) {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(RenderError::Interrupted);
+        }
         let pieces = stitch::layout(&ch.slots, pauses, rate);
         let mut meter = Meter::new(rate)?;
         let mut err = None;
@@ -778,6 +793,9 @@ pub async fn assemble(
     }
     let mut m4b_err: Option<EncodeError> = None;
     for (ch, pieces, _len, gain) in &measured {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(RenderError::Interrupted);
+        }
         let mut per_chapter: Vec<(OutFormat, AudioEncoder)> = Vec::new();
         for f in formats.iter().filter(|f| **f != OutFormat::M4b) {
             let name = format!("{:0width$} - {}.{}", ch.index + 1, slug(&ch.title), f.ext());

@@ -180,6 +180,16 @@ pub struct AudioEncoder {
     samples: u64,
     tmp: PathBuf,
     path: PathBuf,
+    finished: bool,
+}
+
+impl Drop for AudioEncoder {
+    /// An encoder dropped before [`AudioEncoder::finish`] (an error, Ctrl-C) removes its temporary file.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Initialises FFmpeg once (quiet logging).
@@ -305,6 +315,7 @@ impl AudioEncoder {
             samples: 0,
             tmp,
             path,
+            finished: false,
         })
     }
 
@@ -373,7 +384,6 @@ impl AudioEncoder {
         self.enc.send_eof().map_err(self.err("flush the encoder"))?;
         self.drain()?;
         self.octx.write_trailer().map_err(self.err("write the trailer"))?;
-        drop(self.octx);
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| EncodeError::Io { path, source }
@@ -382,6 +392,7 @@ impl AudioEncoder {
             .and_then(|f| f.sync_all())
             .map_err(io(&self.tmp))?;
         std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
-        Ok((self.path, self.samples))
+        self.finished = true;
+        Ok((self.path.clone(), self.samples))
     }
 }
