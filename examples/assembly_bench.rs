@@ -12,7 +12,7 @@ use ws_book::audio::encode::OutFormat;
 use ws_book::audio::loudness::AUDIOBOOK;
 use ws_book::audio::stitch::ChunkSlot;
 use ws_book::project::PauseOptions;
-use ws_book::render::{assemble, BookAssembly, ChapterAssembly};
+use ws_book::render::{assemble, AssemblyOptions, BookAssembly, ChapterAssembly};
 use ws_book::store::{PlannedChunk, RenderSpec, Store, StoredAudio};
 
 const CHUNK_S: usize = 10;
@@ -145,17 +145,14 @@ async fn main() -> anyhow::Result<()> {
     };
     let before = vm_hwm_kb();
     let t = Instant::now();
-    let res = assemble(
-        &store,
-        &book,
-        &PauseOptions::default(),
-        &AUDIOBOOK,
-        &formats,
-        &out,
-        24_000,
-        &std::sync::atomic::AtomicBool::new(false),
-    )
-    .await?;
+    let opts = AssemblyOptions {
+        pauses: PauseOptions::default(),
+        preset: AUDIOBOOK,
+        formats: formats.clone(),
+        out_dir: out.clone(),
+        rate: 24_000,
+    };
+    let res = assemble(&store, &book, &opts, &std::sync::atomic::AtomicBool::new(false)).await?;
     let s = t.elapsed().as_secs_f64();
     let audio: f64 = res.loudness.iter().map(|l| l.duration).sum();
     println!(

@@ -408,6 +408,7 @@ pub async fn render(
         engines.push(engine::create(kind)?);
     }
     let fingerprint = engines[0].fingerprint();
+    let engine_rate = engines[0].sample_rate();
 
     // Plan → queue rows.
     let mut chapters = Vec::with_capacity(plan.chapters.len());
@@ -589,7 +590,14 @@ pub async fn render(
         book.chapters.len(),
         formats.iter().map(|f| f.ext()).collect::<Vec<_>>().join(", ")
     ));
-    let assembled = match assemble(&store, &book, &cfg.pauses, &preset, &formats, &out_dir, 24_000, &cancel).await {
+    let aopts = AssemblyOptions {
+        pauses: cfg.pauses.clone(),
+        preset,
+        formats: formats.clone(),
+        out_dir: out_dir.clone(),
+        rate: engine_rate,
+    };
+    let assembled = match assemble(&store, &book, &aopts, &cancel).await {
         Err(RenderError::Interrupted) => {
             summary.interrupted = true;
             summary.wall_seconds = started.elapsed().as_secs_f64();
@@ -706,6 +714,21 @@ async fn measure_mastered(
     Ok(meter.finish()?.lufs)
 }
 
+/// How to assemble a book.
+#[derive(Debug, Clone)]
+pub struct AssemblyOptions {
+    /// Pauses and room tone.
+    pub pauses: crate::project::PauseOptions,
+    /// Loudness preset.
+    pub preset: Preset,
+    /// Output formats.
+    pub formats: Vec<OutFormat>,
+    /// Output folder.
+    pub out_dir: PathBuf,
+    /// Sample rate of the stored chunk audio (the engine's rate).
+    pub rate: u32,
+}
+
 /// Assembles and encodes the complete chapters of a book (checking `cancel` between chapters): pass one streams each chapter from the store
 /// through the loudness meter; pass two streams it again through gain, limiter, resamplers and encoders.
 /// Memory is one chunk plus codec buffers, whatever the book's length. The M4B is written only when
@@ -713,13 +736,17 @@ async fn measure_mastered(
 pub async fn assemble(
     store: &Store,
     book: &BookAssembly,
-    pauses: &crate::project::PauseOptions,
-    preset: &Preset,
-    formats: &[OutFormat],
-    out_dir: &Path,
-    rate: u32,
+    opts: &AssemblyOptions,
     cancel: &AtomicBool,
 ) -> Result<Assembled, RenderError> {
+    let AssemblyOptions {
+        pauses,
+        preset,
+        formats,
+        out_dir,
+        rate,
+    } = opts;
+    let rate = *rate;
     let mut result = Assembled::default();
     let n = book.chapters.len();
     // Pass one: measure.

@@ -271,7 +271,7 @@ impl AudioEncoder {
                     (*(*s).codecpar).codec_id = id.into();
                     (*(*s).codecpar).width = w;
                     (*(*s).codecpar).height = h;
-                    (*s).disposition = ffmpeg::ffi::AV_DISPOSITION_ATTACHED_PIC as i32;
+                    (*s).disposition = ffmpeg::ffi::AV_DISPOSITION_ATTACHED_PIC;
                 }
                 Some(st.index())
             }
