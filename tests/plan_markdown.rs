@@ -218,6 +218,12 @@ fn arb_word() -> impl Strategy<Value = String> {
         Just("ALICE:".to_string()),
         Just("\"quote".to_string()),
         Just("x".repeat(40)),
+        Just("(\u{201c}which".to_string()),
+        Just("before,\u{201d})".to_string()),
+        Just("Pat!Pat!".to_string()),
+        Just("voice\u{2014}\"Pat!".to_string()),
+        Just("said.\u{201c}Go".to_string()),
+        Just("3rd".to_string()),
     ]
 }
 
