@@ -285,5 +285,8 @@ fn language_detection_and_per_language_voices() {
     // Without detection everything is English.
     let y2 = write(dir.path(), "p2.yaml", "manuscripts: [b.md]\nlanguages: [pl]\n");
     let p2 = plan::load_and_plan(&y2).expect("plan").1;
-    assert!(p2.chapters[0].chunks.iter().all(|c| c.runs.iter().all(|r| r.lang == "en")));
+    assert!(p2.chapters[0]
+        .chunks
+        .iter()
+        .all(|c| c.runs.iter().all(|r| r.lang == "en")));
 }
