@@ -3,8 +3,12 @@
 //! Data flows one way: [`project`] + [`manuscript`] → [`plan`] → store → worker → engine → assembly → publish.
 //! See `ARCHITECTURE.md` for the code map and invariants.
 
+pub mod audio;
 pub mod engine;
 pub mod lang;
 pub mod manuscript;
 pub mod plan;
 pub mod project;
+pub mod render;
+pub mod store;
+pub mod worker;

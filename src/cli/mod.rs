@@ -3,6 +3,9 @@
 use clap::{Parser, Subcommand};
 
 mod plan;
+mod render;
+mod status;
+mod worker;
 
 /// Batch audiobook and podcast production with WhisperSpeech.
 #[derive(Debug, Parser)]
@@ -18,6 +21,12 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Create a new project folder with a commented project.yaml.
     Init(plan::InitArgs),
+    /// Render a project to audio: queue, synthesise, assemble, encode (resumes where it stopped).
+    Render(render::RenderArgs),
+    /// Run a standalone worker against a state database.
+    Worker(worker::WorkerArgs),
+    /// Show a render's progress, failures and outputs.
+    Status(status::StatusArgs),
 }
 
 impl Cli {
@@ -26,6 +35,9 @@ impl Cli {
         match self.command {
             Command::Plan(a) => plan::run(a),
             Command::Init(a) => plan::init(a),
+            Command::Render(a) => render::run(a),
+            Command::Worker(a) => worker::run(a),
+            Command::Status(a) => status::run(a),
         }
     }
 }

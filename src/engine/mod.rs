@@ -1,3 +1,183 @@
 //! Speech engines: turn a batch of chunk requests into audio.
+//!
+//! An [`Engine`] knows nothing of the queue or the book: it receives [`SynthRequest`]s (text runs with
+//! languages, a voice, a seed, generation parameters) and returns one mono [`Audio`] per request, in order.
+//! Engines are created per worker by [`create`] (one instance per device); [`resolve`] turns the project's
+//! `engine:` choice into a concrete engine, falling back from `auto` to the espeak draft with a warning.
 
+use serde::{Deserialize, Serialize};
+
+pub use crate::manuscript::Run;
+
+pub mod espeak;
 pub mod whisperspeech;
+
+/// Environment variable of the failure-injection testing hook: chunks whose text contains its value fail.
+pub const FAIL_CHUNKS_ENV: &str = "WS_BOOK_FAIL_CHUNKS";
+
+/// Errors from engines.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The engine cannot be used on this machine.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Synthesis of a chunk failed.
+    #[error("synthesis of chunk {key} failed: {message}")]
+    Synthesis {
+        /// The chunk's store key.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// A voice: its name and, for cloning engines, its speaker embedding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoiceSpec {
+    /// Voice library name or reference-audio path.
+    pub name: String,
+    /// Speaker embedding (WhisperSpeech), when the voice has one.
+    pub embedding: Option<Vec<f32>>,
+}
+
+/// Generation parameters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenParams {
+    /// Speaking rate in characters per second.
+    pub cps: f64,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Optional top-k.
+    pub top_k: Option<usize>,
+}
+
+/// One chunk to synthesise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynthRequest {
+    /// The chunk's store key (for messages).
+    pub key: String,
+    /// Language runs in order.
+    pub runs: Vec<Run>,
+    /// The voice.
+    pub voice: VoiceSpec,
+    /// Speaker (`narrator` or a character).
+    pub speaker: String,
+    /// Sampling seed (derived from the project seed and the store key).
+    pub seed: u64,
+    /// Generation parameters.
+    pub params: GenParams,
+}
+
+impl SynthRequest {
+    /// The text of all runs.
+    pub fn text(&self) -> String {
+        self.runs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// Mono audio.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Samples in −1..1.
+    pub samples: Vec<f32>,
+}
+
+/// A speech engine instance (owned by one worker).
+pub trait Engine: Send {
+    /// Engine name (`espeak`, `whisperspeech`).
+    fn name(&self) -> &str;
+    /// Everything about the engine that determines its audio: name, version, model digests.
+    fn fingerprint(&self) -> String;
+    /// Output sample rate.
+    fn sample_rate(&self) -> u32;
+    /// Synthesises a batch; one audio per request, in order.
+    fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError>;
+}
+
+/// A concrete engine choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// The espeak-ng draft engine.
+    Espeak,
+    /// WhisperSpeech.
+    Whisperspeech,
+}
+
+impl EngineKind {
+    /// The name as in project.yaml.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineKind::Espeak => "espeak",
+            EngineKind::Whisperspeech => "whisperspeech",
+        }
+    }
+}
+
+/// Why WhisperSpeech cannot be used in this build, naming what is missing.
+pub fn whisperspeech_unavailable() -> String {
+    "the WhisperSpeech engine is not available in this build: its candle pipeline and model files \
+     (T2S, S2A and Vocos checkpoints) are missing; use `--engine espeak` for a draft render"
+        .to_string()
+}
+
+/// Turns `auto` / `whisperspeech` / `espeak` into an engine, with a warning when `auto` falls back to the
+/// draft engine. `whisperspeech` never falls back.
+pub fn resolve(choice: &str) -> Result<(EngineKind, Option<String>), EngineError> {
+    match choice {
+        "espeak" => Ok((EngineKind::Espeak, None)),
+        "whisperspeech" => Err(EngineError::Unavailable(whisperspeech_unavailable())),
+        "auto" => Ok((
+            EngineKind::Espeak,
+            Some(format!(
+                "DRAFT render: {}; rendering with the espeak-ng draft engine instead (robotic voice, for proofing)",
+                whisperspeech_unavailable().trim_end_matches("; use `--engine espeak` for a draft render")
+            )),
+        )),
+        other => Err(EngineError::Unavailable(format!(
+            "unknown engine `{other}`; use auto, whisperspeech or espeak"
+        ))),
+    }
+}
+
+/// Creates an engine instance for one worker. With [`FAIL_CHUNKS_ENV`] set (a testing hook), the engine
+/// fails every request whose text contains its value.
+pub fn create(kind: EngineKind) -> Result<Box<dyn Engine>, EngineError> {
+    let engine: Box<dyn Engine> = match kind {
+        EngineKind::Espeak => Box::new(espeak::EspeakEngine::new()?),
+        EngineKind::Whisperspeech => return Err(EngineError::Unavailable(whisperspeech_unavailable())),
+    };
+    match std::env::var(FAIL_CHUNKS_ENV) {
+        Ok(needle) if !needle.is_empty() => Ok(Box::new(FailingEngine { inner: engine, needle })),
+        _ => Ok(engine),
+    }
+}
+
+/// Testing hook: fails requests whose text contains `needle`, delegates the rest.
+struct FailingEngine {
+    inner: Box<dyn Engine>,
+    needle: String,
+}
+
+impl Engine for FailingEngine {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn fingerprint(&self) -> String {
+        self.inner.fingerprint()
+    }
+    fn sample_rate(&self) -> u32 {
+        self.inner.sample_rate()
+    }
+    fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
+        if let Some(r) = batch.iter().find(|r| r.text().contains(&self.needle)) {
+            return Err(EngineError::Synthesis {
+                key: r.key.clone(),
+                message: format!("injected failure ({FAIL_CHUNKS_ENV}={:?})", self.needle),
+            });
+        }
+        self.inner.synthesize(batch)
+    }
+}

@@ -1,0 +1,387 @@
+//! Encoding with ffmpeg-next: M4B (AAC, chapter markers, tags, cover), MP3 (libmp3lame, ID3 tags, cover,
+//! ACX 192 kbps CBR 44.1 kHz), Opus (libopus, Ogg). Mono f32 samples are pushed in any block size; a file
+//! is written under a temporary name and renamed only when complete.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use ffmpeg::{codec, encoder, format, frame, ChannelLayout, Dictionary, Packet};
+use ffmpeg_next as ffmpeg;
+
+/// Errors from encoding.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// FFmpeg refused something.
+    #[error("{path}: cannot {action}: {source}")]
+    Ffmpeg {
+        /// Output file.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// FFmpeg's error.
+        source: ffmpeg::Error,
+    },
+    /// An encoder is missing from the FFmpeg build.
+    #[error(
+        "the FFmpeg libraries lack the `{0}` encoder (install Debian's libavcodec with it, e.g. libavcodec-extra)"
+    )]
+    MissingEncoder(&'static str),
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutFormat {
+    /// One audiobook file with chapters (AAC in MP4).
+    M4b,
+    /// MP3 per chapter.
+    Mp3,
+    /// Opus (Ogg) per chapter.
+    Opus,
+}
+
+impl OutFormat {
+    /// Parses `m4b`, `mp3`, `opus`.
+    pub fn parse(s: &str) -> Option<OutFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "m4b" => Some(OutFormat::M4b),
+            "mp3" => Some(OutFormat::Mp3),
+            "opus" => Some(OutFormat::Opus),
+            _ => None,
+        }
+    }
+    /// File extension.
+    pub fn ext(self) -> &'static str {
+        match self {
+            OutFormat::M4b => "m4b",
+            OutFormat::Mp3 => "mp3",
+            OutFormat::Opus => "opus",
+        }
+    }
+    /// Sample rate of the encoded file.
+    pub fn rate(self) -> u32 {
+        match self {
+            OutFormat::M4b | OutFormat::Mp3 => 44_100,
+            OutFormat::Opus => 48_000,
+        }
+    }
+    fn muxer(self) -> &'static str {
+        match self {
+            OutFormat::M4b => "ipod",
+            OutFormat::Mp3 => "mp3",
+            OutFormat::Opus => "ogg",
+        }
+    }
+    fn encoder(self) -> &'static str {
+        match self {
+            OutFormat::M4b => "aac",
+            OutFormat::Mp3 => "libmp3lame",
+            OutFormat::Opus => "libopus",
+        }
+    }
+    fn bit_rate(self) -> usize {
+        match self {
+            OutFormat::M4b => 96_000,
+            OutFormat::Mp3 => 192_000,
+            OutFormat::Opus => 48_000,
+        }
+    }
+}
+
+/// A chapter marker, in samples at the format's rate.
+#[derive(Debug, Clone)]
+pub struct ChapterMark {
+    /// Title.
+    pub title: String,
+    /// First sample.
+    pub start: i64,
+    /// One past the last sample.
+    pub end: i64,
+}
+
+/// Cover art.
+#[derive(Debug, Clone)]
+pub struct Cover {
+    /// Image bytes (JPEG or PNG).
+    pub data: Vec<u8>,
+}
+
+impl Cover {
+    /// Width and height of a JPEG or PNG image.
+    pub fn dimensions(&self) -> Option<(i32, i32)> {
+        let d = &self.data;
+        if d.starts_with(b"\x89PNG") && d.len() >= 24 {
+            let w = u32::from_be_bytes([d[16], d[17], d[18], d[19]]);
+            let h = u32::from_be_bytes([d[20], d[21], d[22], d[23]]);
+            return Some((w as i32, h as i32));
+        }
+        let mut i = 2;
+        while i + 9 < d.len() {
+            if d[i] != 0xFF {
+                i += 1;
+                continue;
+            }
+            let m = d[i + 1];
+            let len = u16::from_be_bytes([d[i + 2], d[i + 3]]) as usize;
+            if (0xC0..=0xCF).contains(&m) && m != 0xC4 && m != 0xC8 && m != 0xCC {
+                let h = u16::from_be_bytes([d[i + 5], d[i + 6]]);
+                let w = u16::from_be_bytes([d[i + 7], d[i + 8]]);
+                return Some((w as i32, h as i32));
+            }
+            i += 2 + len;
+        }
+        None
+    }
+
+    fn codec_id(&self) -> Option<codec::Id> {
+        if self.data.starts_with(&[0xFF, 0xD8]) {
+            Some(codec::Id::MJPEG)
+        } else if self.data.starts_with(b"\x89PNG") {
+            Some(codec::Id::PNG)
+        } else {
+            None
+        }
+    }
+}
+
+/// What to write.
+#[derive(Debug, Clone)]
+pub struct EncodeSpec {
+    /// Format.
+    pub format: OutFormat,
+    /// Final path.
+    pub path: PathBuf,
+    /// Tags (`title`, `artist`, `album`, `track`…).
+    pub tags: Vec<(String, String)>,
+    /// Chapter markers (M4B).
+    pub chapters: Vec<ChapterMark>,
+    /// Cover art.
+    pub cover: Option<Cover>,
+}
+
+/// An open encoder writing to a temporary file.
+pub struct AudioEncoder {
+    octx: format::context::Output,
+    enc: encoder::Audio,
+    stream_index: usize,
+    frame_size: usize,
+    sample_format: format::Sample,
+    rate: u32,
+    buf: Vec<f32>,
+    pts: i64,
+    samples: u64,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+/// Initialises FFmpeg once (quiet logging).
+pub fn init() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = ffmpeg::init();
+        ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Error);
+    });
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.partial"))
+}
+
+impl AudioEncoder {
+    /// Opens the encoder and writes the header (tags, chapters, cover).
+    pub fn open(spec: &EncodeSpec) -> Result<AudioEncoder, EncodeError> {
+        init();
+        let path = spec.path.clone();
+        let fe = |action: &'static str| {
+            let path = path.clone();
+            move |source| EncodeError::Ffmpeg { path, action, source }
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| EncodeError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let tmp = tmp_path(&path);
+        let codec =
+            encoder::find_by_name(spec.format.encoder()).ok_or(EncodeError::MissingEncoder(spec.format.encoder()))?;
+        let audio_codec = codec.audio().map_err(fe("use the audio encoder"))?;
+        let wanted = [
+            format::Sample::F32(format::sample::Type::Planar),
+            format::Sample::F32(format::sample::Type::Packed),
+        ];
+        let sample_format = audio_codec
+            .formats()
+            .and_then(|mut fs| fs.find(|f| wanted.contains(f)))
+            .unwrap_or(wanted[0]);
+        let rate = spec.format.rate();
+        let mut octx = format::output_as(&tmp, spec.format.muxer()).map_err(fe("create the output file"))?;
+        let global = octx.format().flags().contains(format::flag::Flags::GLOBAL_HEADER);
+        let stream_index;
+        let enc = {
+            let mut ost = octx.add_stream(codec).map_err(fe("add the audio stream"))?;
+            stream_index = ost.index();
+            let mut e = codec::context::Context::new_with_codec(codec)
+                .encoder()
+                .audio()
+                .map_err(fe("create the encoder"))?;
+            e.set_rate(rate as i32);
+            e.set_channel_layout(ChannelLayout::MONO);
+            e.set_channels(1);
+            e.set_format(sample_format);
+            e.set_bit_rate(spec.format.bit_rate());
+            e.set_time_base((1, rate as i32));
+            if global {
+                e.set_flags(codec::flag::Flags::GLOBAL_HEADER);
+            }
+            let opened = e.open_as(codec).map_err(fe("open the encoder"))?;
+            ost.set_parameters(&opened);
+            ost.set_time_base((1, rate as i32));
+            opened
+        };
+        let cover_index = match spec.cover.as_ref().and_then(|c| Some((c.codec_id()?, c.dimensions()?))) {
+            Some((id, (w, h))) if spec.format != OutFormat::Opus => {
+                let mut st = octx.add_stream(encoder::find(id)).map_err(fe("add the cover stream"))?;
+                // SAFETY: the stream was just created by avformat_new_stream and is owned by `octx`.
+                unsafe {
+                    let s = st.as_mut_ptr();
+                    (*(*s).codecpar).codec_type = ffmpeg::ffi::AVMediaType::AVMEDIA_TYPE_VIDEO;
+                    (*(*s).codecpar).codec_id = id.into();
+                    (*(*s).codecpar).width = w;
+                    (*(*s).codecpar).height = h;
+                    (*s).disposition = ffmpeg::ffi::AV_DISPOSITION_ATTACHED_PIC as i32;
+                }
+                Some(st.index())
+            }
+            _ => None,
+        };
+        for (i, ch) in spec.chapters.iter().enumerate() {
+            octx.add_chapter(i as i64 + 1, (1, rate as i32), ch.start, ch.end, &ch.title)
+                .map_err(fe("add a chapter marker"))?;
+        }
+        let mut meta = Dictionary::new();
+        for (k, v) in &spec.tags {
+            meta.set(k, v);
+        }
+        octx.set_metadata(meta);
+        if let Err(e) = octx.write_header() {
+            drop(octx);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fe("write the header")(e));
+        }
+        if let (Some(idx), Some(cover)) = (cover_index, spec.cover.as_ref()) {
+            let mut pkt = Packet::copy(&cover.data);
+            pkt.set_stream(idx);
+            pkt.set_flags(codec::packet::Flags::KEY);
+            pkt.set_pts(Some(0));
+            pkt.set_dts(Some(0));
+            pkt.write_interleaved(&mut octx).map_err(fe("write the cover art"))?;
+        }
+        let frame_size = match enc.frame_size() {
+            0 => 1024,
+            n => n as usize,
+        };
+        Ok(AudioEncoder {
+            octx,
+            enc,
+            stream_index,
+            frame_size,
+            sample_format,
+            rate,
+            buf: Vec::with_capacity(frame_size * 2),
+            pts: 0,
+            samples: 0,
+            tmp,
+            path,
+        })
+    }
+
+    fn err(&self, action: &'static str) -> impl Fn(ffmpeg::Error) -> EncodeError + '_ {
+        move |source| EncodeError::Ffmpeg {
+            path: self.path.clone(),
+            action,
+            source,
+        }
+    }
+
+    fn drain(&mut self) -> Result<(), EncodeError> {
+        let mut pkt = Packet::empty();
+        let enc_tb = self.enc.time_base();
+        let st_tb = self
+            .octx
+            .stream(self.stream_index)
+            .map(|s| s.time_base())
+            .unwrap_or(enc_tb);
+        while self.enc.receive_packet(&mut pkt).is_ok() {
+            pkt.set_stream(self.stream_index);
+            pkt.rescale_ts(enc_tb, st_tb);
+            pkt.write_interleaved(&mut self.octx)
+                .map_err(|source| EncodeError::Ffmpeg {
+                    path: self.path.clone(),
+                    action: "write audio",
+                    source,
+                })?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, n: usize) -> Result<(), EncodeError> {
+        let mut f = frame::Audio::new(self.sample_format, n, ChannelLayout::MONO);
+        f.set_rate(self.rate);
+        {
+            let data = f.data_mut(0);
+            for (i, s) in self.buf[..n].iter().enumerate() {
+                data[i * 4..i * 4 + 4].copy_from_slice(&s.to_le_bytes());
+            }
+        }
+        f.set_pts(Some(self.pts));
+        self.pts += n as i64;
+        self.enc.send_frame(&f).map_err(self.err("encode audio"))?;
+        self.buf.drain(..n);
+        self.drain()
+    }
+
+    /// Encodes samples (mono, at the format's rate).
+    pub fn push(&mut self, samples: &[f32]) -> Result<(), EncodeError> {
+        self.samples += samples.len() as u64;
+        self.buf.extend_from_slice(samples);
+        while self.buf.len() >= self.frame_size {
+            self.send(self.frame_size)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes, writes the trailer, syncs and renames the file into place. Returns the path and the
+    /// number of samples encoded.
+    pub fn finish(mut self) -> Result<(PathBuf, u64), EncodeError> {
+        if !self.buf.is_empty() {
+            let n = self.buf.len();
+            self.send(n)?;
+        }
+        self.enc.send_eof().map_err(self.err("flush the encoder"))?;
+        self.drain()?;
+        self.octx.write_trailer().map_err(self.err("write the trailer"))?;
+        drop(self.octx);
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EncodeError::Io { path, source }
+        };
+        std::fs::File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&self.tmp))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
+        Ok((self.path, self.samples))
+    }
+}

@@ -1,0 +1,190 @@
+//! `ws-book render`: plan, queue, synthesise, assemble, encode; prints a summary (or JSON).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use ws_book::render::{self, ProgressMode, RenderError, RenderOptions, RenderSummary};
+
+/// Exit code: some chunks failed (what was complete is kept and assembled).
+pub const EXIT_FAILED_CHUNKS: i32 = 3;
+/// Exit code: bad input.
+pub const EXIT_INPUT: i32 = 2;
+/// Exit code: interrupted by Ctrl-C.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Progress display.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProgressArg {
+    /// Bars on a terminal, log lines otherwise.
+    Auto,
+    /// Log lines.
+    Plain,
+    /// No progress output.
+    Quiet,
+}
+
+/// Arguments of `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// project.yaml, or a manuscript (.md / .epub) to render with defaults.
+    pub input: PathBuf,
+    /// Engine: auto, whisperspeech or espeak (overrides project.yaml).
+    #[arg(long)]
+    pub engine: Option<String>,
+    /// In-process workers.
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Output formats, comma-separated: m4b,mp3,opus.
+    #[arg(long, value_delimiter = ',')]
+    pub formats: Option<Vec<String>>,
+    /// Output folder (default `out/` beside the project).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// State database: a SQLite path or `sqlite:PATH` (default `.ws-book/state.db` beside the project).
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Progress display.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub progress: ProgressArg,
+    /// Lease length in seconds (a crashed worker's chunks return to the queue after it).
+    #[arg(long, default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `render`.
+pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
+    let (project, plan) = ws_book::plan::load_and_plan(&a.input)?;
+    if a.workers == Some(0) {
+        eprintln!("error: --workers must be at least 1");
+        return Ok(EXIT_INPUT);
+    }
+    let opts = RenderOptions {
+        engine: a.engine.clone(),
+        workers: a.workers,
+        formats: a.formats.clone(),
+        out: a.out.clone(),
+        db: a.db.clone(),
+        progress: match a.progress {
+            ProgressArg::Auto => ProgressMode::Auto,
+            ProgressArg::Plain => ProgressMode::Plain,
+            ProgressArg::Quiet => ProgressMode::Quiet,
+        },
+        lease: Duration::from_secs(a.lease_secs.max(1)),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let result = rt.block_on(async {
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("render: interrupted; finishing in-flight chunks and releasing leases…");
+                c.store(true, Ordering::SeqCst);
+            }
+        });
+        render::render(&project, &plan, &opts, cancel.clone()).await
+    });
+    let summary = match result {
+        Ok(s) => s,
+        Err(e @ (RenderError::Input(_) | RenderError::Engine(_))) => {
+            eprintln!("error: {e}");
+            return Ok(if matches!(e, RenderError::Input(_)) {
+                EXIT_INPUT
+            } else {
+                1
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(exit_code(&summary))
+}
+
+/// The exit code a summary stands for.
+pub fn exit_code(s: &RenderSummary) -> i32 {
+    if s.interrupted {
+        EXIT_INTERRUPTED
+    } else if s.chunks.failed > 0 || !s.complete {
+        EXIT_FAILED_CHUNKS
+    } else {
+        0
+    }
+}
+
+fn print_summary(s: &RenderSummary) {
+    if let Some(w) = &s.warning {
+        println!("warning: {w}");
+    }
+    println!("{} — engine {}", s.title, s.engine);
+    println!(
+        "chunks: {} total, {} reused, {} synthesised, {} failed, {} remaining",
+        s.chunks.total, s.chunks.reused, s.chunks.synthesized, s.chunks.failed, s.chunks.remaining
+    );
+    println!(
+        "audio: {:.1} s; wall {:.1} s; engine speed {:.1}× real time",
+        s.audio_seconds, s.wall_seconds, s.speed
+    );
+    if s.interrupted {
+        println!("interrupted: run the same command again to continue");
+        return;
+    }
+    for f in &s.failed {
+        println!(
+            "FAILED chapter {} chunk {} after {} attempts: {}",
+            f.chapter + 1,
+            f.index + 1,
+            f.attempts,
+            f.error
+        );
+    }
+    if !s.qc.is_empty() {
+        println!(
+            "{:<48} {:>8} {:>7} {:>7} {:>7} {:>7}  QC",
+            "file", "dur s", "RMS", "peak", "floor", "LUFS"
+        );
+        for q in &s.qc {
+            let name = q
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            println!(
+                "{:<48} {:>8.1} {:>7.1} {:>7.1} {:>7.1} {:>7.1}  {}",
+                name,
+                q.duration,
+                q.rms_db,
+                q.peak_db,
+                q.noise_floor_db,
+                q.lufs,
+                if q.pass {
+                    "pass".to_string()
+                } else {
+                    format!("FAIL: {}", q.problems.join("; "))
+                }
+            );
+        }
+    }
+    if s.complete {
+        println!("complete: {} chapters, {} files", s.chapters_assembled, s.outputs.len());
+    } else {
+        println!(
+            "incomplete: {} of {} chapters assembled; fix the failures and run again (done chunks are kept)",
+            s.chapters_assembled,
+            s.chapters_assembled
+                + s.failed
+                    .iter()
+                    .map(|f| f.chapter)
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len()
+        );
+    }
+}

@@ -1,0 +1,77 @@
+//! `ws-book worker`: a standalone worker process joining the renders of a state database.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use ws_book::engine;
+use ws_book::store::Store;
+use ws_book::worker::{self, WorkerConfig, WorkerState};
+
+/// Arguments of `worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// State database: a SQLite path or `sqlite:PATH`.
+    #[arg(long)]
+    pub db: String,
+    /// Engine: espeak or whisperspeech (auto picks what is available).
+    #[arg(long, default_value = "auto")]
+    pub engine: String,
+    /// Chunks per claim.
+    #[arg(long, default_value_t = 1)]
+    pub batch_size: u32,
+    /// Lease length in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub lease_secs: u64,
+    /// Keep waiting for work instead of exiting when the queue is empty.
+    #[arg(long)]
+    pub wait: bool,
+    /// Print the worker's report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `worker`.
+pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
+    let (kind, warning) = engine::resolve(&a.engine)?;
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    let eng = engine::create(kind)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let report = rt.block_on(async {
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c.store(true, Ordering::SeqCst);
+            }
+        });
+        let store = Store::open(&a.db).await?;
+        worker::release_dead_local_workers(&store).await?;
+        let mut cfg = WorkerConfig::new(worker::worker_id(0));
+        cfg.batch_size = a.batch_size.max(1);
+        cfg.lease = Duration::from_secs(a.lease_secs.max(1));
+        cfg.exit_when_idle = !a.wait;
+        let r = worker::run(
+            store.clone(),
+            eng,
+            cfg,
+            Arc::new(WorkerState::default()),
+            cancel.clone(),
+        )
+        .await;
+        store.close().await;
+        anyhow::Ok(r?)
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "worker {}: {} chunks done, {} failed attempts, {:.1} s audio in {:.1} s",
+            report.id, report.done, report.failures, report.audio_seconds, report.busy_seconds
+        );
+    }
+    Ok(if cancel.load(Ordering::SeqCst) { 130 } else { 0 })
+}

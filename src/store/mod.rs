@@ -1,0 +1,499 @@
+//! The render queue and the content-addressed audio store, behind one API.
+//!
+//! [`Store`] is the only type the rest of the crate sees. Its methods speak in render concepts (sync a
+//! plan, claim a batch with a lease, complete with audio, fail with a retry time) and never expose the
+//! back end's SQL, locking or clock. SQLite ([`sqlite`]) is the embedded default; a PostgreSQL back end
+//! can be added as another [`Backend`] variant that passes the same tests.
+//!
+//! Invariants kept here (DESIGN.md 4 and 5):
+//! - a chunk becomes `done` in the same transaction that stores its audio, and only while the completing
+//!   worker still holds the lease (the lease token fences late completions);
+//! - a claim takes a batch in one atomic statement; expired leases are claimable again;
+//! - failures are retried after a back-off until `max_attempts`, then the chunk is `failed` with its error.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+pub mod sqlite;
+
+/// Errors from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened or migrated.
+    #[error("cannot open the state database {location}: {source}")]
+    Open {
+        /// Path or URL.
+        location: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// Migrations failed.
+    #[error("cannot migrate the state database {location}: {source}")]
+    Migrate {
+        /// Path or URL.
+        location: String,
+        /// The cause.
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("state database error while trying to {action}: {source}")]
+    Query {
+        /// What was being done.
+        action: &'static str,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// The location names a back end this build does not have.
+    #[error("unsupported state database `{0}`: use a SQLite path or `sqlite:PATH` (PostgreSQL is not built in yet)")]
+    Unsupported(String),
+    /// No render of this name exists in the database.
+    #[error("the state database has no render named `{0}` (run `ws-book render` first)")]
+    NoRender(String),
+    /// Stored audio is malformed.
+    #[error("stored audio for key {key} is corrupt: {why}")]
+    CorruptAudio {
+        /// Content key.
+        key: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// Result alias for store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// What a render is: one project rendered with one engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderSpec {
+    /// Stable name of the render within its database (the project file's name).
+    pub name: String,
+    /// Book title.
+    pub title: String,
+    /// Book author.
+    pub author: String,
+    /// Engine name (`espeak`, `whisperspeech`).
+    pub engine: String,
+    /// Engine fingerprint (name, version, model digests); only workers with the same one claim its chunks.
+    pub fingerprint: String,
+    /// Attempts per chunk before it is marked failed.
+    pub max_attempts: u32,
+}
+
+/// A chunk of the plan as the queue stores it.
+#[derive(Debug, Clone)]
+pub struct PlannedChunk {
+    /// 0-based chapter.
+    pub chapter: u32,
+    /// 0-based position in the chapter.
+    pub index: u32,
+    /// The plan's content key.
+    pub plan_key: String,
+    /// The audio store key (plan key + engine fingerprint + voice embedding digest).
+    pub store_key: String,
+    /// The synthesis request, serialised (JSON), so a standalone worker needs only the database.
+    pub request: String,
+}
+
+/// What [`Store::sync_plan`] did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct SyncReport {
+    /// The render's id.
+    pub render_id: i64,
+    /// Chunks in the plan.
+    pub total: u64,
+    /// Chunks that were already done before this sync.
+    pub already_done: u64,
+    /// Chunks done at once because their audio was already stored (reuse across edits and renders).
+    pub reused: u64,
+    /// Chunks waiting for synthesis after the sync.
+    pub queued: u64,
+    /// Chunks removed from the render because they vanished from the plan.
+    pub dropped: u64,
+}
+
+/// A chunk claimed by a worker.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// Row id.
+    pub chunk_id: i64,
+    /// Render id.
+    pub render_id: i64,
+    /// Audio store key.
+    pub store_key: String,
+    /// Serialised synthesis request.
+    pub request: String,
+    /// Lease token; completion and failure must present it.
+    pub lease_token: String,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// What became of a completion or failure report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Recorded.
+    Recorded,
+    /// The lease was lost (expired and taken over, or the plan changed): nothing was written.
+    LeaseLost,
+}
+
+/// What became of a failure report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOutcome {
+    /// Queued again after the back-off.
+    Retrying,
+    /// Attempts exhausted: the chunk is failed.
+    Failed,
+    /// The lease was lost: nothing was written.
+    LeaseLost,
+}
+
+/// Mono audio as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAudio {
+    /// Sample rate in Hz.
+    pub sample_rate: u32,
+    /// Samples.
+    pub samples: Vec<f32>,
+}
+
+impl StoredAudio {
+    /// Duration in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.samples.len() as f64 / self.sample_rate.max(1) as f64
+    }
+}
+
+/// A render's row.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderInfo {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Title.
+    pub title: String,
+    /// Author.
+    pub author: String,
+    /// Engine name.
+    pub engine: String,
+    /// Engine fingerprint.
+    pub fingerprint: String,
+    /// Outputs written by the last render (JSON array).
+    pub outputs: serde_json::Value,
+}
+
+/// Counts for one chapter.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ChapterProgress {
+    /// 0-based chapter index.
+    pub index: u32,
+    /// Title.
+    pub title: String,
+    /// Chunks in the chapter.
+    pub total: u64,
+    /// Done.
+    pub done: u64,
+    /// Waiting (including waiting for a retry).
+    pub pending: u64,
+    /// Leased by a worker.
+    pub leased: u64,
+    /// Failed for good.
+    pub failed: u64,
+    /// Seconds of audio done.
+    pub audio_seconds: f64,
+}
+
+/// A chunk that failed for good.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedChunk {
+    /// 0-based chapter.
+    pub chapter: u32,
+    /// 0-based index in the chapter.
+    pub index: u32,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last error.
+    pub error: String,
+}
+
+/// One chunk row's state (for status and tests).
+#[derive(Debug, Clone, Serialize)]
+pub struct ChunkState {
+    /// 0-based chapter.
+    pub chapter: u32,
+    /// 0-based index.
+    pub index: u32,
+    /// `pending`, `leased`, `done` or `failed`.
+    pub status: String,
+    /// Failed attempts.
+    pub attempts: u32,
+    /// Times a worker completed this row (at most 1 unless the plan changed it).
+    pub completions: u32,
+    /// Audio store key.
+    pub store_key: String,
+}
+
+/// A worker as registered.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerInfo {
+    /// Unique id (host, pid and a counter).
+    pub id: String,
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// Device (`cpu`, `cuda:0`).
+    pub device: String,
+    /// Engine fingerprint.
+    pub engine: String,
+}
+
+/// A worker's row with its statistics.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerRow {
+    /// Registration.
+    pub info: WorkerInfo,
+    /// Last heartbeat, Unix ms.
+    pub heartbeat_ms: i64,
+    /// Chunks completed.
+    pub chunks_done: u64,
+    /// Seconds of audio produced.
+    pub audio_seconds: f64,
+    /// Seconds spent synthesising.
+    pub busy_seconds: f64,
+    /// Whether the worker said it stopped.
+    pub stopped: bool,
+}
+
+/// The back ends.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(sqlite::SqliteStore),
+}
+
+/// The store: cheap to clone (a connection pool).
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+    location: String,
+}
+
+/// Current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Encodes samples as the stored blob (f32 little-endian): decoding gives the same bits back.
+pub fn encode_samples(samples: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(samples.len() * 4);
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    out
+}
+
+/// Decodes a stored blob (f32 little-endian).
+pub fn decode_samples(key: &str, bytes: &[u8]) -> Result<Vec<f32>> {
+    if bytes.len() % 4 != 0 {
+        return Err(StoreError::CorruptAudio {
+            key: key.into(),
+            why: format!("{} bytes is not whole f32 samples", bytes.len()),
+        });
+    }
+    Ok(bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
+}
+
+/// Where a database location points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+}
+
+/// Parses `PATH`, `sqlite:PATH` or `sqlite://PATH`.
+pub fn parse_location(location: &str) -> Result<Location> {
+    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+        return Err(StoreError::Unsupported(location.into()));
+    }
+    let path = location
+        .strip_prefix("sqlite://")
+        .or_else(|| location.strip_prefix("sqlite:"))
+        .unwrap_or(location);
+    if path.contains("://") {
+        return Err(StoreError::Unsupported(location.into()));
+    }
+    Ok(Location::Sqlite(PathBuf::from(path)))
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `location`: a path, `sqlite:PATH`.
+    pub async fn open(location: &str) -> Result<Store> {
+        match parse_location(location)? {
+            Location::Sqlite(path) => Self::open_sqlite(&path).await,
+        }
+    }
+
+    /// Opens a SQLite database file, creating its folder and applying migrations.
+    pub async fn open_sqlite(path: &Path) -> Result<Store> {
+        let s = sqlite::SqliteStore::open(path).await?;
+        Ok(Store {
+            backend: Backend::Sqlite(s),
+            location: path.display().to_string(),
+        })
+    }
+
+    /// Where the database is (for messages).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Creates or updates the render and brings its chunks in line with the plan (idempotent).
+    pub async fn sync_plan(
+        &self,
+        spec: &RenderSpec,
+        chapters: &[String],
+        chunks: &[PlannedChunk],
+    ) -> Result<SyncReport> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.sync_plan(spec, chapters, chunks).await,
+        }
+    }
+
+    /// The render of this name.
+    pub async fn render(&self, name: &str) -> Result<RenderInfo> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.render(name).await,
+        }
+    }
+
+    /// All renders.
+    pub async fn renders(&self) -> Result<Vec<RenderInfo>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.renders().await,
+        }
+    }
+
+    /// Records the outputs written by a render.
+    pub async fn set_outputs(&self, render_id: i64, outputs: &serde_json::Value) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.set_outputs(render_id, outputs).await,
+        }
+    }
+
+    /// Registers (or re-registers) a worker.
+    pub async fn register_worker(&self, w: &WorkerInfo) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.register_worker(w).await,
+        }
+    }
+
+    /// Records a heartbeat and extends every lease the worker holds by `lease_ms`.
+    pub async fn heartbeat(&self, worker_id: &str, lease_ms: i64) -> Result<u64> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.heartbeat(worker_id, lease_ms).await,
+        }
+    }
+
+    /// Marks a worker stopped and returns its leased chunks to the queue.
+    pub async fn stop_worker(&self, worker_id: &str) -> Result<u64> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.stop_worker(worker_id).await,
+        }
+    }
+
+    /// Workers registered from `host` that have not said they stopped.
+    pub async fn workers(&self) -> Result<Vec<WorkerRow>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.workers().await,
+        }
+    }
+
+    /// Claims up to `n` chunks of renders whose engine fingerprint is `fingerprint`, in book order, with a
+    /// lease of `lease_ms`, in one atomic statement. Pending chunks whose retry time has come and leased
+    /// chunks whose lease expired are claimable.
+    pub async fn claim(&self, worker_id: &str, fingerprint: &str, n: u32, lease_ms: i64) -> Result<Vec<Claim>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.claim(worker_id, fingerprint, n, lease_ms).await,
+        }
+    }
+
+    /// Stores the audio and marks the chunk done in one transaction, if the lease is still held.
+    /// Other pending chunks of the same key are done at once too.
+    pub async fn complete(
+        &self,
+        claim: &Claim,
+        worker_id: &str,
+        audio: &StoredAudio,
+        busy_seconds: f64,
+    ) -> Result<Outcome> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.complete(claim, worker_id, audio, busy_seconds).await,
+        }
+    }
+
+    /// Records a failed attempt: the chunk is queued again after `retry_after_ms`, or failed for good
+    /// when its attempts reach the render's `max_attempts`.
+    pub async fn fail(&self, claim: &Claim, error: &str, retry_after_ms: i64) -> Result<FailOutcome> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.fail(claim, error, retry_after_ms).await,
+        }
+    }
+
+    /// Returns a claim to the queue without counting an attempt (graceful stop).
+    pub async fn release(&self, claim: &Claim) -> Result<Outcome> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.release(claim).await,
+        }
+    }
+
+    /// Per-chapter counts of a render.
+    pub async fn progress(&self, render_id: i64) -> Result<Vec<ChapterProgress>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.progress(render_id).await,
+        }
+    }
+
+    /// Chunks failed for good.
+    pub async fn failed_chunks(&self, render_id: i64) -> Result<Vec<FailedChunk>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.failed_chunks(render_id).await,
+        }
+    }
+
+    /// Every chunk row of a render, in book order.
+    pub async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.chunk_states(render_id).await,
+        }
+    }
+
+    /// The stored audio of a key.
+    pub async fn audio(&self, key: &str) -> Result<Option<StoredAudio>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.audio(key).await,
+        }
+    }
+
+    /// Whether any chunk of any render with this fingerprint is pending or leased.
+    pub async fn has_work(&self, fingerprint: &str) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.has_work(fingerprint).await,
+        }
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(s) => s.close().await,
+        }
+    }
+}

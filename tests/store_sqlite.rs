@@ -1,0 +1,263 @@
+//! The store API against a real SQLite file: plan sync, atomic batch claims, leases, fencing, retries.
+//! Written against `Store` only, so a PostgreSQL back end can run the same tests.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use ws_book::store::{FailOutcome, Outcome, PlannedChunk, RenderSpec, Store, StoredAudio};
+
+fn spec(max_attempts: u32) -> RenderSpec {
+    RenderSpec {
+        name: "book.md".into(),
+        title: "T".into(),
+        author: "A".into(),
+        engine: "espeak".into(),
+        fingerprint: "fp1".into(),
+        max_attempts,
+    }
+}
+
+fn chunks(n_ch: u32, per: u32, salt: &str) -> Vec<PlannedChunk> {
+    let mut v = Vec::new();
+    for c in 0..n_ch {
+        for i in 0..per {
+            v.push(PlannedChunk {
+                chapter: c,
+                index: i,
+                plan_key: format!("p{c}-{i}{salt}"),
+                store_key: format!("k{c}-{i}{salt}"),
+                request: format!("{{\"c\":{c},\"i\":{i}}}"),
+            });
+        }
+    }
+    v
+}
+
+fn titles(n: u32) -> Vec<String> {
+    (0..n).map(|i| format!("Chapter {i}")).collect()
+}
+
+fn audio(x: f32) -> StoredAudio {
+    StoredAudio {
+        sample_rate: 24_000,
+        samples: vec![x, -x, 0.25, f32::MIN_POSITIVE, 1.0e-7],
+    }
+}
+
+async fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("state.db").display().to_string())
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn sync_is_idempotent_and_reuses_stored_audio() {
+    let (_d, store) = open().await;
+    let plan = chunks(2, 3, "");
+    let r1 = store.sync_plan(&spec(3), &titles(2), &plan).await.unwrap();
+    assert_eq!((r1.total, r1.already_done, r1.reused, r1.queued), (6, 0, 0, 6));
+    let r2 = store.sync_plan(&spec(3), &titles(2), &plan).await.unwrap();
+    assert_eq!(r1.render_id, r2.render_id);
+    assert_eq!((r2.already_done, r2.reused, r2.queued), (0, 0, 6));
+
+    // Complete one chunk, then change a different chunk's key to the completed one's: reused at once.
+    let c = store.claim("w", "fp1", 1, 10_000).await.unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        store.complete(&c[0], "w", &audio(0.5), 0.1).await.unwrap(),
+        Outcome::Recorded
+    );
+    let mut plan2 = plan.clone();
+    plan2[4].store_key = c[0].store_key.clone();
+    let r3 = store.sync_plan(&spec(3), &titles(2), &plan2).await.unwrap();
+    assert_eq!((r3.already_done, r3.reused, r3.queued), (1, 1, 4));
+
+    // Dropping a chapter and a chunk removes their rows; stored audio stays.
+    let mut plan3: Vec<_> = plan2
+        .iter()
+        .filter(|c| c.chapter == 0 && c.index < 2)
+        .cloned()
+        .collect();
+    plan3.truncate(2);
+    let r4 = store.sync_plan(&spec(3), &titles(1), &plan3).await.unwrap();
+    assert_eq!(r4.dropped, 4);
+    assert_eq!(r4.total, 2);
+    assert_eq!(store.chunk_states(r4.render_id).await.unwrap().len(), 2);
+    assert!(store.audio(&c[0].store_key).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn audio_round_trips_bit_identically() {
+    let (_d, store) = open().await;
+    store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
+    let c = store.claim("w", "fp1", 1, 10_000).await.unwrap();
+    let a = StoredAudio {
+        sample_rate: 24_000,
+        samples: (0..10_000).map(|i| ((i as f32) * 0.37).sin() * 0.9).collect(),
+    };
+    store.complete(&c[0], "w", &a, 0.0).await.unwrap();
+    let back = store.audio(&c[0].store_key).await.unwrap().unwrap();
+    assert_eq!(back.sample_rate, 24_000);
+    assert!(back
+        .samples
+        .iter()
+        .zip(&a.samples)
+        .all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert_eq!(back.samples.len(), a.samples.len());
+}
+
+#[tokio::test]
+async fn claims_are_batched_in_book_order_and_exclusive() {
+    let (_d, store) = open().await;
+    let r = store.sync_plan(&spec(3), &titles(2), &chunks(2, 5, "")).await.unwrap();
+    let a = store.claim("a", "fp1", 3, 10_000).await.unwrap();
+    let b = store.claim("b", "fp1", 3, 10_000).await.unwrap();
+    let keys: Vec<_> = a.iter().chain(&b).map(|c| c.store_key.clone()).collect();
+    assert_eq!(keys, vec!["k0-0", "k0-1", "k0-2", "k0-3", "k0-4", "k1-0"]);
+    // A different engine fingerprint claims nothing.
+    assert!(store.claim("c", "other", 5, 10_000).await.unwrap().is_empty());
+    let prog = store.progress(r.render_id).await.unwrap();
+    assert_eq!(prog[0].leased, 5);
+    assert_eq!(prog[1].leased, 1);
+    assert_eq!(prog[1].pending, 4);
+}
+
+#[tokio::test]
+async fn concurrent_claimers_never_share_a_chunk() {
+    let (_d, store) = open().await;
+    let r = store.sync_plan(&spec(3), &titles(4), &chunks(4, 50, "")).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("w{w}");
+            let mut mine = Vec::new();
+            loop {
+                let c = store.claim(&id, "fp1", 4, 10_000).await.unwrap();
+                if c.is_empty() {
+                    break;
+                }
+                for cl in c {
+                    assert_eq!(
+                        store.complete(&cl, &id, &audio(0.1), 0.0).await.unwrap(),
+                        Outcome::Recorded
+                    );
+                    mine.push(cl.chunk_id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let set: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 200, "every chunk completed");
+    assert_eq!(set.len(), 200, "no chunk completed twice");
+    let states = store.chunk_states(r.render_id).await.unwrap();
+    assert!(states.iter().all(|s| s.status == "done" && s.completions == 1));
+}
+
+#[tokio::test]
+async fn expired_leases_return_and_late_completion_is_fenced() {
+    let (_d, store) = open().await;
+    let r = store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
+    let old = store.claim("slow", "fp1", 1, 50).await.unwrap();
+    assert_eq!(old.len(), 1);
+    assert!(
+        store.claim("fast", "fp1", 1, 10_000).await.unwrap().is_empty(),
+        "lease still held"
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let new = store.claim("fast", "fp1", 1, 10_000).await.unwrap();
+    assert_eq!(new.len(), 1, "expired lease is claimable");
+    assert_eq!(
+        store.complete(&old[0], "slow", &audio(0.3), 0.0).await.unwrap(),
+        Outcome::LeaseLost
+    );
+    assert_eq!(
+        store.complete(&new[0], "fast", &audio(0.4), 0.0).await.unwrap(),
+        Outcome::Recorded
+    );
+    let st = store.chunk_states(r.render_id).await.unwrap();
+    assert_eq!(st[0].completions, 1);
+    let a = store.audio(&st[0].store_key).await.unwrap().unwrap();
+    assert_eq!(a.samples[0], 0.4, "the fenced worker's audio was not stored");
+}
+
+#[tokio::test]
+async fn heartbeat_renews_leases() {
+    let (_d, store) = open().await;
+    store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
+    let c = store.claim("w", "fp1", 1, 150).await.unwrap();
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        assert_eq!(store.heartbeat("w", 150).await.unwrap(), 1);
+    }
+    assert!(
+        store.claim("x", "fp1", 1, 150).await.unwrap().is_empty(),
+        "renewed lease still held"
+    );
+    assert_eq!(
+        store.complete(&c[0], "w", &audio(0.2), 0.0).await.unwrap(),
+        Outcome::Recorded
+    );
+}
+
+#[tokio::test]
+async fn failures_retry_after_backoff_then_fail_for_good() {
+    let (_d, store) = open().await;
+    let r = store.sync_plan(&spec(2), &titles(1), &chunks(1, 2, "")).await.unwrap();
+    let c = store.claim("w", "fp1", 1, 10_000).await.unwrap();
+    assert_eq!(store.fail(&c[0], "boom one", 200).await.unwrap(), FailOutcome::Retrying);
+    // During the back-off the next chunk is claimed instead.
+    let other = store.claim("w", "fp1", 1, 10_000).await.unwrap();
+    assert_eq!(other[0].store_key, "k0-1");
+    assert!(store.claim("w", "fp1", 1, 10_000).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let again = store.claim("w", "fp1", 1, 10_000).await.unwrap();
+    assert_eq!(again[0].store_key, "k0-0");
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(store.fail(&again[0], "boom two", 0).await.unwrap(), FailOutcome::Failed);
+    let failed = store.failed_chunks(r.render_id).await.unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].error, "boom two");
+    assert_eq!(failed[0].attempts, 2);
+    // A failed chunk is not claimable; a new sync (a new render run) queues it again.
+    assert!(store.claim("w", "fp1", 1, 10_000).await.unwrap().is_empty());
+    let r2 = store.sync_plan(&spec(2), &titles(1), &chunks(1, 2, "")).await.unwrap();
+    assert_eq!(r2.queued, 2);
+}
+
+#[tokio::test]
+async fn stopping_a_worker_releases_its_leases_and_plan_changes_fence_old_leases() {
+    let (_d, store) = open().await;
+    let r = store.sync_plan(&spec(3), &titles(1), &chunks(1, 3, "")).await.unwrap();
+    let c = store.claim("w", "fp1", 2, 60_000).await.unwrap();
+    assert_eq!(store.stop_worker("w").await.unwrap(), 2);
+    assert_eq!(store.progress(r.render_id).await.unwrap()[0].pending, 3);
+    assert_eq!(
+        store.complete(&c[0], "w", &audio(0.1), 0.0).await.unwrap(),
+        Outcome::LeaseLost
+    );
+
+    let c = store.claim("w2", "fp1", 1, 60_000).await.unwrap();
+    // The chunk's text changed while it was being synthesised: the old lease cannot complete it.
+    let mut changed = chunks(1, 3, "");
+    changed[0].store_key = "k-new".into();
+    store.sync_plan(&spec(3), &titles(1), &changed).await.unwrap();
+    assert_eq!(
+        store.complete(&c[0], "w2", &audio(0.1), 0.0).await.unwrap(),
+        Outcome::LeaseLost
+    );
+    assert!(store.audio("k0-0").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn unsupported_locations_are_refused_with_a_sentence() {
+    let e = Store::open("postgres://localhost/x").await.unwrap_err().to_string();
+    assert!(e.contains("unsupported state database"), "{e}");
+}
