@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod debug;
 mod plan;
 
 /// Batch audiobook and podcast production with WhisperSpeech.
@@ -18,6 +19,8 @@ enum Command {
     Plan(plan::PlanArgs),
     /// Create a new project folder with a commented project.yaml.
     Init(plan::InitArgs),
+    /// Developer tools (model parity checks).
+    Debug(debug::DebugArgs),
 }
 
 impl Cli {
@@ -26,6 +29,7 @@ impl Cli {
         match self.command {
             Command::Plan(a) => plan::run(a),
             Command::Init(a) => plan::init(a),
+            Command::Debug(a) => debug::run(a),
         }
     }
 }
