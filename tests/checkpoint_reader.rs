@@ -278,5 +278,18 @@ fn hostile_pickles_never_panic() {
     deep.push(b'.');
     assert!(load_with_pickle(&deep).is_err());
     assert!(load_with_pickle(b"\x80\x02X\xff\xff\xff\xff").is_err());
+    // a million nested tuples (and lists): an error, not a stack overflow when dropped
+    let mut nested = b"\x80\x02N".to_vec();
+    nested.extend(std::iter::repeat_n(0x85u8, 1_000_000));
+    nested.push(b'.');
+    assert!(load_with_pickle(&nested).is_err());
+    let mut nested = b"\x80\x02N".to_vec();
+    for _ in 0..300_000 {
+        nested.extend_from_slice(b"]q\x00"); // EMPTY_LIST, BINPUT 0
+    }
+    // APPEND: each list goes into the one below it
+    nested.extend(std::iter::repeat_n(b'a', 300_000));
+    nested.push(b'.');
+    let _ = load_with_pickle(&nested);
     assert!(load_with_pickle(b"\x80\x02\x8d\xff\xff\xff\xff\xff\xff\xff\xff").is_err());
 }

@@ -211,7 +211,7 @@ fn resolve_global(module: &str, name: &str) -> Option<Global> {
 }
 
 /// Most nesting a pickle may build (guards against stack exhaustion on hostile input).
-const MAX_DEPTH: usize = 200;
+const MAX_DEPTH: usize = 64;
 
 struct Unpickler<'a> {
     data: &'a [u8],
@@ -304,7 +304,9 @@ impl<'a> Unpickler<'a> {
     }
     fn memo_put(&mut self, k: u32) -> Result<()> {
         let v = self.top()?;
-        self.memo.insert(k, v);
+        if let Some(old) = self.memo.insert(k, v) {
+            dismantle(vec![old]);
+        }
         Ok(())
     }
     fn len(&mut self, n: u64) -> Result<usize> {
@@ -314,10 +316,15 @@ impl<'a> Unpickler<'a> {
         }
     }
 
+    /// Runs the stream to STOP, then takes the stack and memo apart without recursion.
     fn run(mut self) -> Result<Value> {
-        if self.stack.len() > MAX_DEPTH * 1000 {
-            return self.err("stack too deep");
-        }
+        let r = self.run_inner();
+        dismantle(std::mem::take(&mut self.stack));
+        dismantle(std::mem::take(&mut self.memo).into_values().collect());
+        r
+    }
+
+    fn run_inner(&mut self) -> Result<Value> {
         loop {
             let op = self.u8()?;
             match op {
@@ -365,6 +372,7 @@ impl<'a> Unpickler<'a> {
                 b'd' => {
                     let items = self.pop_mark()?;
                     if items.len() % 2 != 0 {
+                        dismantle(items);
                         return self.err("DICT with an odd number of items");
                     }
                     let mut it = items.into_iter();
@@ -465,6 +473,7 @@ impl<'a> Unpickler<'a> {
                 b'u' => {
                     let items = self.pop_mark()?;
                     if items.len() % 2 != 0 {
+                        dismantle(items);
                         return self.err("SETITEMS with an odd number of items");
                     }
                     let mut it = items.into_iter();
@@ -494,8 +503,12 @@ impl<'a> Unpickler<'a> {
                 0x93 => {
                     let name = self.pop()?;
                     let module = self.pop()?;
-                    let (Value::Str(module), Value::Str(name)) = (module, name) else {
-                        return self.err("STACK_GLOBAL needs two strings");
+                    let (module, name) = match (module, name) {
+                        (Value::Str(m), Value::Str(n)) => (m, n),
+                        (m, n) => {
+                            dismantle(vec![m, n]);
+                            return self.err("STACK_GLOBAL needs two strings");
+                        }
                     };
                     let g = self.global(&module, &name)?;
                     self.stack.push(Value::Global(g));
@@ -503,11 +516,13 @@ impl<'a> Unpickler<'a> {
                 b'R' => {
                     let args = self.pop()?;
                     let f = self.pop()?;
-                    let v = self.reduce(f, args)?;
-                    self.stack.push(v);
+                    let v = self.reduce(f, args.clone());
+                    dismantle(vec![args]);
+                    self.stack.push(v?);
                 }
                 b'b' => {
-                    let _state = self.pop()?;
+                    let state = self.pop()?;
+                    dismantle(vec![state]);
                     // BUILD: only OrderedDict's `_metadata` attribute (state_dict versions) is expected; drop it.
                     match self.top()? {
                         Value::Dict(_) | Value::Tensor(_) => {}
@@ -516,8 +531,9 @@ impl<'a> Unpickler<'a> {
                 }
                 b'Q' => {
                     let pid = self.pop()?;
-                    let v = self.persistent(pid)?;
-                    self.stack.push(v);
+                    let v = self.persistent(pid.clone());
+                    dismantle(vec![pid]);
+                    self.stack.push(v?);
                 }
                 _ => return self.err(format!("unsupported pickle opcode 0x{op:02x}")),
             }
@@ -533,6 +549,7 @@ impl<'a> Unpickler<'a> {
 
     fn set_items(&self, d: &Value, pairs: Vec<(Value, Value)>) -> Result<()> {
         let Value::Dict(d) = d else {
+            dismantle(pairs.into_iter().flat_map(|(k, v)| [k, v]).collect());
             return self.err("SETITEM(S) on a non-dict");
         };
         let mut d = d.try_borrow_mut().or_else(|_| self.err("dict borrowed"))?;
@@ -552,6 +569,7 @@ impl<'a> Unpickler<'a> {
 
     fn append(&self, l: &Value, items: Vec<Value>) -> Result<()> {
         let Value::List(l) = l else {
+            dismantle(items);
             return self.err("APPEND(S) on a non-list");
         };
         let mut l = l.try_borrow_mut().or_else(|_| self.err("list borrowed"))?;
@@ -644,6 +662,34 @@ impl<'a> Unpickler<'a> {
                 _ => self.err("expected a non-negative integer"),
             })
             .collect()
+    }
+}
+
+/// Drops pickle values iteratively: a hostile stream can nest containers a million deep, and the default
+/// recursive drop would overflow the stack. (Reference cycles are leaked, never recursed into.)
+fn dismantle(mut work: Vec<Value>) {
+    while let Some(v) = work.pop() {
+        match v {
+            Value::Tuple(rc) => {
+                if let Ok(items) = Rc::try_unwrap(rc) {
+                    work.extend(items);
+                }
+            }
+            Value::List(rc) => {
+                if let Ok(cell) = Rc::try_unwrap(rc) {
+                    work.extend(cell.into_inner());
+                }
+            }
+            Value::Dict(rc) => {
+                if let Ok(cell) = Rc::try_unwrap(rc) {
+                    for (k, x) in cell.into_inner() {
+                        work.push(k);
+                        work.push(x);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -782,7 +828,9 @@ pub fn load_pickle(path: &Path, device: &Device, opts: LoadOptions) -> Result<Ch
     .run()?;
 
     let mut specs = Vec::new();
-    let meta = to_json(&root, "", 0, &mut specs, path)?;
+    let meta = to_json(&root, "", 0, &mut specs, path);
+    dismantle(vec![root]);
+    let meta = meta?;
     let strip =
         matches!(&meta, Json::Object(m) if m.get("state_dict").is_some_and(Json::is_object));
     let mut storages: HashMap<String, Rc<Vec<u8>>> = HashMap::new();
