@@ -218,6 +218,12 @@ fn arb_word() -> impl Strategy<Value = String> {
         Just("ALICE:".to_string()),
         Just("\"quote".to_string()),
         Just("x".repeat(40)),
+        Just("(\u{201c}which".to_string()),
+        Just("before,\u{201d})".to_string()),
+        Just("Pat!Pat!".to_string()),
+        Just("voice\u{2014}\"Pat!".to_string()),
+        Just("said.\u{201c}Go".to_string()),
+        Just("3rd".to_string()),
     ]
 }
 
@@ -245,4 +251,42 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn language_detection_and_per_language_voices() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "b.md",
+        "# C\n\nThe weather was lovely and everyone went outside to enjoy the sunshine.\n\nWszyscy poszli na spacer, bo pogoda była naprawdę piękna i bardzo ciepła.\n\n“Dzień dobry, jak się pan dzisiaj czuje w ten piękny poranek?” zapytała Ania.\n",
+    );
+    let y = write(
+        dir.path(),
+        "p.yaml",
+        "manuscripts: [b.md]\nlanguage: en\nlanguages: [pl]\nreading: { detect_language: true }\nnarrator:\n  voice: default\n  voices: { pl: jadwiga }\ncharacters:\n  ania:\n    voice: anne\n    voices: { pl: ania-pl }\n",
+    );
+    let p = plan::load_and_plan(&y).expect("plan").1;
+    let got: Vec<(String, String, String)> = p.chapters[0].chunks[1..]
+        .iter()
+        .map(|c| (c.speaker.clone(), c.voice.clone(), c.runs[0].lang.clone()))
+        .collect();
+    let want: Vec<(String, String, String)> = [
+        ("narrator", "default", "en"),
+        ("narrator", "jadwiga", "pl"),
+        ("ania", "ania-pl", "pl"),
+        ("narrator", "default", "en"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    // The short tag "zapytała Ania." is too short to detect reliably and keeps the book language.
+    assert_eq!(got[..3], want[..3]);
+    // Without detection everything is English.
+    let y2 = write(dir.path(), "p2.yaml", "manuscripts: [b.md]\nlanguages: [pl]\n");
+    let p2 = plan::load_and_plan(&y2).expect("plan").1;
+    assert!(p2.chapters[0]
+        .chunks
+        .iter()
+        .all(|c| c.runs.iter().all(|r| r.lang == "en")));
 }

@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod debug;
 mod plan;
 mod render;
 mod status;
@@ -27,6 +28,8 @@ enum Command {
     Worker(worker::WorkerArgs),
     /// Show a render's progress, failures and outputs.
     Status(status::StatusArgs),
+    /// Developer tools (model parity checks).
+    Debug(debug::DebugArgs),
 }
 
 impl Cli {
@@ -38,6 +41,7 @@ impl Cli {
             Command::Render(a) => render::run(a),
             Command::Worker(a) => worker::run(a),
             Command::Status(a) => status::run(a),
+            Command::Debug(a) => debug::run(a),
         }
     }
 }

@@ -228,7 +228,18 @@ pub fn quotes(text: &str) -> Vec<Range<usize>> {
                     _ => false,
                 };
                 if closes {
-                    out.push(start..i + c.len_utf8());
+                    // Widen to whitespace so punctuation glued to the quote (`("…")`) stays with it and
+                    // no whitespace-separated word is ever split between speakers.
+                    let floor = out.last().map_or(0, |r: &Range<usize>| r.end);
+                    let mut s = start;
+                    while s > floor && !text[..s].ends_with(char::is_whitespace) {
+                        s -= text[..s].chars().next_back().map_or(1, char::len_utf8);
+                    }
+                    let mut e = i + c.len_utf8();
+                    while e < text.len() && !text[e..].starts_with(char::is_whitespace) {
+                        e += text[e..].chars().next().map_or(1, char::len_utf8);
+                    }
+                    out.push(s..e);
                     open = None;
                 }
             }

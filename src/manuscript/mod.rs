@@ -457,7 +457,6 @@ fn snippet(s: &str) -> String {
     }
 }
 
-
 pub mod epub;
 pub mod pls;
 pub mod xhtml;

@@ -93,6 +93,12 @@ fn should_merge(prev: &str, next: &str, lang: &str) -> bool {
     if prev.trim().is_empty() {
         return true;
     }
+    // No space between the pieces (`Pat!Pat!`): one written word, so one sentence — except in scripts
+    // written without spaces (CJK), where a full stop is always a boundary.
+    if !prev.ends_with(char::is_whitespace) && next.starts_with(|c: char| c.is_alphanumeric() && !is_unspaced_script(c))
+    {
+        return true;
+    }
     let p = prev.trim_end();
     let Some(body) = p.strip_suffix('.') else { return false };
     // The last word before the final period.
@@ -118,6 +124,11 @@ fn should_merge(prev: &str, next: &str, lang: &str) -> bool {
         return true;
     }
     abbreviations(lang).contains(&w.as_str()) || ALL.contains(&w.as_str())
+}
+
+/// Scripts written without spaces between words or sentences.
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c, '\u{2E80}'..='\u{9FFF}' | '\u{AC00}'..='\u{D7AF}' | '\u{F900}'..='\u{FAFF}' | '\u{FF00}'..='\u{FFEF}' | '\u{20000}'..='\u{2FA1F}')
 }
 
 #[cfg(test)]

@@ -676,7 +676,8 @@ fn replace_html_entities(text: &str) -> std::borrow::Cow<'_, str> {
 
 /// Decodes entity references in `s` (numeric, XML's five, and the HTML names above); unknown or
 /// malformed references are kept literally.
-fn decode_entities(s: &str) -> String {
+/// Decodes HTML named entities and numeric character references (unknown ones are kept as written).
+pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
     }

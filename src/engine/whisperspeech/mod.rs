@@ -1,1 +1,13 @@
-//! The WhisperSpeech pipeline in candle: T2S → S2A → Vocos (see `whisperspeech-spec.md`).
+//! The WhisperSpeech engine in candle (spec: `whisperspeech-spec.md`).
+//!
+//! * [`checkpoint`]: restricted reader for PyTorch zip checkpoints and safetensors + JSON (shared by all stages)
+//! * [`layers`]: shared building blocks (linear/q8_0, LayerNorm in f32, attention)
+//! * [`sampling`]: temperature/top-k/greedy sampling from per-request seeded RNGs
+//! * [`t2s`]: text → semantic tokens
+
+pub mod checkpoint;
+pub mod layers;
+pub mod sampling;
+pub mod t2s;
+
+pub use t2s::{Stop, T2s, T2sError, T2sOptions, T2sOutput, T2sRequest};

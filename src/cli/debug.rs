@@ -1,0 +1,172 @@
+//! `ws-book debug …`: developer tools for checking the engine against the reference.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use candle_core::{DType, Device};
+use clap::{Args, Subcommand};
+use ws_book::engine::whisperspeech::{Stop, T2s, T2sOptions, T2sRequest};
+
+/// Arguments of `debug`.
+#[derive(Debug, Args)]
+pub struct DebugArgs {
+    #[command(subcommand)]
+    pub command: DebugCommand,
+}
+
+/// Debug subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DebugCommand {
+    /// Generate semantic tokens with a T2S model and print them (without SOT/EOS).
+    T2s(T2sArgs),
+}
+
+/// Arguments of `debug t2s`.
+#[derive(Debug, Args)]
+pub struct T2sArgs {
+    /// T2S model: a `.model` file, or a `.safetensors` file with its `.json` beside it.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Text to speak (single language; see --runs for code-switching).
+    #[arg(long, conflicts_with = "runs")]
+    pub text: Option<String>,
+    /// Language of --text (code, name or BCP 47 tag).
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// Code-switched text as JSON: [["text","en"],["tekst","pl"]].
+    #[arg(long)]
+    pub runs: Option<String>,
+    /// Speaking rate, characters per second.
+    #[arg(long, default_value_t = 15.0)]
+    pub cps: f32,
+    /// Sampling temperature; 0 = greedy (argmax, lowest index on a tie).
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f32,
+    /// Keep only the k most likely tokens when sampling.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// RNG seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Stop after this many tokens (the model's cap is stoks_len − 1).
+    #[arg(long)]
+    pub max_tokens: Option<usize>,
+    /// Semantic-token prompt, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub prompt: Option<Vec<u32>>,
+    /// Weights dtype: f32 (default), f16, bf16.
+    #[arg(long, default_value = "f32")]
+    pub dtype: String,
+    /// Run the decoder with q8_0-quantized matmuls (CPU speed mode).
+    #[arg(long)]
+    pub quantize: bool,
+    /// Use the CUDA device (needs the `cuda` feature).
+    #[arg(long)]
+    pub cuda: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `debug`.
+pub fn run(a: DebugArgs) -> anyhow::Result<i32> {
+    match a.command {
+        DebugCommand::T2s(a) => t2s(a),
+    }
+}
+
+fn parse_lang(tag: &str) -> anyhow::Result<usize> {
+    let code = ws_book::lang::resolve(tag).with_context(|| {
+        let hint = ws_book::lang::suggest(tag)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        format!("unknown language `{tag}`{hint}")
+    })?;
+    ws_book::lang::id(code).with_context(|| format!("language `{code}` has no id"))
+}
+
+fn t2s(a: T2sArgs) -> anyhow::Result<i32> {
+    let runs: Vec<(String, usize)> = match (&a.text, &a.runs) {
+        (Some(t), None) => vec![(t.clone(), parse_lang(&a.lang)?)],
+        (None, Some(j)) => {
+            let v: Vec<(String, String)> = serde_json::from_str(j)
+                .context("--runs must be JSON like [[\"text\",\"en\"],[\"tekst\",\"pl\"]]")?;
+            v.into_iter()
+                .map(|(t, l)| Ok((t, parse_lang(&l)?)))
+                .collect::<anyhow::Result<_>>()?
+        }
+        _ => bail!("give --text or --runs"),
+    };
+    let dtype = match a.dtype.as_str() {
+        "f32" => DType::F32,
+        "f16" => DType::F16,
+        "bf16" => DType::BF16,
+        d => bail!("unknown dtype `{d}` (f32, f16, bf16)"),
+    };
+    let device = if a.cuda {
+        Device::new_cuda(0).context("opening the CUDA device")?
+    } else {
+        Device::Cpu
+    };
+    let t0 = std::time::Instant::now();
+    let model = T2s::load_with(
+        &a.model,
+        &device,
+        T2sOptions {
+            dtype,
+            quantize: a.quantize,
+        },
+    )
+    .with_context(|| format!("loading the T2S model {}", a.model.display()))?;
+    let load_s = t0.elapsed().as_secs_f64();
+    let req = T2sRequest {
+        runs,
+        cps: a.cps,
+        temperature: a.temperature,
+        top_k: a.top_k,
+        seed: a.seed,
+        max_tokens: a.max_tokens,
+        prompt: a.prompt,
+    };
+    let t1 = std::time::Instant::now();
+    let out = model.generate(&[req])?.remove(0);
+    let gen_s = t1.elapsed().as_secs_f64();
+    let dev = if device.is_cuda() { "cuda:0" } else { "cpu" };
+    let stop = match out.stop {
+        Stop::Eos => "eos",
+        Stop::Cap => "cap",
+    };
+    if a.json {
+        let v = serde_json::json!({
+            "tokens": out.tokens, "stop": stop, "device": dev, "dtype": format!("{dtype:?}").to_lowercase(),
+            "quantized": model.is_quantized(), "eos": model.eos(), "load_s": load_s, "generate_s": gen_s,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "device {dev}, dtype {}{}, eos {}",
+            format!("{dtype:?}").to_lowercase(),
+            if model.is_quantized() {
+                " (q8_0 decoder)"
+            } else {
+                ""
+            },
+            model.eos()
+        );
+        println!(
+            "{}",
+            out.tokens
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        println!(
+            "{} tokens, stop: {stop}, {:.2} s ({:.1} tokens/s)",
+            out.tokens.len(),
+            gen_s,
+            out.tokens.len() as f64 / gen_s.max(1e-9)
+        );
+    }
+    Ok(0)
+}
