@@ -24,10 +24,7 @@ fn main() -> anyhow::Result<()> {
     let size = args.first().map(String::as_str).unwrap_or("base");
     let ntok: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(64);
     let batches: Vec<usize> = if args.len() > 2 {
-        args[2..]
-            .iter()
-            .map(|s| s.parse())
-            .collect::<Result<_, _>>()?
+        args[2..].iter().map(|s| s.parse()).collect::<Result<_, _>>()?
     } else {
         vec![1, 8]
     };
@@ -39,8 +36,7 @@ fn main() -> anyhow::Result<()> {
     };
     let dev = Device::Cpu;
     let ck = random_checkpoint(depth, n_head, &dev)?;
-    let text =
-        "The quick brown fox jumps over the lazy dog, and then it runs away into the forest.";
+    let text = "The quick brown fox jumps over the lazy dog, and then it runs away into the forest.";
     for quantize in [false, true] {
         let m = T2s::from_checkpoint(
             &ck,
@@ -132,11 +128,7 @@ fn random_checkpoint(depth: usize, n_head: usize, dev: &Device) -> anyhow::Resul
             }
             for a in attns {
                 for m in ["query", "key", "value", "out"] {
-                    add(
-                        format!("{l}.{a}.{m}.weight"),
-                        &[w, w],
-                        1.0 / (w as f64).sqrt(),
-                    )?;
+                    add(format!("{l}.{a}.{m}.weight"), &[w, w], 1.0 / (w as f64).sqrt())?;
                     if m != "key" {
                         add(format!("{l}.{a}.{m}.bias"), &[w], 0.1)?;
                     }
@@ -144,11 +136,7 @@ fn random_checkpoint(depth: usize, n_head: usize, dev: &Device) -> anyhow::Resul
                 add(format!("{l}.{a}_ln.weight"), &[w], 0.1)?;
                 add(format!("{l}.{a}_ln.bias"), &[w], 0.1)?;
             }
-            add(
-                format!("{l}.mlp.0.weight"),
-                &[w * ffn, w],
-                1.0 / (w as f64).sqrt(),
-            )?;
+            add(format!("{l}.mlp.0.weight"), &[w * ffn, w], 1.0 / (w as f64).sqrt())?;
             add(format!("{l}.mlp.0.bias"), &[w * ffn], 0.1)?;
             add(
                 format!("{l}.mlp.2.weight"),

@@ -57,6 +57,9 @@ pub struct Plan {
     pub chapters: Vec<ChapterPlan>,
     /// Book-level warnings.
     pub warnings: Vec<String>,
+    /// The manuscript's cover image (bytes, MIME type), used when `output.cover` is not set.
+    #[serde(skip)]
+    pub cover: Option<(Vec<u8>, String)>,
 }
 
 use std::path::{Path, PathBuf};
@@ -285,6 +288,7 @@ pub fn build_plan(book: &Book, project: &Project, language: &str) -> Plan {
         language: language.to_string(),
         chapters,
         warnings: vec![],
+        cover: book.cover.clone(),
     }
 }
 

@@ -582,7 +582,7 @@ pub async fn render(
                 complete: complete.get(ci).copied().unwrap_or(false),
             })
             .collect(),
-        cover: load_cover(project, &progress),
+        cover: load_cover(project, plan, &progress),
     };
     progress.line(&format!(
         "render: assembling {} of {} chapters ({})",
@@ -623,8 +623,11 @@ pub async fn render(
     Ok(summary)
 }
 
-fn load_cover(project: &Project, progress: &Progress) -> Option<Cover> {
-    let p = project.config.output.cover.as_ref()?;
+/// The cover: `output.cover` if set, else the manuscript's own (an EPUB's cover image).
+fn load_cover(project: &Project, plan: &Plan, progress: &Progress) -> Option<Cover> {
+    let Some(p) = project.config.output.cover.as_ref() else {
+        return plan.cover.as_ref().map(|(data, _mime)| Cover { data: data.clone() });
+    };
     let path = project.resolve(p);
     match std::fs::read(&path) {
         Ok(data) => Some(Cover { data }),

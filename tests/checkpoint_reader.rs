@@ -26,27 +26,17 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 
 #[test]
 fn reads_config_tunables_and_state_dict() {
-    let ck = checkpoint::load(
-        &fx("t2s_tiny_a.model"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap();
+    let ck = checkpoint::load(&fx("t2s_tiny_a.model"), &Device::Cpu, LoadOptions::default()).unwrap();
     let cfg = ck.get("config").unwrap();
     assert_eq!(cfg["depth"], 2);
     assert_eq!(cfg["ttoks_width"], 12);
     assert_eq!(cfg["stoks_codes"], 33);
     assert_eq!(ck.get("tunables").unwrap()["padding_token_offset"], 0);
     assert!((ck.get("tunables").unwrap()["output_mult"].as_f64().unwrap() - 0.35).abs() < 1e-12);
-    let t = ck
-        .tensor("embeddings.embedding.emb_to_hidden.weight")
-        .unwrap();
+    let t = ck.tensor("embeddings.embedding.emb_to_hidden.weight").unwrap();
     assert_eq!(t.dims(), &[32, 8]);
     assert_eq!(t.dtype(), DType::F32);
-    assert_eq!(
-        ck.tensor("encoder.positional_embedding").unwrap().dims(),
-        &[64, 32]
-    );
+    assert_eq!(ck.tensor("encoder.positional_embedding").unwrap().dims(), &[64, 32]);
     // sinusoid buffer row 1: sin(1·inv[0]) = sin(1)
     let row1 = ck
         .tensor("encoder.positional_embedding")
@@ -58,33 +48,14 @@ fn reads_config_tunables_and_state_dict() {
     assert!((row1[0] - 1f32.sin()).abs() < 1e-6 && (row1[16] - 1f32.cos()).abs() < 1e-6);
     assert!(ck.tensor("no.such.tensor").is_err());
     // the old-format file has no padding_token_offset
-    let old = checkpoint::load(
-        &fx("t2s_tiny_b_old.model"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap();
-    assert!(old
-        .get("tunables")
-        .unwrap()
-        .get("padding_token_offset")
-        .is_none());
+    let old = checkpoint::load(&fx("t2s_tiny_b_old.model"), &Device::Cpu, LoadOptions::default()).unwrap();
+    assert!(old.get("tunables").unwrap().get("padding_token_offset").is_none());
 }
 
 #[test]
 fn safetensors_and_json_match_the_pickle() {
-    let a = checkpoint::load(
-        &fx("t2s_tiny_a.model"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap();
-    let b = checkpoint::load(
-        &fx("t2s_tiny_a.safetensors"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap();
+    let a = checkpoint::load(&fx("t2s_tiny_a.model"), &Device::Cpu, LoadOptions::default()).unwrap();
+    let b = checkpoint::load(&fx("t2s_tiny_a.safetensors"), &Device::Cpu, LoadOptions::default()).unwrap();
     assert_eq!(a.tensors.len(), b.tensors.len());
     for (k, t) in &a.tensors {
         assert_eq!(max_abs_diff(t, b.tensor(k).unwrap()), 0.0, "{k}");
@@ -95,12 +66,7 @@ fn safetensors_and_json_match_the_pickle() {
 
 #[test]
 fn half_precision_files_load_as_f32() {
-    let f32_ = checkpoint::load(
-        &fx("t2s_tiny_b_old.model"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap();
+    let f32_ = checkpoint::load(&fx("t2s_tiny_b_old.model"), &Device::Cpu, LoadOptions::default()).unwrap();
     for (file, tol) in [
         ("t2s_tiny_b_old_fp16.model", 1e-3f32),
         ("t2s_tiny_b_old_bf16.model", 8e-3),
@@ -129,19 +95,11 @@ fn half_precision_files_load_as_f32() {
 
 #[test]
 fn plain_state_dict_with_views_and_shared_storage() {
-    let ck = checkpoint::load(
-        &fx("plain_state_dict.bin"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap();
+    let ck = checkpoint::load(&fx("plain_state_dict.bin"), &Device::Cpu, LoadOptions::default()).unwrap();
     let base: Vec<f32> = (0..12).map(|x| x as f32).collect();
     let shared = ck.tensor("shared_a").unwrap();
     assert_eq!(shared.dims(), &[3, 4]);
-    assert_eq!(
-        shared.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-        base
-    );
+    assert_eq!(shared.flatten_all().unwrap().to_vec1::<f32>().unwrap(), base);
     // base.t(): size (4,3) stride (1,4)
     let strided = ck.tensor("strided").unwrap();
     assert_eq!(strided.dims(), &[4, 3]);
@@ -155,12 +113,8 @@ fn plain_state_dict_with_views_and_shared_storage() {
 
 #[test]
 fn malicious_pickle_is_rejected_naming_the_global() {
-    let err =
-        checkpoint::load(&fx("malicious.model"), &Device::Cpu, LoadOptions::default()).unwrap_err();
-    assert!(
-        matches!(err, CheckpointError::ForbiddenGlobal { .. }),
-        "{err:?}"
-    );
+    let err = checkpoint::load(&fx("malicious.model"), &Device::Cpu, LoadOptions::default()).unwrap_err();
+    assert!(matches!(err, CheckpointError::ForbiddenGlobal { .. }), "{err:?}");
     let msg = err.to_string();
     assert!(msg.contains("posix.system"), "{msg}");
     assert!(msg.contains("malicious.model"), "{msg}");
@@ -168,26 +122,15 @@ fn malicious_pickle_is_rejected_naming_the_global() {
 
 #[test]
 fn truncated_and_non_checkpoint_files_are_clear_errors() {
-    let err =
-        checkpoint::load(&fx("truncated.model"), &Device::Cpu, LoadOptions::default()).unwrap_err();
+    let err = checkpoint::load(&fx("truncated.model"), &Device::Cpu, LoadOptions::default()).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("truncated.model") && msg.contains("truncated or damaged"),
         "{msg}"
     );
-    let err = checkpoint::load(
-        &fx("t2s_tiny_a.ref.json"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap_err();
+    let err = checkpoint::load(&fx("t2s_tiny_a.ref.json"), &Device::Cpu, LoadOptions::default()).unwrap_err();
     assert!(matches!(err, CheckpointError::Zip { .. }), "{err:?}");
-    let err = checkpoint::load(
-        &fx("does-not-exist.model"),
-        &Device::Cpu,
-        LoadOptions::default(),
-    )
-    .unwrap_err();
+    let err = checkpoint::load(&fx("does-not-exist.model"), &Device::Cpu, LoadOptions::default()).unwrap_err();
     assert!(matches!(err, CheckpointError::Io { .. }), "{err:?}");
 }
 
@@ -209,10 +152,7 @@ fn read_pickle(file: &str) -> Vec<u8> {
     pkl
 }
 
-fn load_with_pickle_from(
-    file: &str,
-    pkl: &[u8],
-) -> Result<checkpoint::Checkpoint, CheckpointError> {
+fn load_with_pickle_from(file: &str, pkl: &[u8]) -> Result<checkpoint::Checkpoint, CheckpointError> {
     use std::io::{Read, Write};
     let src = std::fs::File::open(fx(file)).unwrap();
     let mut zin = zip::ZipArchive::new(src).unwrap();
@@ -224,15 +164,10 @@ fn load_with_pickle_from(
         let name = f.name().unwrap().to_string();
         let mut buf = Vec::new();
         f.read_to_end(&mut buf).unwrap();
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Stored);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
         zout.start_file(name.as_str(), opts).unwrap();
-        zout.write_all(if name.ends_with("data.pkl") {
-            pkl
-        } else {
-            &buf
-        })
-        .unwrap();
+        zout.write_all(if name.ends_with("data.pkl") { pkl } else { &buf })
+            .unwrap();
     }
     zout.finish().unwrap();
     checkpoint::load(&path, &Device::Cpu, LoadOptions::default())
@@ -255,10 +190,7 @@ fn hostile_pickles_never_panic() {
     let plain = read_pickle("plain_state_dict.bin");
     assert!(load_with_pickle_from("plain_state_dict.bin", &plain).is_ok());
     let needle = b"K\x05K\x04\x85";
-    let at = plain
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .unwrap();
+    let at = plain.windows(needle.len()).position(|w| w == needle).unwrap();
     let mut bad = plain.clone();
     bad[at + 1] = 10;
     let err = load_with_pickle_from("plain_state_dict.bin", &bad)

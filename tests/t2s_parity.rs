@@ -19,8 +19,7 @@ fn lang(code: &str) -> usize {
 }
 
 fn reference(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fx(&format!("{name}.ref.json"))).unwrap())
-        .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(fx(&format!("{name}.ref.json"))).unwrap()).unwrap()
 }
 
 fn runs_of(case: &Value) -> Vec<(String, usize)> {
@@ -28,12 +27,7 @@ fn runs_of(case: &Value) -> Vec<(String, usize)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r[0].as_str().unwrap().to_string(),
-                lang(r[1].as_str().unwrap()),
-            )
-        })
+        .map(|r| (r[0].as_str().unwrap().to_string(), lang(r[1].as_str().unwrap())))
         .collect()
 }
 
@@ -62,8 +56,7 @@ fn ref_tokens(case: &Value) -> Vec<u32> {
 
 /// Teacher-forced logits against the reference (2 rows: plain English, and a code-switched row).
 fn check_logits(model: &T2s, name: &str) -> f32 {
-    let st = candle_core::safetensors::load(fx(&format!("{name}.ref.safetensors")), &Device::Cpu)
-        .unwrap();
+    let st = candle_core::safetensors::load(fx(&format!("{name}.ref.safetensors")), &Device::Cpu).unwrap();
     let stoks: Vec<Vec<u32>> = st["stoks"]
         .to_vec2::<i64>()
         .unwrap()
@@ -114,11 +107,7 @@ fn check_greedy(model: &T2s, name: &str) {
         let out = model.generate(&[greedy_request(case)]).unwrap().remove(0);
         let want = ref_tokens(case);
         assert_eq!(out.tokens, want, "{name} {:?}", case["runs"]);
-        let stop = if case["stop"] == "eos" {
-            Stop::Eos
-        } else {
-            Stop::Cap
-        };
+        let stop = if case["stop"] == "eos" { Stop::Eos } else { Stop::Cap };
         assert_eq!(out.stop, stop, "{name} {:?}", case["runs"]);
         long = long.max(want.len());
     }
@@ -151,22 +140,14 @@ fn tiny_b_old_format_matches_reference() {
     check_greedy(&m, "t2s_tiny_b_old");
     let r = reference("t2s_tiny_b_old");
     assert!(
-        r["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|c| c["stop"] == "eos"),
+        r["cases"].as_array().unwrap().iter().any(|c| c["stop"] == "eos"),
         "fixture lacks an EOS case"
     );
 }
 
 #[test]
 fn code_switch_language_ids_per_position() {
-    let runs = vec![
-        (" Hi ".to_string(), 0),
-        ("żó".to_string(), 10),
-        ("x".to_string(), 2),
-    ];
+    let runs = vec![(" Hi ".to_string(), 0), ("żó".to_string(), 10), ("x".to_string(), 2)];
     let (t, l) = encode_text(&runs, 12).unwrap();
     // [0] + "Hi" + utf8("żó") (4 bytes) + "x", runs stripped separately, then padding
     assert_eq!(t, vec![0, 72, 105, 0xc5, 0xbc, 0xc3, 0xb3, 120, 0, 0, 0, 0]);
@@ -211,12 +192,7 @@ fn batch_of_four_equals_single_runs() {
     // mixed prompt lengths and an EOS row (model B) in one call
     let mb = T2s::load(&fx("t2s_tiny_b_old.model"), &Device::Cpu, DType::F32).unwrap();
     let rb = reference("t2s_tiny_b_old");
-    let reqs: Vec<T2sRequest> = rb["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(greedy_request)
-        .collect();
+    let reqs: Vec<T2sRequest> = rb["cases"].as_array().unwrap().iter().map(greedy_request).collect();
     let out = mb.generate(&reqs).unwrap();
     for (c, o) in rb["cases"].as_array().unwrap().iter().zip(out) {
         assert_eq!(o.tokens, ref_tokens(c));
@@ -238,11 +214,7 @@ fn seeded_sampling_is_deterministic_and_batch_independent() {
     let c = m.generate(&[mk(2, "Hello world.")]).unwrap();
     assert_ne!(a[0].tokens, c[0].tokens);
     let batch = m
-        .generate(&[
-            mk(5, "Other text"),
-            mk(1, "Hello world."),
-            mk(2, "Hello world."),
-        ])
+        .generate(&[mk(5, "Other text"), mk(1, "Hello world."), mk(2, "Hello world.")])
         .unwrap();
     assert_eq!(batch[1], a[0]);
     assert_eq!(batch[2], c[0]);
@@ -252,10 +224,7 @@ fn seeded_sampling_is_deterministic_and_batch_independent() {
 #[test]
 fn max_tokens_prompt_and_request_errors() {
     let m = T2s::load(&fx("t2s_tiny_a.model"), &Device::Cpu, DType::F32).unwrap();
-    let greedy = |r: T2sRequest| T2sRequest {
-        temperature: 0.0,
-        ..r
-    };
+    let greedy = |r: T2sRequest| T2sRequest { temperature: 0.0, ..r };
     let out = m
         .generate(&[T2sRequest {
             max_tokens: Some(5),
@@ -270,10 +239,7 @@ fn max_tokens_prompt_and_request_errors() {
         .generate(&[greedy(T2sRequest::new("ok", 0, 0)), long])
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("request 1") && err.contains("64 bytes"),
-        "{err}"
-    );
+    assert!(err.contains("request 1") && err.contains("64 bytes"), "{err}");
     let bad_prompt = T2sRequest {
         prompt: Some(vec![999]),
         ..T2sRequest::new("x", 0, 0)
@@ -299,12 +265,7 @@ fn quantized_decoder_runs_and_mostly_agrees() {
     let got = q.generate(&[greedy_request(case)]).unwrap().remove(0);
     let want = f.generate(&[greedy_request(case)]).unwrap().remove(0);
     assert_eq!(want.tokens, ref_tokens(case));
-    let agree = got
-        .tokens
-        .iter()
-        .zip(&want.tokens)
-        .take_while(|(a, b)| a == b)
-        .count();
+    let agree = got.tokens.iter().zip(&want.tokens).take_while(|(a, b)| a == b).count();
     eprintln!(
         "q8_0 greedy agrees with f32 for the first {agree} of {} tokens",
         want.tokens.len()

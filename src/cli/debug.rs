@@ -89,8 +89,8 @@ fn t2s(a: T2sArgs) -> anyhow::Result<i32> {
     let runs: Vec<(String, usize)> = match (&a.text, &a.runs) {
         (Some(t), None) => vec![(t.clone(), parse_lang(&a.lang)?)],
         (None, Some(j)) => {
-            let v: Vec<(String, String)> = serde_json::from_str(j)
-                .context("--runs must be JSON like [[\"text\",\"en\"],[\"tekst\",\"pl\"]]")?;
+            let v: Vec<(String, String)> =
+                serde_json::from_str(j).context("--runs must be JSON like [[\"text\",\"en\"],[\"tekst\",\"pl\"]]")?;
             v.into_iter()
                 .map(|(t, l)| Ok((t, parse_lang(&l)?)))
                 .collect::<anyhow::Result<_>>()?
@@ -146,20 +146,12 @@ fn t2s(a: T2sArgs) -> anyhow::Result<i32> {
         println!(
             "device {dev}, dtype {}{}, eos {}",
             format!("{dtype:?}").to_lowercase(),
-            if model.is_quantized() {
-                " (q8_0 decoder)"
-            } else {
-                ""
-            },
+            if model.is_quantized() { " (q8_0 decoder)" } else { "" },
             model.eos()
         );
         println!(
             "{}",
-            out.tokens
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(" ")
+            out.tokens.iter().map(u32::to_string).collect::<Vec<_>>().join(" ")
         );
         println!(
             "{} tokens, stop: {stop}, {:.2} s ({:.1} tokens/s)",

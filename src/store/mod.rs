@@ -294,7 +294,8 @@ pub fn encode_samples(samples: &[f32]) -> Vec<u8> {
     let mut out = Vec::with_capacity(samples.len() * 4);
     if cfg!(target_endian = "little") {
         // SAFETY: f32 is plain old data without padding; u8 has alignment 1; the length is exact.
-        let bytes = unsafe { std::slice::from_raw_parts(samples.as_ptr().cast::<u8>(), std::mem::size_of_val(samples)) };
+        let bytes =
+            unsafe { std::slice::from_raw_parts(samples.as_ptr().cast::<u8>(), std::mem::size_of_val(samples)) };
         out.extend_from_slice(bytes);
     } else {
         for s in samples {
@@ -320,7 +321,10 @@ pub fn decode_samples(key: &str, bytes: &[u8]) -> Result<Vec<f32>> {
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), bytes.len()) };
         Ok(out)
     } else {
-        Ok(bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
 
