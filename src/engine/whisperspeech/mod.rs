@@ -4,10 +4,16 @@
 //! * [`layers`]: shared building blocks (linear/q8_0, LayerNorm in f32, attention)
 //! * [`sampling`]: temperature/top-k/greedy sampling from per-request seeded RNGs
 //! * [`t2s`]: text → semantic tokens
+//! * [`s2a`]: semantic → EnCodec acoustic tokens
+//! * [`vocos`]: EnCodec tokens → 24 kHz waveform
 
 pub mod checkpoint;
 pub mod layers;
 pub mod sampling;
+pub mod s2a;
 pub mod t2s;
+pub mod vocos;
 
+pub use s2a::{S2a, S2aError, S2aRequest};
 pub use t2s::{Stop, T2s, T2sError, T2sOptions, T2sOutput, T2sRequest};
+pub use vocos::{Vocos, VocosError};
