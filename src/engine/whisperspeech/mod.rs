@@ -6,8 +6,10 @@
 //! * [`t2s`]: text → semantic tokens
 //! * [`s2a`]: semantic → EnCodec acoustic tokens
 //! * [`vocos`]: EnCodec tokens → 24 kHz waveform
+//! * [`engine`]: the `whisperspeech` [`crate::engine::Engine`] (T2S → S2A → Vocos)
 
 pub mod checkpoint;
+pub mod engine;
 pub mod layers;
 pub mod sampling;
 pub mod s2a;
@@ -17,3 +19,4 @@ pub mod vocos;
 pub use s2a::{S2a, S2aError, S2aRequest};
 pub use t2s::{Stop, T2s, T2sError, T2sOptions, T2sOutput, T2sRequest};
 pub use vocos::{Vocos, VocosError};
+pub use engine::{ModelPaths, WhisperSpeechEngine};
