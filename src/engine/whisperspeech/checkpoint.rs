@@ -109,13 +109,11 @@ impl Checkpoint {
 
     /// The tensor `name`, or a [`CheckpointError::Tensor`] saying it is missing.
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
-        self.tensors
-            .get(name)
-            .ok_or_else(|| CheckpointError::Tensor {
-                path: self.path.clone(),
-                name: name.to_string(),
-                msg: "missing from the checkpoint".into(),
-            })
+        self.tensors.get(name).ok_or_else(|| CheckpointError::Tensor {
+            path: self.path.clone(),
+            name: name.to_string(),
+            msg: "missing from the checkpoint".into(),
+        })
     }
 }
 
@@ -332,12 +330,8 @@ impl<'a> Unpickler<'a> {
                 }
                 b'.' => return self.pop(),
                 b'(' => self.stack.push(Value::Mark),
-                b'}' => self
-                    .stack
-                    .push(Value::Dict(Rc::new(RefCell::new(Vec::new())))),
-                b']' => self
-                    .stack
-                    .push(Value::List(Rc::new(RefCell::new(Vec::new())))),
+                b'}' => self.stack.push(Value::Dict(Rc::new(RefCell::new(Vec::new())))),
+                b']' => self.stack.push(Value::List(Rc::new(RefCell::new(Vec::new())))),
                 b')' => self.stack.push(Value::Tuple(Rc::new(Vec::new()))),
                 b't' => {
                     let items = self.pop_mark()?;
@@ -538,10 +532,7 @@ impl<'a> Unpickler<'a> {
         let mut d = d.try_borrow_mut().or_else(|_| self.err("dict borrowed"))?;
         for (k, v) in pairs {
             let key = key_string(&k);
-            if let Some(slot) = d
-                .iter_mut()
-                .find(|(k2, _)| key.is_some() && key_string(k2) == key)
-            {
+            if let Some(slot) = d.iter_mut().find(|(k2, _)| key.is_some() && key_string(k2) == key) {
                 slot.1 = v;
             } else {
                 d.push((k, v));
@@ -673,9 +664,7 @@ fn to_json(
         Value::None | Value::Mark => Json::Null,
         Value::Bool(b) => json!(b),
         Value::Int(i) => json!(i),
-        Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(Json::Number)
-            .unwrap_or(Json::Null),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
         Value::Str(s) => json!(s),
         Value::Bytes(b) => json!(b),
         Value::Tuple(items) => Json::Array(
@@ -750,10 +739,7 @@ pub fn load_pickle(path: &Path, device: &Device, opts: LoadOptions) -> Result<Ch
     let file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
     let mut zip = zip::ZipArchive::new(file).map_err(|e| zerr(e.to_string()))?;
-    let names: Vec<String> = zip
-        .file_names()
-        .filter_map(|n| n.ok().map(|n| n.to_string()))
-        .collect();
+    let names: Vec<String> = zip.file_names().filter_map(|n| n.ok().map(|n| n.to_string())).collect();
     let Some(pkl) = names
         .iter()
         .find(|n| n.ends_with("data.pkl") && n.matches('/').count() <= 1)
@@ -766,12 +752,7 @@ pub fn load_pickle(path: &Path, device: &Device, opts: LoadOptions) -> Result<Ch
         Ok(b) => b.trim_ascii() == b"big",
         Err(_) => false,
     };
-    let data = read_entry(
-        &mut zip,
-        &pkl,
-        file_len.saturating_mul(64).max(1 << 20),
-        path,
-    )?;
+    let data = read_entry(&mut zip, &pkl, file_len.saturating_mul(64).max(1 << 20), path)?;
     let root = Unpickler {
         data: &data,
         pos: 0,
@@ -783,8 +764,7 @@ pub fn load_pickle(path: &Path, device: &Device, opts: LoadOptions) -> Result<Ch
 
     let mut specs = Vec::new();
     let meta = to_json(&root, "", 0, &mut specs, path)?;
-    let strip =
-        matches!(&meta, Json::Object(m) if m.get("state_dict").is_some_and(Json::is_object));
+    let strip = matches!(&meta, Json::Object(m) if m.get("state_dict").is_some_and(Json::is_object));
     let mut storages: HashMap<String, Rc<Vec<u8>>> = HashMap::new();
     let mut tensors = BTreeMap::new();
     for (name, spec) in specs {
@@ -840,19 +820,12 @@ pub fn load_pickle(path: &Path, device: &Device, opts: LoadOptions) -> Result<Ch
     })
 }
 
-fn read_entry<R: Read + Seek>(
-    zip: &mut zip::ZipArchive<R>,
-    name: &str,
-    limit: u64,
-    path: &Path,
-) -> Result<Vec<u8>> {
+fn read_entry<R: Read + Seek>(zip: &mut zip::ZipArchive<R>, name: &str, limit: u64, path: &Path) -> Result<Vec<u8>> {
     let zerr = |msg: String| CheckpointError::Zip {
         path: path.to_path_buf(),
         msg,
     };
-    let entry = zip
-        .by_name(name)
-        .map_err(|e| zerr(format!("{name}: {e}")))?;
+    let entry = zip.by_name(name).map_err(|e| zerr(format!("{name}: {e}")))?;
     let mut out = Vec::new();
     entry
         .take(limit)
@@ -900,12 +873,7 @@ fn build_tensor(
         let nd = spec.size.len();
         let mut counter = vec![0usize; nd];
         for _ in 0..numel {
-            let off = spec.offset
-                + counter
-                    .iter()
-                    .zip(&spec.stride)
-                    .map(|(c, s)| c * s)
-                    .sum::<usize>();
+            let off = spec.offset + counter.iter().zip(&spec.stride).map(|(c, s)| c * s).sum::<usize>();
             idx.push(off);
             for d in (0..nd).rev() {
                 counter[d] += 1;
@@ -986,8 +954,7 @@ pub fn load_safetensors(
         msg,
     };
     let bytes = std::fs::read(path).map_err(io(path))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| ferr(format!("not a safetensors file: {e}")))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| ferr(format!("not a safetensors file: {e}")))?;
     let mut tensors = BTreeMap::new();
     for (name, view) in st.tensors() {
         let data = view.data();
@@ -997,15 +964,9 @@ pub fn load_safetensors(
             name: name.clone(),
             msg,
         };
-        let f = |n: usize, conv: &dyn Fn(&[u8]) -> f32| -> Vec<f32> {
-            data.chunks_exact(n).map(conv).collect()
-        };
+        let f = |n: usize, conv: &dyn Fn(&[u8]) -> f32| -> Vec<f32> { data.chunks_exact(n).map(conv).collect() };
         let t = match view.dtype() {
-            D::F32 => Tensor::from_vec(
-                f(4, &|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-                shape,
-                device,
-            ),
+            D::F32 => Tensor::from_vec(f(4, &|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])), shape, device),
             D::F16 => Tensor::from_vec(
                 f(2, &|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()),
                 shape,

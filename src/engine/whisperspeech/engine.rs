@@ -43,12 +43,12 @@ pub struct ModelPaths {
 impl ModelPaths {
     /// From project.yaml `engine.models` (`t2s`, `s2a`, `vocos`, optional `vocos_config`); relative paths are
     /// resolved against `base`. Missing keys are an error naming them.
-    pub fn from_settings(models: &BTreeMap<String, String>, base: &Path) -> Result<Self, EngineError> {
-        let get = |k: &str| -> Result<PathBuf, EngineError> {
+    pub fn from_settings(models: &BTreeMap<String, String>, base: &Path) -> Result<Self, String> {
+        let get = |k: &str| -> Result<PathBuf, String> {
             let v = models.get(k).ok_or_else(|| {
-                EngineError::Unavailable(format!(
-                    "the WhisperSpeech engine needs `engine.models.{k}` (a local model path) in project.yaml"
-                ))
+                format!(
+                    "WhisperSpeech models are missing: set `engine.models.{k}` (a local model path) in project.yaml"
+                )
             })?;
             Ok(base.join(v))
         };
@@ -160,7 +160,7 @@ impl WhisperSpeechEngine {
     pub fn load(paths: &ModelPaths, device: &Device) -> Result<Self, EngineError> {
         if let Some(p) = paths.missing() {
             return Err(EngineError::Unavailable(format!(
-                "WhisperSpeech model file {} does not exist (set engine.models.t2s/s2a/vocos in project.yaml)",
+                "WhisperSpeech model file {} is missing (set engine.models.t2s/s2a/vocos in project.yaml)",
                 p.display()
             )));
         }

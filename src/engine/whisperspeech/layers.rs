@@ -103,9 +103,7 @@ impl LayerNorm {
 /// Splits `[b, n, h·d]` into heads `[b, h, n, d]` (contiguous).
 pub fn split_heads(x: &Tensor, n_head: usize) -> Result<Tensor> {
     let (b, n, w) = x.dims3()?;
-    x.reshape((b, n, n_head, w / n_head))?
-        .transpose(1, 2)?
-        .contiguous()
+    x.reshape((b, n, n_head, w / n_head))?.transpose(1, 2)?.contiguous()
 }
 
 /// Merges heads `[b, h, n, d]` back into `[b, n, h·d]`.
@@ -125,12 +123,9 @@ pub fn attention(q: &Tensor, k: &Tensor, v: &Tensor, causal_from: Option<usize>)
                 scores
             } else {
                 let mask: Vec<f32> = (0..nq)
-                    .flat_map(|i| {
-                        (0..nk).map(move |j| if j <= p + i { 0.0 } else { f32::NEG_INFINITY })
-                    })
+                    .flat_map(|i| (0..nk).map(move |j| if j <= p + i { 0.0 } else { f32::NEG_INFINITY }))
                     .collect();
-                let mask =
-                    Tensor::from_vec(mask, (nq, nk), q.device())?.to_dtype(scores.dtype())?;
+                let mask = Tensor::from_vec(mask, (nq, nk), q.device())?.to_dtype(scores.dtype())?;
                 scores.broadcast_add(&mask)?
             }
         }

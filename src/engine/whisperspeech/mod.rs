@@ -11,12 +11,12 @@
 pub mod checkpoint;
 pub mod engine;
 pub mod layers;
-pub mod sampling;
 pub mod s2a;
+pub mod sampling;
 pub mod t2s;
 pub mod vocos;
 
+pub use engine::{ModelPaths, WhisperSpeechEngine};
 pub use s2a::{S2a, S2aError, S2aRequest};
 pub use t2s::{Stop, T2s, T2sError, T2sOptions, T2sOutput, T2sRequest};
 pub use vocos::{Vocos, VocosError};
-pub use engine::{ModelPaths, WhisperSpeechEngine};

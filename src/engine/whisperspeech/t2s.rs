@@ -213,9 +213,7 @@ fn cfg_usize(v: &Json, key: &str) -> Option<usize> {
 impl T2sConfig {
     /// Reads the stored `config` dict; `None` widths mean the model width.
     pub fn from_json(v: &Json) -> std::result::Result<Self, String> {
-        let need = |k: &str| {
-            cfg_usize(v, k).ok_or_else(|| format!("config.{k} is missing or not a number"))
-        };
+        let need = |k: &str| cfg_usize(v, k).ok_or_else(|| format!("config.{k} is missing or not a number"));
         let n_head = need("n_head")?;
         let head_width = need("head_width")?;
         let w = n_head * head_width;
@@ -238,12 +236,7 @@ impl T2sConfig {
             stoks_codes: need("stoks_codes")?,
             stoks_width: opt("stoks_width")?,
         };
-        if c.n_head == 0
-            || c.head_width == 0
-            || c.ttoks_len < 2
-            || c.stoks_len < 2
-            || c.stoks_codes == 0
-        {
+        if c.n_head == 0 || c.head_width == 0 || c.ttoks_len < 2 || c.stoks_len < 2 || c.stoks_codes == 0 {
             return Err("config has zero sizes".into());
         }
         Ok(c)
@@ -268,10 +261,7 @@ impl T2sTunables {
             cps_input: b("cps_input", true),
             cps_bins: v.get("cps_bins").and_then(Json::as_u64).unwrap_or(32) as usize,
             // the old default of `Tunables.upgrade`
-            padding_token_offset: v
-                .get("padding_token_offset")
-                .and_then(Json::as_i64)
-                .unwrap_or(-1),
+            padding_token_offset: v.get("padding_token_offset").and_then(Json::as_i64).unwrap_or(-1),
         }
     }
 }
@@ -279,10 +269,7 @@ impl T2sTunables {
 /// Byte tokens and per-position language ids for a request, padded to `ttoks_len`: `[0] + bytes + 0…`,
 /// every byte carrying its run's language, the start and padding positions the first run's language.
 /// Each run is `strip()`ped separately, as the reference tokenizer does. Text that does not fit is an error.
-pub fn encode_text(
-    runs: &[(String, usize)],
-    ttoks_len: usize,
-) -> std::result::Result<(Vec<u32>, Vec<u32>), String> {
+pub fn encode_text(runs: &[(String, usize)], ttoks_len: usize) -> std::result::Result<(Vec<u32>, Vec<u32>), String> {
     let Some(first) = runs.first() else {
         return Err("no text".into());
     };
@@ -291,9 +278,7 @@ pub fn encode_text(
     let mut langs = vec![lang0];
     for (text, lang) in runs {
         if *lang >= N_LANGUAGES {
-            return Err(format!(
-                "language id {lang} is out of range (0..{N_LANGUAGES})"
-            ));
+            return Err(format!("language id {lang} is out of range (0..{N_LANGUAGES})"));
         }
         for b in text.trim().bytes() {
             toks.push(b as u32);
@@ -335,11 +320,7 @@ impl Loader<'_> {
         if t.dims() != dims {
             return Err(T2sError::Model {
                 path: self.ck.path.display().to_string(),
-                msg: format!(
-                    "{name} has shape {:?}, the config implies {:?}",
-                    t.dims(),
-                    dims
-                ),
+                msg: format!("{name} has shape {:?}, the config implies {:?}", t.dims(), dims),
             });
         }
         Ok(())
@@ -356,26 +337,16 @@ impl Loader<'_> {
         )?)
     }
     fn lin(&self, p: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
-        let w = self
-            .ts(&format!("{p}.weight"), &[out, inp])?
-            .to_dtype(self.dtype)?;
+        let w = self.ts(&format!("{p}.weight"), &[out, inp])?.to_dtype(self.dtype)?;
         let b = if bias {
-            Some(
-                self.ts(&format!("{p}.bias"), &[out])?
-                    .to_dtype(self.dtype)?,
-            )
+            Some(self.ts(&format!("{p}.bias"), &[out])?.to_dtype(self.dtype)?)
         } else {
             None
         };
         Ok(Linear::new(w, b))
     }
     /// Attention projections with the net logit scale folded into the query (`q·s`, `k` unscaled).
-    fn attn(
-        &self,
-        p: &str,
-        w: usize,
-        scale: f64,
-    ) -> Result<(Tensor, Tensor, Tensor, Tensor, Tensor)> {
+    fn attn(&self, p: &str, w: usize, scale: f64) -> Result<(Tensor, Tensor, Tensor, Tensor, Tensor)> {
         let qw = (self.ts(&format!("{p}.query.weight"), &[w, w])? * scale)?;
         let qb = (self.ts(&format!("{p}.query.bias"), &[w])? * scale)?;
         let kw = self.ts(&format!("{p}.key.weight"), &[w, w])?;
@@ -492,14 +463,7 @@ impl T2s {
     /// Loads a T2S model from a `.model` (PyTorch zip) file or a `.safetensors` file with its `.json`
     /// (`{"format":"whisperspeech-t2s","config":…,"tunables":…}`) beside it.
     pub fn load(path: &Path, device: &Device, dtype: DType) -> Result<Self> {
-        Self::load_with(
-            path,
-            device,
-            T2sOptions {
-                dtype,
-                quantize: false,
-            },
-        )
+        Self::load_with(path, device, T2sOptions { dtype, quantize: false })
     }
 
     /// [`T2s::load`] with options (quantized decoder).
@@ -514,15 +478,9 @@ impl T2s {
             path: ck.path.display().to_string(),
             msg,
         };
-        let config = T2sConfig::from_json(
-            ck.get("config")
-                .ok_or_else(|| merr("no `config` entry".into()))?,
-        )
-        .map_err(merr)?;
-        let tunables = T2sTunables::from_json(
-            ck.get("tunables")
-                .ok_or_else(|| merr("no `tunables` entry".into()))?,
-        );
+        let config =
+            T2sConfig::from_json(ck.get("config").ok_or_else(|| merr("no `config` entry".into()))?).map_err(merr)?;
+        let tunables = T2sTunables::from_json(ck.get("tunables").ok_or_else(|| merr("no `tunables` entry".into()))?);
         let c = &config;
         let w = c.width();
         let dtype = opts.dtype;
@@ -538,10 +496,7 @@ impl T2s {
             None
         };
         // text embedding: emb_to_hidden(main) when ttoks_width != w
-        let main = ld.ts(
-            "encoder.embedding.main.weight",
-            &[c.ttoks_codes, c.ttoks_width],
-        )?;
+        let main = ld.ts("encoder.embedding.main.weight", &[c.ttoks_codes, c.ttoks_width])?;
         let enc_emb = if c.ttoks_width != w {
             ld.lin("encoder.embedding.emb_to_hidden", w, c.ttoks_width, true)?
                 .forward(&main.to_dtype(dtype)?)?
@@ -563,10 +518,7 @@ impl T2s {
             let h2e_w = ld.ts(&format!("{p}.hidden_to_emb.weight"), &[c.stoks_width, w])?;
             let h2e_b = ld.ts(&format!("{p}.hidden_to_emb.bias"), &[c.stoks_width])?;
             let emb_in = Tensor::cat(
-                &[
-                    &e2h.forward(&main.to_dtype(dtype)?)?.to_dtype(DType::F32)?,
-                    &special,
-                ],
+                &[&e2h.forward(&main.to_dtype(dtype)?)?.to_dtype(DType::F32)?, &special],
                 0,
             )?;
             // logits = h2e(x) @ mainᵀ = x @ (main @ W_h2e)ᵀ + b_h2e @ mainᵀ; special logits = x @ specialᵀ
@@ -659,18 +611,9 @@ impl T2s {
         let tt = flat(ttoks)?;
         let ll = flat(langs)?;
         let xin = (self.enc_emb.index_select(&tt, 0)? + self.lang_emb.index_select(&ll, 0)?)?;
-        let mut x = xin
-            .reshape((b, l, self.width))?
-            .broadcast_add(&self.enc_pos)?;
+        let mut x = xin.reshape((b, l, self.width))?.broadcast_add(&self.enc_pos)?;
         for layer in &self.enc_layers {
-            x = layer.forward(
-                &x,
-                self.config.n_head,
-                0,
-                self.tunables.causal_encoder,
-                None,
-                None,
-            )?;
+            x = layer.forward(&x, self.config.n_head, 0, self.tunables.causal_encoder, None, None)?;
         }
         Ok(self.enc_ln.forward(&x)?)
     }
@@ -680,8 +623,7 @@ impl T2s {
         let mut langs = Vec::new();
         let mut bins = Vec::new();
         for (i, (runs, cps)) in reqs.iter().enumerate() {
-            let (t, l) = encode_text(runs, self.config.ttoks_len)
-                .map_err(|msg| T2sError::Request { index: i, msg })?;
+            let (t, l) = encode_text(runs, self.config.ttoks_len).map_err(|msg| T2sError::Request { index: i, msg })?;
             ttoks.push(t);
             langs.push(l);
             bins.push(cps_bin(*cps, self.tunables.cps_bins) as u32);
@@ -733,10 +675,7 @@ impl T2s {
             });
         }
         let ids = Tensor::from_vec(toks.concat(), b * n, &self.device)?;
-        let x = self
-            .dec_emb
-            .index_select(&ids, 0)?
-            .reshape((b, n, self.width))?;
+        let x = self.dec_emb.index_select(&ids, 0)?.reshape((b, n, self.width))?;
         let mut x = x.broadcast_add(&self.dec_pos.narrow(0, st.pos, n)?)?;
         if let Some(c) = &st.cps {
             x = x.broadcast_add(c)?;
@@ -758,11 +697,7 @@ impl T2s {
 
     /// Teacher-forced logits `[b, n, vocab]` (f32) for semantic tokens `stoks[b]` (each starting with SOT,
     /// all of one length) conditioned on `(runs, cps)` per row — the parity check against the reference.
-    pub fn logits(
-        &self,
-        rows: &[(Vec<(String, usize)>, f32)],
-        stoks: &[Vec<u32>],
-    ) -> Result<Tensor> {
+    pub fn logits(&self, rows: &[(Vec<(String, usize)>, f32)], stoks: &[Vec<u32>]) -> Result<Tensor> {
         self.check_rows(rows.len(), stoks)?;
         let mut st = self.start(rows)?;
         self.step(&mut st, stoks)
@@ -781,10 +716,7 @@ impl T2s {
                 );
             }
             if let Some(t) = r.iter().find(|&&t| t as usize >= self.vocab()) {
-                return bad(
-                    i,
-                    format!("token {t} is outside the vocabulary of {}", self.vocab()),
-                );
+                return bad(i, format!("token {t} is outside the vocabulary of {}", self.vocab()));
             }
         }
         Ok(())
@@ -804,12 +736,7 @@ impl T2s {
                     msg: "prompt is longer than the model context".into(),
                 });
             }
-            if let Some(t) = r
-                .prompt
-                .iter()
-                .flatten()
-                .find(|&&t| t as usize >= self.vocab())
-            {
+            if let Some(t) = r.prompt.iter().flatten().find(|&&t| t as usize >= self.vocab()) {
                 return Err(T2sError::Request {
                     index: i,
                     msg: format!("prompt token {t} is outside the vocabulary"),
@@ -826,23 +753,12 @@ impl T2s {
         Ok(out.into_iter().flatten().collect())
     }
 
-    fn generate_group(
-        &self,
-        reqs: &[T2sRequest],
-        idx: &[usize],
-        plen: usize,
-    ) -> Result<Vec<T2sOutput>> {
+    fn generate_group(&self, reqs: &[T2sRequest], idx: &[usize], plen: usize) -> Result<Vec<T2sOutput>> {
         let eos = self.eos();
         let n_ctx = self.config.stoks_len;
-        let rows: Vec<_> = idx
-            .iter()
-            .map(|&i| (reqs[i].runs.clone(), reqs[i].cps))
-            .collect();
+        let rows: Vec<_> = idx.iter().map(|&i| (reqs[i].runs.clone(), reqs[i].cps)).collect();
         let mut st = self.start(&rows).map_err(|e| match e {
-            T2sError::Request { index, msg } => T2sError::Request {
-                index: idx[index],
-                msg,
-            },
+            T2sError::Request { index, msg } => T2sError::Request { index: idx[index], msg },
             e => e,
         })?;
         let mut samplers: Vec<Sampler> = idx
@@ -851,12 +767,7 @@ impl T2s {
             .collect();
         let limits: Vec<usize> = idx
             .iter()
-            .map(|&i| {
-                reqs[i]
-                    .max_tokens
-                    .unwrap_or(usize::MAX)
-                    .min(n_ctx - 1 - plen)
-            })
+            .map(|&i| reqs[i].max_tokens.unwrap_or(usize::MAX).min(n_ctx - 1 - plen))
             .collect();
         let mut outs: Vec<T2sOutput> = idx
             .iter()
@@ -878,10 +789,7 @@ impl T2s {
         let mut logits = self.step(&mut st, &first)?;
         let mut prefill = true;
         while !done.iter().all(|&d| d) {
-            let last = logits
-                .narrow(1, logits.dim(1)? - 1, 1)?
-                .squeeze(1)?
-                .to_vec2::<f32>()?;
+            let last = logits.narrow(1, logits.dim(1)? - 1, 1)?.squeeze(1)?.to_vec2::<f32>()?;
             let mut next = Vec::with_capacity(idx.len());
             for r in 0..idx.len() {
                 if done[r] {
