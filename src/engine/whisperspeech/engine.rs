@@ -18,6 +18,9 @@ use crate::engine::{Audio, Engine, EngineError, SynthRequest};
 /// The reference pipeline's default speaker embedding (192 floats, `default_speaker.json`).
 pub const DEFAULT_SPEAKER_JSON: &str = include_str!("../../../assets/default_speaker.json");
 
+/// One request's acoustic tokens `[Q][frames]`.
+pub type AcousticTokens = Vec<Vec<u32>>;
+
 /// Version of this engine's synthesis path (part of the fingerprint).
 pub const ENGINE_VERSION: &str = "ws-book-whisperspeech-1";
 
@@ -216,7 +219,7 @@ impl WhisperSpeechEngine {
     pub fn synthesize_with_tokens(
         &mut self,
         batch: &[SynthRequest],
-    ) -> Result<(Vec<Audio>, Vec<Vec<Vec<u32>>>), EngineError> {
+    ) -> Result<(Vec<Audio>, Vec<AcousticTokens>), EngineError> {
         let fail = |i: usize, m: String| EngineError::Synthesis {
             key: batch.get(i).map(|r| r.key.clone()).unwrap_or_default(),
             message: m,
