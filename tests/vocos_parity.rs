@@ -55,14 +55,14 @@ fn config_is_read_as_yaml_or_json() {
     let yaml = VocosConfig::from_file(&fx("config.yaml")).unwrap();
     assert_eq!(
         (yaml.input_channels, yaml.intermediate_dim, yaml.num_layers),
-        (16, 192, 3)
+        (8, 192, 3)
     );
     assert_eq!((yaml.n_fft, yaml.hop_length), (1280, 320));
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("config.json");
     std::fs::write(
         &json,
-        r#"{"backbone":{"init_args":{"input_channels":16,"dim":64,"intermediate_dim":192,"num_layers":3}},
+        r#"{"backbone":{"init_args":{"input_channels":8,"dim":64,"intermediate_dim":192,"num_layers":3}},
             "head":{"init_args":{"dim":64,"n_fft":1280,"hop_length":320,"padding":"same"}}}"#,
     )
     .unwrap();
@@ -71,7 +71,7 @@ fn config_is_read_as_yaml_or_json() {
     let bad = dir.path().join("bad.json");
     std::fs::write(
         &bad,
-        r#"{"backbone":{"init_args":{"input_channels":16,"dim":64,"num_layers":3}}}"#,
+        r#"{"backbone":{"init_args":{"input_channels":8,"dim":64,"num_layers":3}}}"#,
     )
     .unwrap();
     let err = Vocos::load(&fx("pytorch_model.bin"), Some(&bad), &Device::Cpu)
