@@ -371,7 +371,10 @@ pub async fn render(
     let started = Instant::now();
     let cfg = &project.config;
     let choice = opts.engine.clone().unwrap_or_else(|| cfg.engine.name.clone());
-    let (kind, warning) = engine::resolve(&choice)?;
+    // WhisperSpeech models: project.yaml `engine.models` (t2s, s2a, vocos: local paths for now)
+    let models = (!cfg.engine.models.is_empty() || choice == "whisperspeech")
+        .then(|| engine::whisperspeech::ModelPaths::from_settings(&cfg.engine.models, &project.base_dir));
+    let (kind, warning) = engine::resolve_with(&choice, models.as_ref())?;
     let n_workers = opts.workers.unwrap_or(cfg.render.workers).max(1);
     let formats: Vec<OutFormat> = {
         let names = opts.formats.clone().unwrap_or_else(|| cfg.output.formats.clone());
@@ -405,7 +408,11 @@ pub async fn render(
     // Engines: one per worker, created up front so a missing espeak-ng is reported before any work.
     let mut engines = Vec::with_capacity(n_workers);
     for _ in 0..n_workers {
-        engines.push(engine::create(kind)?);
+        engines.push(engine::create_with(
+            kind,
+            models.as_ref().and_then(|m| m.as_ref().ok()),
+            &cfg.render.device,
+        )?);
     }
     let fingerprint = engines[0].fingerprint();
     let engine_rate = engines[0].sample_rate();

@@ -19,6 +19,10 @@ pub struct DebugArgs {
 pub enum DebugCommand {
     /// Generate semantic tokens with a T2S model and print them (without SOT/EOS).
     T2s(T2sArgs),
+    /// Generate acoustic tokens `[4][3·len − 4]` with an S2A model (un-delayed).
+    S2a(super::say::S2aArgs),
+    /// Decode acoustic tokens to a 32-bit float 24 kHz WAV with Vocos.
+    Vocos(super::say::VocosArgs),
 }
 
 /// Arguments of `debug t2s`.
@@ -72,6 +76,8 @@ pub struct T2sArgs {
 pub fn run(a: DebugArgs) -> anyhow::Result<i32> {
     match a.command {
         DebugCommand::T2s(a) => t2s(a),
+        DebugCommand::S2a(a) => super::say::s2a(a),
+        DebugCommand::Vocos(a) => super::say::vocos(a),
     }
 }
 

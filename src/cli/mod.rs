@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 mod debug;
 mod plan;
 mod render;
+mod say;
 mod status;
 mod worker;
 
@@ -28,6 +29,8 @@ enum Command {
     Worker(worker::WorkerArgs),
     /// Show a render's progress, failures and outputs.
     Status(status::StatusArgs),
+    /// Speak one text with the WhisperSpeech engine into a WAV file.
+    Say(say::SayArgs),
     /// Developer tools (model parity checks).
     Debug(debug::DebugArgs),
 }
@@ -41,6 +44,7 @@ impl Cli {
             Command::Render(a) => render::run(a),
             Command::Worker(a) => worker::run(a),
             Command::Status(a) => status::run(a),
+            Command::Say(a) => say::say(a),
             Command::Debug(a) => debug::run(a),
         }
     }

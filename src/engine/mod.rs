@@ -124,8 +124,40 @@ pub fn whisperspeech_unavailable() -> String {
 }
 
 /// Turns `auto` / `whisperspeech` / `espeak` into an engine, with a warning when `auto` falls back to the
-/// draft engine. `whisperspeech` never falls back.
+/// draft engine. `whisperspeech` never falls back. Without model locations WhisperSpeech is unavailable.
 pub fn resolve(choice: &str) -> Result<(EngineKind, Option<String>), EngineError> {
+    resolve_with(choice, None)
+}
+
+/// [`resolve`] with the WhisperSpeech model locations (`Err` = why they cannot be used: a missing setting or
+/// file). `whisperspeech` fails with that reason; `auto` uses WhisperSpeech when every model file exists and
+/// otherwise falls back to the espeak draft with a warning.
+pub fn resolve_with(
+    choice: &str,
+    models: Option<&Result<whisperspeech::ModelPaths, String>>,
+) -> Result<(EngineKind, Option<String>), EngineError> {
+    let usable = match models {
+        Some(Ok(p)) => match p.missing() {
+            None => Ok(()),
+            Some(f) => Err(format!("WhisperSpeech model file {} is missing", f.display())),
+        },
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(whisperspeech_unavailable()),
+    };
+    match (choice, usable) {
+        ("whisperspeech" | "auto", Ok(())) => Ok((EngineKind::Whisperspeech, None)),
+        ("whisperspeech", Err(e)) => Err(EngineError::Unavailable(e)),
+        ("auto", Err(e)) if models.is_some() => Ok((
+            EngineKind::Espeak,
+            Some(format!(
+                "DRAFT render: {e}; rendering with the espeak-ng draft engine instead (robotic voice, for proofing)"
+            )),
+        )),
+        (c, _) => resolve_plain(c),
+    }
+}
+
+fn resolve_plain(choice: &str) -> Result<(EngineKind, Option<String>), EngineError> {
     match choice {
         "espeak" => Ok((EngineKind::Espeak, None)),
         "whisperspeech" => Err(EngineError::Unavailable(whisperspeech_unavailable())),
@@ -145,9 +177,22 @@ pub fn resolve(choice: &str) -> Result<(EngineKind, Option<String>), EngineError
 /// Creates an engine instance for one worker. With [`FAIL_CHUNKS_ENV`] set (a testing hook), the engine
 /// fails every request whose text contains its value.
 pub fn create(kind: EngineKind) -> Result<Box<dyn Engine>, EngineError> {
-    let engine: Box<dyn Engine> = match kind {
-        EngineKind::Espeak => Box::new(espeak::EspeakEngine::new()?),
-        EngineKind::Whisperspeech => return Err(EngineError::Unavailable(whisperspeech_unavailable())),
+    create_with(kind, None, "auto")
+}
+
+/// [`create`] with the WhisperSpeech model locations and device (`auto`, `cpu`, `cuda`, `cuda:N`).
+pub fn create_with(
+    kind: EngineKind,
+    models: Option<&whisperspeech::ModelPaths>,
+    device: &str,
+) -> Result<Box<dyn Engine>, EngineError> {
+    let engine: Box<dyn Engine> = match (kind, models) {
+        (EngineKind::Espeak, _) => Box::new(espeak::EspeakEngine::new()?),
+        (EngineKind::Whisperspeech, Some(m)) => {
+            let dev = whisperspeech::engine::select_device(device)?;
+            Box::new(whisperspeech::WhisperSpeechEngine::load(m, &dev)?)
+        }
+        (EngineKind::Whisperspeech, None) => return Err(EngineError::Unavailable(whisperspeech_unavailable())),
     };
     match std::env::var(FAIL_CHUNKS_ENV) {
         Ok(needle) if !needle.is_empty() => Ok(Box::new(FailingEngine { inner: engine, needle })),

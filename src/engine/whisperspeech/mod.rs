@@ -4,10 +4,19 @@
 //! * [`layers`]: shared building blocks (linear/q8_0, LayerNorm in f32, attention)
 //! * [`sampling`]: temperature/top-k/greedy sampling from per-request seeded RNGs
 //! * [`t2s`]: text → semantic tokens
+//! * [`s2a`]: semantic → EnCodec acoustic tokens
+//! * [`vocos`]: EnCodec tokens → 24 kHz waveform
+//! * [`engine`]: the `whisperspeech` [`crate::engine::Engine`] (T2S → S2A → Vocos)
 
 pub mod checkpoint;
+pub mod engine;
 pub mod layers;
+pub mod s2a;
 pub mod sampling;
 pub mod t2s;
+pub mod vocos;
 
+pub use engine::{ModelPaths, WhisperSpeechEngine};
+pub use s2a::{S2a, S2aError, S2aRequest};
 pub use t2s::{Stop, T2s, T2sError, T2sOptions, T2sOutput, T2sRequest};
+pub use vocos::{Vocos, VocosError};

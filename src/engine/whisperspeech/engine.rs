@@ -1,0 +1,303 @@
+//! The `whisperspeech` engine: chunk requests → T2S → S2A → Vocos → 24 kHz audio, batched across the claimed
+//! chunks (spec §1).
+//!
+//! Invariants: every request samples from its own seeds (T2S from the chunk seed, S2A from a seed derived from
+//! it), so a chunk's audio does not depend on its batch mates; the default voice is the reference pipeline's
+//! built-in speaker embedding; the fingerprint names the engine version and the BLAKE3 digests of the model files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device};
+
+use super::s2a::{S2a, S2aRequest};
+use super::t2s::{T2s, T2sRequest};
+use super::vocos::{Vocos, SAMPLE_RATE};
+use crate::engine::{Audio, Engine, EngineError, SynthRequest};
+
+/// The reference pipeline's default speaker embedding (192 floats, `default_speaker.json`).
+pub const DEFAULT_SPEAKER_JSON: &str = include_str!("../../../assets/default_speaker.json");
+
+/// One request's acoustic tokens `[Q][frames]`.
+pub type AcousticTokens = Vec<Vec<u32>>;
+
+/// Version of this engine's synthesis path (part of the fingerprint).
+pub const ENGINE_VERSION: &str = "ws-book-whisperspeech-1";
+
+/// The default speaker embedding.
+pub fn default_speaker() -> Vec<f32> {
+    // the embedded asset is a fixed, valid JSON array
+    serde_json::from_str(DEFAULT_SPEAKER_JSON).unwrap_or_default()
+}
+
+/// Where the three models are (local paths).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelPaths {
+    /// T2S checkpoint (`.model` or `.safetensors`)
+    pub t2s: PathBuf,
+    /// S2A checkpoint (`.model` or `.safetensors`)
+    pub s2a: PathBuf,
+    /// Vocos weights (`pytorch_model.bin` or `.safetensors`)
+    pub vocos: PathBuf,
+    /// Vocos config (default `config.yaml` beside the weights)
+    pub vocos_config: Option<PathBuf>,
+}
+
+impl ModelPaths {
+    /// From project.yaml `engine.models` (`t2s`, `s2a`, `vocos`, optional `vocos_config`); relative paths are
+    /// resolved against `base`. Missing keys are an error naming them.
+    pub fn from_settings(models: &BTreeMap<String, String>, base: &Path) -> Result<Self, String> {
+        let get = |k: &str| -> Result<PathBuf, String> {
+            let v = models.get(k).ok_or_else(|| {
+                format!(
+                    "WhisperSpeech models are missing: set `engine.models.{k}` (a local model path) in project.yaml"
+                )
+            })?;
+            Ok(base.join(v))
+        };
+        Ok(Self {
+            t2s: get("t2s")?,
+            s2a: get("s2a")?,
+            vocos: get("vocos")?,
+            vocos_config: models.get("vocos_config").map(|p| base.join(p)),
+        })
+    }
+
+    /// The standard file names in one directory: `t2s.model`, `s2a.model`, `vocos/pytorch_model.bin`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            t2s: dir.join("t2s.model"),
+            s2a: dir.join("s2a.model"),
+            vocos: dir.join("vocos").join("pytorch_model.bin"),
+            vocos_config: None,
+        }
+    }
+
+    /// The first model file that does not exist, if any.
+    pub fn missing(&self) -> Option<&Path> {
+        [
+            Some(&self.t2s),
+            Some(&self.s2a),
+            Some(&self.vocos),
+            self.vocos_config.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|p| !p.is_file())
+        .map(PathBuf::as_path)
+    }
+}
+
+/// Picks the device: `auto` (CUDA when built with it and a GPU is present, else CPU), `cpu`, `cuda` or `cuda:N`.
+/// Asking for CUDA where there is none is an error, never a silent CPU fallback.
+pub fn select_device(spec: &str) -> Result<Device, EngineError> {
+    let cuda = |n: usize| -> Result<Device, EngineError> {
+        if !cfg!(feature = "cuda") {
+            return Err(EngineError::Unavailable(format!(
+                "device `{spec}`: this build has no CUDA support (rebuild with `--features cuda`)"
+            )));
+        }
+        Device::new_cuda(n).map_err(|e| EngineError::Unavailable(format!("device `{spec}`: {e}")))
+    };
+    match spec {
+        "cpu" => Ok(Device::Cpu),
+        "auto" => {
+            if cfg!(feature = "cuda") && candle_core::utils::cuda_is_available() {
+                cuda(0)
+            } else {
+                Ok(Device::Cpu)
+            }
+        }
+        "cuda" => cuda(0),
+        s => match s.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => cuda(n),
+            None => Err(EngineError::Unavailable(format!(
+                "unknown device `{s}`; use auto, cpu, cuda or cuda:N"
+            ))),
+        },
+    }
+}
+
+/// A short description of a device (`cpu`, `cuda:0`).
+pub fn device_name(d: &Device) -> String {
+    if d.is_cpu() {
+        "cpu".into()
+    } else if d.is_cuda() {
+        "cuda".into()
+    } else {
+        "metal".into()
+    }
+}
+
+fn digest(path: &Path) -> Result<String, EngineError> {
+    let mut h = blake3::Hasher::new();
+    let f = std::fs::File::open(path)
+        .map_err(|e| EngineError::Unavailable(format!("cannot read model file {}: {e}", path.display())))?;
+    h.update_reader(f)
+        .map_err(|e| EngineError::Unavailable(format!("cannot read model file {}: {e}", path.display())))?;
+    Ok(h.finalize().to_hex()[..16].to_string())
+}
+
+/// The WhisperSpeech engine (one instance per worker/device).
+pub struct WhisperSpeechEngine {
+    t2s: T2s,
+    s2a: S2a,
+    vocos: Vocos,
+    fingerprint: String,
+    default_speaker: Vec<f32>,
+    device: Device,
+    /// cap on semantic tokens per chunk (testing and bounded latency; `None` = the model's cap)
+    pub max_stoks: Option<usize>,
+}
+
+impl std::fmt::Debug for WhisperSpeechEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperSpeechEngine")
+            .field("fingerprint", &self.fingerprint)
+            .finish()
+    }
+}
+
+impl WhisperSpeechEngine {
+    /// Loads the three models (f32) on `device`; a missing file is an error naming it.
+    pub fn load(paths: &ModelPaths, device: &Device) -> Result<Self, EngineError> {
+        if let Some(p) = paths.missing() {
+            return Err(EngineError::Unavailable(format!(
+                "WhisperSpeech model file {} is missing (set engine.models.t2s/s2a/vocos in project.yaml)",
+                p.display()
+            )));
+        }
+        let un = |what: &str, p: &Path, e: &dyn std::fmt::Display| {
+            EngineError::Unavailable(format!("loading the {what} model {}: {e}", p.display()))
+        };
+        let t2s = T2s::load(&paths.t2s, device, DType::F32).map_err(|e| un("T2S", &paths.t2s, &e))?;
+        let s2a = S2a::load(&paths.s2a, device, DType::F32).map_err(|e| un("S2A", &paths.s2a, &e))?;
+        let vocos = Vocos::load(&paths.vocos, paths.vocos_config.as_deref(), device)
+            .map_err(|e| un("Vocos", &paths.vocos, &e))?;
+        let mut fp = format!(
+            "whisperspeech {ENGINE_VERSION} t2s:{} s2a:{} vocos:{}",
+            digest(&paths.t2s)?,
+            digest(&paths.s2a)?,
+            digest(&paths.vocos)?
+        );
+        let cfg = match &paths.vocos_config {
+            Some(c) => Some(c.clone()),
+            None => paths
+                .vocos
+                .parent()
+                .map(|d| d.join("config.yaml"))
+                .filter(|p| p.is_file()),
+        };
+        if let Some(c) = cfg {
+            fp.push_str(&format!(" vocos-config:{}", digest(&c)?));
+        }
+        let default_speaker = default_speaker();
+        if default_speaker.len() != s2a.speaker_width() {
+            return Err(EngineError::Unavailable(format!(
+                "the S2A model takes {}-value speaker embeddings; the default speaker has {}",
+                s2a.speaker_width(),
+                default_speaker.len()
+            )));
+        }
+        Ok(Self {
+            t2s,
+            s2a,
+            vocos,
+            fingerprint: fp,
+            default_speaker,
+            device: device.clone(),
+            max_stoks: None,
+        })
+    }
+
+    /// The device and dtype line (`device cpu, dtype f32`).
+    pub fn describe(&self) -> String {
+        format!("device {}, dtype f32", device_name(&self.device))
+    }
+
+    /// Synthesises a batch and also returns each request's acoustic tokens `[Q][frames]`.
+    pub fn synthesize_with_tokens(
+        &mut self,
+        batch: &[SynthRequest],
+    ) -> Result<(Vec<Audio>, Vec<AcousticTokens>), EngineError> {
+        let fail = |i: usize, m: String| EngineError::Synthesis {
+            key: batch.get(i).map(|r| r.key.clone()).unwrap_or_default(),
+            message: m,
+        };
+        let mut t2s_reqs = Vec::with_capacity(batch.len());
+        for (i, r) in batch.iter().enumerate() {
+            let runs = r
+                .runs
+                .iter()
+                .map(|run| {
+                    crate::lang::id(&run.lang)
+                        .map(|id| (run.text.clone(), id))
+                        .ok_or_else(|| fail(i, format!("language `{}` has no WhisperSpeech id", run.lang)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            t2s_reqs.push(T2sRequest {
+                runs,
+                cps: r.params.cps as f32,
+                temperature: r.params.temperature as f32,
+                top_k: r.params.top_k,
+                seed: r.seed,
+                max_tokens: self.max_stoks,
+                prompt: None,
+            });
+        }
+        let stoks = self.t2s.generate(&t2s_reqs).map_err(|e| match e {
+            super::T2sError::Request { index, msg } => fail(index, msg),
+            e => fail(0, e.to_string()),
+        })?;
+        let cap = self.s2a.config.stoks_len - 1;
+        let mut s2a_reqs = Vec::with_capacity(batch.len());
+        for (i, (r, out)) in batch.iter().zip(&stoks).enumerate() {
+            let mut toks = out.tokens.clone();
+            toks.truncate(cap);
+            if toks.len() < 2 {
+                return Err(fail(i, "the T2S model produced no speech for this text".into()));
+            }
+            let speaker = match &r.voice.embedding {
+                Some(e) => e.clone(),
+                None => self.default_speaker.clone(),
+            };
+            s2a_reqs.push(S2aRequest {
+                stoks: toks,
+                speaker,
+                temperature: r.params.temperature as f32,
+                top_k: r.params.top_k,
+                // a stream independent of the T2S one
+                seed: r.seed ^ 0x9e37_79b9_7f4a_7c15,
+                prompt: None,
+            });
+        }
+        let atoks = self.s2a.generate(&s2a_reqs).map_err(|e| match e {
+            super::S2aError::Request { index, msg } => fail(index, msg),
+            e => fail(0, e.to_string()),
+        })?;
+        let audio = self.vocos.decode(&atoks).map_err(|e| fail(0, e.to_string()))?;
+        let audio = audio
+            .into_iter()
+            .map(|samples| Audio {
+                sample_rate: SAMPLE_RATE,
+                samples,
+            })
+            .collect();
+        Ok((audio, atoks))
+    }
+}
+
+impl Engine for WhisperSpeechEngine {
+    fn name(&self) -> &str {
+        "whisperspeech"
+    }
+    fn fingerprint(&self) -> String {
+        self.fingerprint.clone()
+    }
+    fn sample_rate(&self) -> u32 {
+        SAMPLE_RATE
+    }
+    fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
+        Ok(self.synthesize_with_tokens(batch)?.0)
+    }
+}

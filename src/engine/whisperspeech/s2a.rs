@@ -1,0 +1,916 @@
+//! S2A: semantic → EnCodec acoustic tokens (`s2a_delar_mup_wds_mlang.SADelARTransformer`, spec §5), including
+//! the conditioned variant (`s2a_delar_mup_wds_mlang_cond`, §5.7) detected from the state_dict.
+//!
+//! Invariants: RoPE in f32 from the stored `inv_freq` (rotate-half form), cross-attention key positions ×3;
+//! the special rows (1024 = pad, 1025 = start) are one shared table; the special ids are masked out of sampling,
+//! so the output only ever holds EnCodec codes 0..1023; the output of a request is `[Q][3·len(stoks) − 4]`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::kv_cache::KvCache;
+use serde_json::Value as Json;
+
+use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
+use super::layers::{attention, gelu, merge_heads, split_heads, LayerNorm, Linear};
+use super::sampling::Sampler;
+
+/// EnCodec codes per quantizer (ids `0..CODES`).
+pub const CODES: usize = 1024;
+/// The padding / "ignore" id (special row 0).
+pub const PAD: u32 = 1024;
+/// The start / not-yet-available id (special row 1).
+pub const START: u32 = 1025;
+/// Logit vocabulary per quantizer (codes + 2 specials).
+pub const VOCAB: usize = CODES + 2;
+
+/// Errors of the S2A stage.
+#[derive(Debug, thiserror::Error)]
+pub enum S2aError {
+    /// The checkpoint could not be read.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The stored config/tunables are missing a field or are inconsistent with the tensors.
+    #[error("{path}: invalid S2A model: {msg}")]
+    Model {
+        /// the file
+        path: String,
+        /// what is wrong
+        msg: String,
+    },
+    /// A request cannot be run (too many semantic tokens, bad speaker width, bad prompt…).
+    #[error("invalid S2A request {index}: {msg}")]
+    Request {
+        /// position of the request in the batch
+        index: usize,
+        /// what is wrong
+        msg: String,
+    },
+    /// A tensor operation failed.
+    #[error("S2A computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Result alias for this module.
+pub type Result<T> = std::result::Result<T, S2aError>;
+
+/// The constructor arguments stored in the checkpoint's `config` (`None` widths resolved to the model width).
+#[derive(Debug, Clone, PartialEq)]
+pub struct S2aConfig {
+    /// `depth` (encoder + decoder = 2·depth layers)
+    pub depth: usize,
+    /// attention heads
+    pub n_head: usize,
+    /// width of one head
+    pub head_width: usize,
+    /// MLP width multiplier
+    pub ffn_mult: usize,
+    /// acoustic context (positions)
+    pub ctx_n: usize,
+    /// padded semantic length
+    pub stoks_len: usize,
+    /// semantic vocabulary (pad id = `stoks_codes − 1`)
+    pub stoks_codes: usize,
+    /// semantic embedding width
+    pub stoks_width: usize,
+    /// speaker embedding width
+    pub spk_width: usize,
+    /// acoustic embedding width
+    pub atoks_width: usize,
+    /// EnCodec quantizers
+    pub quantizers: usize,
+}
+
+/// The inference-relevant tunables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct S2aTunables {
+    /// logit multiplier (divided by `w / base_width`)
+    pub output_mult: f64,
+    /// attention logit multiplier (net scale `query_mult·8/d`)
+    pub query_mult: f64,
+    /// encoder share of the 2·depth layers
+    pub encoder_depth_ratio: f64,
+    /// rotary positions (files without RoPE are the legacy pre-Dec-2023 layout, not supported)
+    pub rope: bool,
+    /// causal encoder
+    pub causal_encoder: bool,
+}
+
+impl S2aConfig {
+    /// Reads the stored `config` dict.
+    pub fn from_json(v: &Json) -> std::result::Result<Self, String> {
+        let get = |k: &str| v.get(k).and_then(Json::as_u64).map(|x| x as usize);
+        // constructor defaults of SADelARTransformer
+        let n_head = get("n_head").unwrap_or(3);
+        let head_width = get("head_width").unwrap_or(64);
+        let w = n_head * head_width;
+        let opt = |k: &str| match v.get(k) {
+            None | Some(Json::Null) => Ok(w),
+            Some(x) => x
+                .as_u64()
+                .map(|x| x as usize)
+                .ok_or_else(|| format!("config.{k} is not a number")),
+        };
+        let c = Self {
+            depth: get("depth").unwrap_or(3),
+            n_head,
+            head_width,
+            ffn_mult: get("ffn_mult").unwrap_or(4),
+            ctx_n: get("ctx_n").unwrap_or(2250),
+            stoks_len: get("stoks_len").unwrap_or(750),
+            stoks_codes: get("stoks_codes").unwrap_or(4097),
+            stoks_width: opt("stoks_width")?,
+            spk_width: opt("spk_width")?,
+            atoks_width: opt("atoks_width")?,
+            quantizers: get("quantizers").unwrap_or(8),
+        };
+        if c.n_head == 0 || c.head_width == 0 || c.head_width % 2 != 0 || c.stoks_len < 2 || c.stoks_codes < 2 {
+            return Err("config has zero or odd sizes".into());
+        }
+        if c.quantizers == 0 || c.ctx_n < 8 {
+            return Err("config has no quantizers or a tiny context".into());
+        }
+        Ok(c)
+    }
+
+    /// Model width `n_head·head_width`.
+    pub fn width(&self) -> usize {
+        self.n_head * self.head_width
+    }
+}
+
+impl S2aTunables {
+    /// Reads the stored `tunables`, filling missing fields with the dataclass defaults.
+    pub fn from_json(v: &Json) -> Self {
+        let f = |k: &str, d: f64| v.get(k).and_then(Json::as_f64).unwrap_or(d);
+        let b = |k: &str, d: bool| v.get(k).and_then(Json::as_bool).unwrap_or(d);
+        Self {
+            output_mult: f("output_mult", 5.6),
+            query_mult: f("query_mult", 0.3),
+            encoder_depth_ratio: f("encoder_depth_ratio", 0.25),
+            rope: b("rope", true),
+            causal_encoder: b("causal_encoder", false),
+        }
+    }
+}
+
+/// One utterance: semantic tokens and a speaker embedding.
+#[derive(Debug, Clone)]
+pub struct S2aRequest {
+    /// semantic tokens (at most `stoks_len − 1`)
+    pub stoks: Vec<u32>,
+    /// speaker embedding (`spk_width` floats, 192 for the published models); L2-normalised by the model
+    pub speaker: Vec<f32>,
+    /// sampling temperature; 0 = greedy (lowest index on a tie)
+    pub temperature: f32,
+    /// optional top-k
+    pub top_k: Option<usize>,
+    /// RNG seed of this request
+    pub seed: u64,
+    /// optional acoustic prompt `[Q][P]` (codes 0..1023), written with the delay pattern
+    pub prompt: Option<Vec<Vec<u32>>>,
+}
+
+impl S2aRequest {
+    /// A request with the reference defaults (T 0.7, no top-k, no prompt).
+    pub fn new(stoks: Vec<u32>, speaker: Vec<f32>, seed: u64) -> Self {
+        Self {
+            stoks,
+            speaker,
+            temperature: 0.7,
+            top_k: None,
+            seed,
+            prompt: None,
+        }
+    }
+}
+
+/// Number of acoustic frames the reference produces for `n` semantic tokens: `3·n − 4` (the 4 is hard-coded in
+/// the reference, whatever the number of quantizers).
+pub fn output_frames(n: usize) -> usize {
+    (3 * n).saturating_sub(4)
+}
+
+#[derive(Debug, Clone)]
+struct Rope {
+    inv_freq: Vec<f32>,
+}
+
+impl Rope {
+    /// Rotates `x` `[b, h, n, d]` whose row `i` sits at position `positions[i]` (rotate-half form, f32 angles).
+    fn apply(&self, x: &Tensor, positions: &[usize]) -> candle_core::Result<Tensor> {
+        let d = x.dim(D::Minus1)?;
+        let half = d / 2;
+        let n = positions.len();
+        let mut cos = Vec::with_capacity(n * d);
+        let mut sin = Vec::with_capacity(n * d);
+        for &p in positions {
+            for _ in 0..2 {
+                for &f in &self.inv_freq {
+                    let a = p as f32 * f;
+                    cos.push(a.cos());
+                    sin.push(a.sin());
+                }
+            }
+        }
+        let dev = x.device();
+        let cos = Tensor::from_vec(cos, (n, d), dev)?.to_dtype(x.dtype())?;
+        let sin = Tensor::from_vec(sin, (n, d), dev)?.to_dtype(x.dtype())?;
+        let x1 = x.narrow(D::Minus1, 0, half)?;
+        let x2 = x.narrow(D::Minus1, half, half)?;
+        let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+        x.broadcast_mul(&cos)? + rot.broadcast_mul(&sin)?
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Cross {
+    ln: LayerNorm,
+    q: Linear,
+    kv: Linear,
+    out: Linear,
+    rope: Rope,
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    attn_ln: LayerNorm,
+    qkv: Linear,
+    out: Linear,
+    rope: Rope,
+    cross: Option<Cross>,
+    mlp_ln: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+}
+
+impl Block {
+    /// Self-attention at `positions` (causal from `positions[0]` when `causal`, through `cache` when given),
+    /// cross-attention over the precomputed (already rotated) `xkv`, MLP.
+    fn forward(
+        &self,
+        x: &Tensor,
+        n_head: usize,
+        positions: &[usize],
+        causal: bool,
+        cache: Option<&mut KvCache>,
+        xkv: Option<&(Tensor, Tensor)>,
+    ) -> candle_core::Result<Tensor> {
+        let w = x.dim(D::Minus1)?;
+        let qkv = self.qkv.forward(&self.attn_ln.forward(x)?)?;
+        let q = self
+            .rope
+            .apply(&split_heads(&qkv.narrow(D::Minus1, 0, w)?, n_head)?, positions)?;
+        let k = self
+            .rope
+            .apply(&split_heads(&qkv.narrow(D::Minus1, w, w)?, n_head)?, positions)?;
+        let v = split_heads(&qkv.narrow(D::Minus1, 2 * w, w)?, n_head)?;
+        let (k, v) = match cache {
+            Some(c) => {
+                let (k, v) = c.append(&k.contiguous()?, &v)?;
+                (k.contiguous()?, v.contiguous()?)
+            }
+            None => (k, v),
+        };
+        let a = attention(&q.contiguous()?, &k, &v, causal.then_some(positions[0]))?;
+        let x = (x + self.out.forward(&merge_heads(&a)?)?)?;
+        let x = match (&self.cross, xkv) {
+            (Some(c), Some((k, v))) => {
+                let q = split_heads(&c.q.forward(&c.ln.forward(&x)?)?, n_head)?;
+                let q = c.rope.apply(&q, positions)?.contiguous()?;
+                let a = attention(&q, k, v, None)?;
+                (&x + c.out.forward(&merge_heads(&a)?)?)?
+            }
+            _ => x,
+        };
+        let h = self
+            .fc2
+            .forward(&gelu(&self.fc1.forward(&self.mlp_ln.forward(&x)?)?)?)?;
+        x + h
+    }
+}
+
+/// Speaker conditioning: plain (`spk_to_hidden`) or the conditioned variant's embedding sum.
+#[derive(Debug, Clone)]
+enum Conditioning {
+    /// `spk_to_hidden(normalize(spk))` (or the normalised speaker itself when its width is the model width)
+    Speaker { proj: Option<Linear> },
+    /// `lang[99] + snr[8] + c50[5] + speaker(normalize(spk))` (§5.7 with the generation defaults)
+    Cond { constant: Tensor, proj: Option<Linear> },
+}
+
+/// Per-quantizer unembedding: `main_t` `[Q, atoks_width, 1024]`, optional `hidden_to_emb` (`[Q, w, atoks_width]`,
+/// `[Q, 1, atoks_width]`), shared `special_t` `[w, 2]`.
+#[derive(Debug, Clone)]
+struct Unembed {
+    main_t: Tensor,
+    h2e: Option<(Tensor, Tensor)>,
+    special_t: Tensor,
+}
+
+/// The S2A model.
+#[derive(Debug, Clone)]
+pub struct S2a {
+    /// stored config
+    pub config: S2aConfig,
+    /// stored tunables
+    pub tunables: S2aTunables,
+    device: Device,
+    dtype: DType,
+    width: usize,
+    sem_emb: Tensor,
+    enc_layers: Vec<Block>,
+    enc_ln: LayerNorm,
+    cond: Conditioning,
+    /// `[Q·VOCAB, w]`: per-quantizer input tables (main projected + shared specials), stacked
+    dec_emb: Tensor,
+    dec_layers: Vec<Block>,
+    dec_ln: LayerNorm,
+    splitter: Linear,
+    unembed: Unembed,
+    logit_scale: f64,
+}
+
+struct Loader<'a> {
+    ck: &'a Checkpoint,
+    dtype: DType,
+}
+
+impl Loader<'_> {
+    fn err(&self, msg: String) -> S2aError {
+        S2aError::Model {
+            path: self.ck.path.display().to_string(),
+            msg,
+        }
+    }
+    fn ts(&self, name: &str, dims: &[usize]) -> Result<Tensor> {
+        let t = self.ck.tensor(name)?.to_dtype(DType::F32)?;
+        if t.dims() != dims {
+            return Err(self.err(format!("{name} has shape {:?}, the config implies {dims:?}", t.dims())));
+        }
+        Ok(t)
+    }
+    fn has(&self, name: &str) -> bool {
+        self.ck.tensors.contains_key(name)
+    }
+    fn ln(&self, p: &str, w: usize) -> Result<LayerNorm> {
+        Ok(LayerNorm::new(
+            self.ts(&format!("{p}.weight"), &[w])?,
+            self.ts(&format!("{p}.bias"), &[w])?,
+        )?)
+    }
+    fn lin(&self, p: &str, out: usize, inp: usize) -> Result<Linear> {
+        let w = self.ts(&format!("{p}.weight"), &[out, inp])?.to_dtype(self.dtype)?;
+        let b = self.ts(&format!("{p}.bias"), &[out])?.to_dtype(self.dtype)?;
+        Ok(Linear::new(w, Some(b)))
+    }
+    fn rope(&self, p: &str, d: usize) -> Result<Rope> {
+        let t = self.ts(&format!("{p}.rotary.inv_freq"), &[d / 2])?;
+        Ok(Rope {
+            inv_freq: t.to_vec1::<f32>()?,
+        })
+    }
+    /// `(q·s, qb·s, k, v, vb)` with the net logit scale folded into the query.
+    fn attn(&self, p: &str, w: usize, scale: f64) -> Result<[Tensor; 5]> {
+        Ok([
+            (self.ts(&format!("{p}.query.weight"), &[w, w])? * scale)?,
+            (self.ts(&format!("{p}.query.bias"), &[w])? * scale)?,
+            self.ts(&format!("{p}.key.weight"), &[w, w])?,
+            self.ts(&format!("{p}.value.weight"), &[w, w])?,
+            self.ts(&format!("{p}.value.bias"), &[w])?,
+        ])
+    }
+    fn block(&self, p: &str, c: &S2aConfig, scale: f64, cross: bool) -> Result<Block> {
+        let w = c.width();
+        let dt = self.dtype;
+        let [qw, qb, kw, vw, vb] = self.attn(&format!("{p}.attn"), w, scale)?;
+        let zeros = Tensor::zeros(w, DType::F32, qb.device())?;
+        let qkv = Linear::new(
+            Tensor::cat(&[&qw, &kw, &vw], 0)?.to_dtype(dt)?,
+            Some(Tensor::cat(&[&qb, &zeros, &vb], 0)?.to_dtype(dt)?),
+        );
+        let cross = if cross {
+            let cp = format!("{p}.cross_attn");
+            let [qw, qb, kw, vw, vb] = self.attn(&cp, w, scale)?;
+            Some(Cross {
+                ln: self.ln(&format!("{p}.cross_attn_ln"), w)?,
+                q: Linear::new(qw.to_dtype(dt)?, Some(qb.to_dtype(dt)?)),
+                kv: Linear::new(
+                    Tensor::cat(&[&kw, &vw], 0)?.to_dtype(dt)?,
+                    Some(Tensor::cat(&[&zeros, &vb], 0)?.to_dtype(dt)?),
+                ),
+                out: self.lin(&format!("{cp}.out"), w, w)?,
+                rope: self.rope(&cp, c.head_width)?,
+            })
+        } else {
+            None
+        };
+        let m = w * c.ffn_mult;
+        Ok(Block {
+            attn_ln: self.ln(&format!("{p}.attn_ln"), w)?,
+            qkv,
+            out: self.lin(&format!("{p}.attn.out"), w, w)?,
+            rope: self.rope(&format!("{p}.attn"), c.head_width)?,
+            cross,
+            mlp_ln: self.ln(&format!("{p}.mlp_ln"), w)?,
+            fc1: self.lin(&format!("{p}.mlp.0"), m, w)?,
+            fc2: self.lin(&format!("{p}.mlp.2"), w, m)?,
+        })
+    }
+}
+
+/// Per-batch decoder state: rotated cross K/V per layer and the self-attention caches.
+struct DecState {
+    xkv: Vec<(Tensor, Tensor)>,
+    caches: Vec<KvCache>,
+    pos: usize,
+}
+
+impl S2a {
+    /// Loads an S2A model from a `.model` (PyTorch zip) file or a `.safetensors` file with its `.json`
+    /// (`{"format":"whisperspeech-s2a","config":…,"tunables":…}`) beside it.
+    pub fn load(path: &Path, device: &Device, dtype: DType) -> Result<Self> {
+        let ck = checkpoint::load(path, device, LoadOptions::default())?;
+        Self::from_checkpoint(&ck, device, dtype)
+    }
+
+    /// Builds the model from a loaded checkpoint; the conditioned variant is chosen when any tensor name starts
+    /// with `cond_embeddings.`.
+    pub fn from_checkpoint(ck: &Checkpoint, device: &Device, dtype: DType) -> Result<Self> {
+        let ld = Loader { ck, dtype };
+        let config = S2aConfig::from_json(ck.get("config").ok_or_else(|| ld.err("no `config` entry".into()))?)
+            .map_err(|m| ld.err(m))?;
+        let tunables = S2aTunables::from_json(ck.get("tunables").unwrap_or(&Json::Null));
+        if !tunables.rope {
+            return Err(ld.err("legacy checkpoint without rotary positions (rope=False) is not supported".into()));
+        }
+        let c = &config;
+        let w = c.width();
+        let q_n = c.quantizers;
+        let scale = tunables.query_mult * 8.0 / c.head_width as f64;
+        let enc_depth = (2.0 * c.depth as f64 * tunables.encoder_depth_ratio) as usize;
+        let dec_depth = (2 * c.depth).saturating_sub(enc_depth);
+
+        let sem = ld.ts("semantic_embedding.weight", &[c.stoks_codes, c.stoks_width])?;
+        let sem_emb = if c.stoks_width != w {
+            ld.lin("emb_to_hidden", w, c.stoks_width)?
+                .forward(&sem.to_dtype(dtype)?)?
+        } else {
+            sem.to_dtype(dtype)?
+        };
+        let enc_layers = (0..enc_depth)
+            .map(|i| ld.block(&format!("encoder.{i}"), c, scale, false))
+            .collect::<Result<Vec<_>>>()?;
+        let enc_ln = ld.ln("ln_post", w)?;
+
+        let is_cond = ck.tensors.keys().any(|k| k.starts_with("cond_embeddings."));
+        let cond = if is_cond {
+            let row = |name: &str, rows: usize, i: usize| -> Result<Tensor> {
+                Ok(ld
+                    .ts(&format!("cond_embeddings.{name}.embed.weight"), &[rows, w])?
+                    .get(i)?)
+            };
+            // lang: missing (id 99 of 100); snr=60 → bin 8 of 10 (+1 missing); c50=60 → bin 5 of 6 (+1 missing)
+            let constant = ((row("lang", 100, 99)? + row("snr", 11, 8)?)? + row("c50", 7, 5)?)?;
+            let p = "cond_embeddings.speaker.spk_to_hidden";
+            let proj = if ld.has(&format!("{p}.weight")) {
+                Some(ld.lin(p, w, c.spk_width)?)
+            } else {
+                None
+            };
+            Conditioning::Cond {
+                constant: constant.to_dtype(dtype)?,
+                proj,
+            }
+        } else {
+            let proj = if c.spk_width != w {
+                Some(ld.lin("spk_to_hidden", w, c.spk_width)?)
+            } else {
+                None
+            };
+            Conditioning::Speaker { proj }
+        };
+        let spk_in = match &cond {
+            Conditioning::Speaker { proj } | Conditioning::Cond { proj, .. } => proj.is_some(),
+        };
+        if !spk_in && c.spk_width != w {
+            return Err(ld.err("speaker width differs from the model width but no projection is stored".into()));
+        }
+
+        // acoustic embeddings: per quantizer [main (projected) ; shared special]
+        let special = ld.ts("embds.embeddings.0.special.weight", &[2, w])?;
+        let mut ins = Vec::with_capacity(q_n);
+        let mut mains = Vec::with_capacity(q_n);
+        let mut h2e_ws = Vec::with_capacity(q_n);
+        let mut h2e_bs = Vec::with_capacity(q_n);
+        for q in 0..q_n {
+            let p = format!("embds.embeddings.{q}");
+            let main = ld.ts(&format!("{p}.main.weight"), &[CODES, c.atoks_width])?;
+            if c.atoks_width != w {
+                let e2h = ld.lin(&format!("{p}.emb_to_hidden"), w, c.atoks_width)?;
+                h2e_ws.push(ld.ts(&format!("{p}.hidden_to_emb.weight"), &[c.atoks_width, w])?.t()?);
+                h2e_bs.push(
+                    ld.ts(&format!("{p}.hidden_to_emb.bias"), &[c.atoks_width])?
+                        .unsqueeze(0)?,
+                );
+                ins.push(Tensor::cat(
+                    &[&e2h.forward(&main.to_dtype(dtype)?)?.to_dtype(DType::F32)?, &special],
+                    0,
+                )?);
+            } else {
+                ins.push(Tensor::cat(&[&main, &special], 0)?);
+            }
+            mains.push(main.t()?);
+        }
+        let dec_emb = Tensor::cat(&ins, 0)?.to_dtype(dtype)?;
+        // unembedding as the reference computes it: main logits `h2e(x) @ mainᵀ`, special logits `x @ specialᵀ`
+        let stack = |v: &[Tensor]| -> Result<Tensor> { Ok(Tensor::stack(v, 0)?.contiguous()?.to_dtype(dtype)?) };
+        let unembed = Unembed {
+            main_t: stack(&mains)?,
+            h2e: if h2e_ws.is_empty() {
+                None
+            } else {
+                Some((stack(&h2e_ws)?, stack(&h2e_bs)?))
+            },
+            special_t: special.t()?.contiguous()?.to_dtype(dtype)?,
+        };
+        let dec_layers = (0..dec_depth)
+            .map(|i| ld.block(&format!("decoder.layers.{i}"), c, scale, true))
+            .collect::<Result<Vec<_>>>()?;
+        let dec_ln = ld.ln("decoder.ln_post", w)?;
+        let splitter = ld.lin("head.splitter.0", w * q_n, w)?;
+        let base_width = 3 * c.head_width;
+        let logit_scale = tunables.output_mult / (w as f64 / base_width as f64);
+        Ok(Self {
+            config,
+            tunables,
+            device: device.clone(),
+            dtype,
+            width: w,
+            sem_emb,
+            enc_layers,
+            enc_ln,
+            cond,
+            dec_emb,
+            dec_layers,
+            dec_ln,
+            splitter,
+            unembed,
+            logit_scale,
+        })
+    }
+
+    /// Whether this is the conditioned variant (`cond_embeddings.*`).
+    pub fn is_conditioned(&self) -> bool {
+        matches!(self.cond, Conditioning::Cond { .. })
+    }
+
+    /// Number of quantizers.
+    pub fn quantizers(&self) -> usize {
+        self.config.quantizers
+    }
+
+    /// Device the model lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Weights dtype.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Speaker embedding width the model takes.
+    pub fn speaker_width(&self) -> usize {
+        self.config.spk_width
+    }
+
+    fn check(&self, index: usize, stoks: &[u32], speaker: &[f32]) -> Result<()> {
+        let bad = |msg: String| Err(S2aError::Request { index, msg });
+        let c = &self.config;
+        if stoks.is_empty() {
+            return bad("no semantic tokens".into());
+        }
+        if stoks.len() > c.stoks_len - 1 {
+            return bad(format!(
+                "{} semantic tokens; the model takes at most {}",
+                stoks.len(),
+                c.stoks_len - 1
+            ));
+        }
+        if 3 * stoks.len() > c.ctx_n - 1 {
+            return bad(format!(
+                "{} semantic tokens exceed the acoustic context of {}",
+                stoks.len(),
+                c.ctx_n
+            ));
+        }
+        if let Some(t) = stoks.iter().find(|&&t| t as usize >= c.stoks_codes) {
+            return bad(format!(
+                "semantic token {t} is outside the vocabulary of {}",
+                c.stoks_codes
+            ));
+        }
+        if speaker.len() != c.spk_width {
+            return bad(format!(
+                "speaker embedding has {} values, the model takes {}",
+                speaker.len(),
+                c.spk_width
+            ));
+        }
+        if speaker.iter().any(|x| !x.is_finite()) {
+            return bad("speaker embedding has non-finite values".into());
+        }
+        Ok(())
+    }
+
+    /// Encoder + conditioning for a batch → `[b, stoks_len, w]`.
+    fn encode(&self, rows: &[(&[u32], &[f32])]) -> Result<Tensor> {
+        let c = &self.config;
+        let b = rows.len();
+        let l = c.stoks_len;
+        let pad = (c.stoks_codes - 1) as u32;
+        let mut ids = Vec::with_capacity(b * l);
+        let mut spk = Vec::with_capacity(b * c.spk_width);
+        for (stoks, speaker) in rows {
+            ids.push(pad);
+            ids.extend_from_slice(stoks);
+            ids.resize(ids.len() + l - 1 - stoks.len(), pad);
+            // F.normalize: x / max(‖x‖, 1e-12)
+            let norm = speaker
+                .iter()
+                .map(|&x| (x as f64) * (x as f64))
+                .sum::<f64>()
+                .sqrt()
+                .max(1e-12);
+            spk.extend(speaker.iter().map(|&x| (x as f64 / norm) as f32));
+        }
+        let ids = Tensor::from_vec(ids, b * l, &self.device)?;
+        let mut x = self.sem_emb.index_select(&ids, 0)?.reshape((b, l, self.width))?;
+        let positions: Vec<usize> = (0..l).collect();
+        for layer in &self.enc_layers {
+            x = layer.forward(
+                &x,
+                self.config.n_head,
+                &positions,
+                self.tunables.causal_encoder,
+                None,
+                None,
+            )?;
+        }
+        let x = self.enc_ln.forward(&x)?;
+        let spk = Tensor::from_vec(spk, (b, c.spk_width), &self.device)?.to_dtype(self.dtype)?;
+        let cond = match &self.cond {
+            Conditioning::Speaker { proj } => match proj {
+                Some(p) => p.forward(&spk)?,
+                None => spk,
+            },
+            Conditioning::Cond { constant, proj } => {
+                let s = match proj {
+                    Some(p) => p.forward(&spk)?,
+                    None => spk,
+                };
+                s.broadcast_add(constant)?
+            }
+        };
+        Ok(x.broadcast_add(&cond.unsqueeze(1)?)?)
+    }
+
+    fn start(&self, rows: &[(&[u32], &[f32])]) -> Result<DecState> {
+        let xenc = self.encode(rows)?;
+        let n = self.config.n_head;
+        let kpos: Vec<usize> = (0..self.config.stoks_len).map(|j| 3 * j).collect();
+        let xkv = self
+            .dec_layers
+            .iter()
+            .map(|layer| -> candle_core::Result<(Tensor, Tensor)> {
+                let Some(c) = &layer.cross else {
+                    candle_core::bail!("decoder layer without cross-attention")
+                };
+                let kv = c.kv.forward(&xenc)?;
+                let k = split_heads(&kv.narrow(D::Minus1, 0, self.width)?, n)?;
+                Ok((
+                    c.rope.apply(&k, &kpos)?.contiguous()?,
+                    split_heads(&kv.narrow(D::Minus1, self.width, self.width)?, n)?,
+                ))
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let caches = self
+            .dec_layers
+            .iter()
+            .map(|_| KvCache::new(2, self.config.ctx_n))
+            .collect();
+        Ok(DecState { xkv, caches, pos: 0 })
+    }
+
+    /// Feeds `grid[b][q][n]` at positions `state.pos..`; returns f32 logits `[b, Q, n, VOCAB]`.
+    fn step(&self, st: &mut DecState, grid: &[Vec<Vec<u32>>]) -> Result<Tensor> {
+        let b = grid.len();
+        let q_n = self.config.quantizers;
+        let n = grid[0][0].len();
+        if st.pos + n > self.config.ctx_n {
+            return Err(S2aError::Request {
+                index: 0,
+                msg: "acoustic context exceeded".into(),
+            });
+        }
+        let mut ids = Vec::with_capacity(b * n * q_n);
+        for row in grid {
+            for p in 0..n {
+                for (q, qrow) in row.iter().enumerate() {
+                    ids.push((q * VOCAB) as u32 + qrow[p]);
+                }
+            }
+        }
+        let ids = Tensor::from_vec(ids, b * n * q_n, &self.device)?;
+        let mut x = self
+            .dec_emb
+            .index_select(&ids, 0)?
+            .reshape((b, n, q_n, self.width))?
+            .sum(2)?;
+        let positions: Vec<usize> = (st.pos..st.pos + n).collect();
+        for (i, layer) in self.dec_layers.iter().enumerate() {
+            x = layer.forward(
+                &x,
+                self.config.n_head,
+                &positions,
+                true,
+                Some(&mut st.caches[i]),
+                Some(&st.xkv[i]),
+            )?;
+        }
+        st.pos += n;
+        let x = self.dec_ln.forward(&x)?;
+        let split = gelu(&self.splitter.forward(&x)?)?; // [b, n, Q·w]
+        let split = split.reshape((b * n, q_n, self.width))?.transpose(0, 1)?.contiguous()?; // [Q, b·n, w]
+        let u = &self.unembed;
+        let e = match &u.h2e {
+            Some((w, b)) => split.matmul(w)?.broadcast_add(b)?,
+            None => split.clone(),
+        };
+        let main = e.matmul(&u.main_t)?; // [Q, b·n, 1024]
+        let special = split.broadcast_matmul(&u.special_t)?; // [Q, b·n, 2]
+        let logits = Tensor::cat(&[&main, &special], 2)?; // [Q, b·n, V]
+        let logits = logits
+            .reshape((q_n, b, n, VOCAB))?
+            .transpose(0, 1)?
+            .contiguous()?
+            .to_dtype(DType::F32)?;
+        Ok((logits * self.logit_scale)?)
+    }
+
+    /// Teacher-forced logits `[b, Q, n, 1026]` (f32) for acoustic grids `atoks[b][q][n]` (ids 0..=1025, all rows
+    /// of one length, positions 0..n) given semantic tokens and a speaker per row — the parity check.
+    pub fn logits(&self, stoks: &[Vec<u32>], speakers: &[Vec<f32>], atoks: &[Vec<Vec<u32>>]) -> Result<Tensor> {
+        let bad = |index: usize, msg: &str| S2aError::Request { index, msg: msg.into() };
+        if stoks.is_empty() || stoks.len() != speakers.len() || stoks.len() != atoks.len() {
+            return Err(bad(0, "one semantic row, speaker and acoustic grid per row is needed"));
+        }
+        let n = atoks[0].first().map_or(0, Vec::len);
+        for (i, g) in atoks.iter().enumerate() {
+            self.check(i, &stoks[i], &speakers[i])?;
+            if g.len() != self.config.quantizers
+                || g.iter().any(|r| r.len() != n || r.iter().any(|&t| t as usize >= VOCAB))
+                || n == 0
+                || n > self.config.ctx_n
+            {
+                return Err(bad(
+                    i,
+                    "acoustic grid must be [Q][n] with ids < 1026, one n for all rows",
+                ));
+            }
+        }
+        let rows: Vec<(&[u32], &[f32])> = stoks
+            .iter()
+            .zip(speakers)
+            .map(|(s, k)| (s.as_slice(), k.as_slice()))
+            .collect();
+        let mut st = self.start(&rows)?;
+        self.step(&mut st, atoks)
+    }
+
+    /// Generates acoustic tokens `[Q][3·len(stoks) − 4]` (codes 0..1023) for a batch of requests. Requests with
+    /// the same prompt length run as one batch; each samples from its own RNG, so its result does not depend on
+    /// its batch mates (up to float rounding).
+    pub fn generate(&self, reqs: &[S2aRequest]) -> Result<Vec<Vec<Vec<u32>>>> {
+        let q_n = self.config.quantizers;
+        let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, r) in reqs.iter().enumerate() {
+            self.check(i, &r.stoks, &r.speaker)?;
+            let plen = match &r.prompt {
+                None => 0,
+                Some(p) => {
+                    let plen = p.first().map_or(0, Vec::len);
+                    if p.len() != q_n || p.iter().any(|r| r.len() != plen) {
+                        return Err(S2aError::Request {
+                            index: i,
+                            msg: format!("acoustic prompt must be [{q_n}][P]"),
+                        });
+                    }
+                    if p.iter().flatten().any(|&t| t as usize >= CODES) {
+                        return Err(S2aError::Request {
+                            index: i,
+                            msg: "acoustic prompt codes must be below 1024".into(),
+                        });
+                    }
+                    if plen + 2 > 3 * r.stoks.len() {
+                        return Err(S2aError::Request {
+                            index: i,
+                            msg: "acoustic prompt is longer than the output".into(),
+                        });
+                    }
+                    plen
+                }
+            };
+            groups.entry(plen).or_default().push(i);
+        }
+        let mut out: Vec<Option<Vec<Vec<u32>>>> = vec![None; reqs.len()];
+        for (plen, idx) in groups {
+            let res = self.generate_group(reqs, &idx, plen)?;
+            for (i, r) in idx.into_iter().zip(res) {
+                out[i] = Some(r);
+            }
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    fn generate_group(&self, reqs: &[S2aRequest], idx: &[usize], plen: usize) -> Result<Vec<Vec<Vec<u32>>>> {
+        let q_n = self.config.quantizers;
+        let ns: Vec<usize> = idx.iter().map(|&i| 3 * reqs[i].stoks.len()).collect();
+        let n_max = ns.iter().copied().max().unwrap_or(0);
+        let len = n_max.max(plen + q_n + 2);
+        // grid[b][q][pos], start ids everywhere, then the prompt with the delay
+        let mut grid: Vec<Vec<Vec<u32>>> = idx
+            .iter()
+            .map(|&i| {
+                let mut g = vec![vec![START; len]; q_n];
+                if let Some(p) = &reqs[i].prompt {
+                    for (q, row) in p.iter().enumerate() {
+                        g[q][1 + q..1 + q + plen].copy_from_slice(row);
+                    }
+                }
+                g
+            })
+            .collect();
+        let rows: Vec<(&[u32], &[f32])> = idx
+            .iter()
+            .map(|&i| (reqs[i].stoks.as_slice(), reqs[i].speaker.as_slice()))
+            .collect();
+        let mut st = self.start(&rows)?;
+        let mut samplers: Vec<Sampler> = idx
+            .iter()
+            .map(|&i| Sampler::new(reqs[i].temperature, reqs[i].top_k, reqs[i].seed))
+            .collect();
+        let mut sample_into = |grid: &mut Vec<Vec<Vec<u32>>>, logits: &Tensor, pos: usize| -> Result<()> {
+            // logits [b, Q, n, V]: the last position predicts `pos`
+            let n = logits.dim(2)?;
+            let last = logits.narrow(2, n - 1, 1)?.squeeze(2)?.to_vec3::<f32>()?;
+            for (r, rowl) in last.into_iter().enumerate() {
+                for (q, mut l) in rowl.into_iter().enumerate() {
+                    // the special ids are never emitted (they would index the wrong Vocos codebook row)
+                    for x in &mut l[CODES..] {
+                        *x = f32::NEG_INFINITY;
+                    }
+                    let t = samplers[r].sample(&l);
+                    if q < pos && pos < len {
+                        grid[r][q][pos] = t;
+                    }
+                }
+            }
+            Ok(())
+        };
+        let mut start = plen + 1;
+        let prefill: Vec<Vec<Vec<u32>>> = grid
+            .iter()
+            .map(|g| g.iter().map(|r| r[..start].to_vec()).collect())
+            .collect();
+        let logits = self.step(&mut st, &prefill)?;
+        sample_into(&mut grid, &logits, start)?;
+        start += 1;
+        let end = n_max.min(self.config.ctx_n - 1);
+        for i in start..end {
+            let feed: Vec<Vec<Vec<u32>>> = grid
+                .iter()
+                .map(|g| g.iter().map(|r| vec![r[i - 1]]).collect())
+                .collect();
+            let logits = self.step(&mut st, &feed)?;
+            sample_into(&mut grid, &logits, i)?;
+        }
+        // un-delay: drop position 0, roll quantizer q left by q, keep N − 4 frames
+        Ok(grid
+            .into_iter()
+            .zip(ns)
+            .map(|(g, n)| {
+                let frames = output_frames(n / 3);
+                g.into_iter()
+                    .enumerate()
+                    .map(|(q, row)| {
+                        let body = &row[1..n];
+                        (0..frames).map(|f| body[(f + q) % body.len()]).collect()
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+}
