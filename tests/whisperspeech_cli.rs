@@ -111,3 +111,30 @@ fn say_runs_the_whole_engine_and_cuda_without_the_feature_is_an_error() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("no CUDA support"));
     }
 }
+
+#[test]
+fn debug_t2s_states_its_device_and_refuses_cuda_without_the_feature() {
+    let model = fx("t2s_tiny_a.model");
+    let o = ws(&[
+        "debug",
+        "t2s",
+        "--model",
+        &model,
+        "--text",
+        "Hi.",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "3",
+    ]);
+    let out = ok(&o);
+    assert!(
+        out.lines().next().unwrap_or("").starts_with("device cpu, dtype f32"),
+        "{out}"
+    );
+    if !cfg!(feature = "cuda") {
+        let o = ws(&["debug", "t2s", "--model", &model, "--text", "Hi.", "--device", "cuda"]);
+        assert!(!o.status.success());
+        assert!(String::from_utf8_lossy(&o.stderr).contains("no CUDA support"));
+    }
+}

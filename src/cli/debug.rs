@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use candle_core::{DType, Device};
+use candle_core::DType;
 use clap::{Args, Subcommand};
+use ws_book::engine::whisperspeech::engine::{device_name, select_device};
 use ws_book::engine::whisperspeech::{Stop, T2s, T2sOptions, T2sRequest};
 
 /// Arguments of `debug`.
@@ -64,9 +65,9 @@ pub struct T2sArgs {
     /// Run the decoder with q8_0-quantized matmuls (CPU speed mode).
     #[arg(long)]
     pub quantize: bool,
-    /// Use the CUDA device (needs the `cuda` feature).
-    #[arg(long)]
-    pub cuda: bool,
+    /// Device: auto, cpu, cuda or cuda:N (cuda needs a build with the `cuda` feature).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -109,11 +110,7 @@ fn t2s(a: T2sArgs) -> anyhow::Result<i32> {
         "bf16" => DType::BF16,
         d => bail!("unknown dtype `{d}` (f32, f16, bf16)"),
     };
-    let device = if a.cuda {
-        Device::new_cuda(0).context("opening the CUDA device")?
-    } else {
-        Device::Cpu
-    };
+    let device = select_device(&a.device)?;
     let t0 = std::time::Instant::now();
     let model = T2s::load_with(
         &a.model,
@@ -137,7 +134,7 @@ fn t2s(a: T2sArgs) -> anyhow::Result<i32> {
     let t1 = std::time::Instant::now();
     let out = model.generate(&[req])?.remove(0);
     let gen_s = t1.elapsed().as_secs_f64();
-    let dev = if device.is_cuda() { "cuda:0" } else { "cpu" };
+    let dev = device_name(&device);
     let stop = match out.stop {
         Stop::Eos => "eos",
         Stop::Cap => "cap",
