@@ -1,28 +1,10 @@
 //! The restricted checkpoint reader: formats, dtypes, strided storages, hostile and damaged files.
 
-use std::path::PathBuf;
+mod parity_support;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
+use parity_support::{fx, max_abs, max_abs_diff};
 use ws_book::engine::whisperspeech::checkpoint::{self, CheckpointError, LoadOptions};
-
-fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/whisperspeech")
-        .join(name)
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
-}
 
 #[test]
 fn reads_config_tunables_and_state_dict() {
@@ -77,16 +59,7 @@ fn half_precision_files_load_as_f32() {
             let u = h.tensor(k).unwrap();
             assert_eq!(u.dtype(), DType::F32);
             // relative rounding of a half-precision format
-            let scale = t
-                .abs()
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .max(0)
-                .unwrap()
-                .to_scalar::<f32>()
-                .unwrap()
-                .max(1.0);
+            let scale = max_abs(t).max(1.0);
             let d = max_abs_diff(t, u);
             assert!(d <= tol * scale, "{file} {k}: {d}");
         }

@@ -2,17 +2,12 @@
 //! `tests/fixtures/make_s2a_vocos_fixtures.py`): teacher-forced logits, greedy generation with the delay pattern
 //! and acoustic prompt, un-delay lengths, the conditioned variant, safetensors loading, batching and sampling.
 
-use std::path::PathBuf;
+mod parity_support;
 
 use candle_core::{DType, Device, Tensor};
+use parity_support::{fx, max_abs_diff};
 use serde_json::Value;
 use ws_book::engine::whisperspeech::s2a::{output_frames, S2a, S2aRequest};
-
-fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/whisperspeech")
-        .join(name)
-}
 
 fn load(file: &str) -> S2a {
     S2a::load(&fx(file), &Device::Cpu, DType::F32).unwrap()
@@ -55,20 +50,6 @@ fn reference(name: &str) -> Ref {
         logits: st["logits"].clone(),
         cases: json["generate"].clone(),
     }
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap()
 }
 
 fn check_logits(model: &S2a, name: &str) {

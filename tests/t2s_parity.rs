@@ -1,18 +1,13 @@
 //! T2S parity with the reference Python implementation (fixtures from
 //! `tests/fixtures/make_whisperspeech_fixtures.py`), batching, sampling and request validation.
 
-use std::path::PathBuf;
+mod parity_support;
 
 use candle_core::{DType, Device, Tensor};
+use parity_support::{fx, max_abs, max_abs_diff};
 use serde_json::Value;
 use ws_book::engine::whisperspeech::t2s::{cps_bin, encode_text};
 use ws_book::engine::whisperspeech::{Stop, T2s, T2sOptions, T2sRequest};
-
-fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/whisperspeech")
-        .join(name)
-}
 
 fn lang(code: &str) -> usize {
     ws_book::lang::id(code).unwrap()
@@ -76,25 +71,8 @@ fn check_logits(model: &T2s, name: &str) -> f32 {
     ];
     let got = model.logits(&rows, &stoks).unwrap();
     assert_eq!(got.dims(), want.dims());
-    let d = (got - want)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    let mag = want
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let d = max_abs_diff(&got, want);
+    let mag = max_abs(want);
     eprintln!("{name}: logits max|Δ| = {d:e} (max |logit| {mag})");
     assert!(mag > 0.5, "degenerate fixture");
     d
