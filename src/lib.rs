@@ -5,6 +5,7 @@
 
 pub mod audio;
 pub mod engine;
+pub mod home;
 pub mod lang;
 pub mod manuscript;
 pub mod plan;
