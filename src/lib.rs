@@ -8,6 +8,7 @@ pub mod engine;
 pub mod home;
 pub mod lang;
 pub mod manuscript;
+pub mod models;
 pub mod plan;
 pub mod project;
 pub mod render;

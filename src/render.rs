@@ -14,6 +14,7 @@ use crate::audio::qc::{self, FileQc, QcError};
 use crate::audio::resample::{ResampleError, StreamResampler};
 use crate::audio::stitch::{self, ChunkSlot, StitchError};
 use crate::engine::{self, EngineError, EngineKind, GenParams, SynthRequest, VoiceSpec};
+use crate::models::{BarProgress, Fetch, Resolver};
 use crate::plan::{Chunk, Plan};
 use crate::project::Project;
 use crate::store::{FailedChunk, PlannedChunk, RenderSpec, Store, StoreError, SyncReport};
@@ -90,6 +91,8 @@ pub struct RenderOptions {
     pub progress: ProgressMode,
     /// Lease length.
     pub lease: Duration,
+    /// Never connect to the model hub (also `HF_HUB_OFFLINE=1`).
+    pub offline: bool,
 }
 
 impl Default for RenderOptions {
@@ -102,6 +105,7 @@ impl Default for RenderOptions {
             db: None,
             progress: ProgressMode::Auto,
             lease: Duration::from_secs(30),
+            offline: false,
         }
     }
 }
@@ -371,9 +375,24 @@ pub async fn render(
     let started = Instant::now();
     let cfg = &project.config;
     let choice = opts.engine.clone().unwrap_or_else(|| cfg.engine.name.clone());
-    // WhisperSpeech models: project.yaml `engine.models` (t2s, s2a, vocos: local paths for now)
-    let models = (!cfg.engine.models.is_empty() || choice == "whisperspeech")
-        .then(|| engine::whisperspeech::ModelPaths::from_settings(&cfg.engine.models, &project.base_dir));
+    // WhisperSpeech models through the model manager: `whisperspeech` fetches what is missing (unless
+    // offline); `auto` uses only what is present and otherwise falls back to the draft with a warning.
+    let models = match choice.as_str() {
+        "whisperspeech" | "auto" => {
+            let fetch = if choice == "whisperspeech" {
+                Fetch::Allow
+            } else {
+                Fetch::Never
+            };
+            let resolver = Resolver::from_env(opts.offline).with_progress(BarProgress::boxed);
+            Some(
+                resolver
+                    .engine_models(&cfg.engine.models, &project.base_dir, fetch)
+                    .map_err(|e| e.to_string()),
+            )
+        }
+        _ => None,
+    };
     let (kind, warning) = engine::resolve_with(&choice, models.as_ref())?;
     let n_workers = opts.workers.unwrap_or(cfg.render.workers).max(1);
     let formats: Vec<OutFormat> = {

@@ -167,3 +167,19 @@ fn bad_requests_are_rejected() {
     };
     assert!(m.generate(&[bad_prompt]).is_err());
 }
+
+#[test]
+fn library_conversion_gives_the_same_model() {
+    // `.model` → library safetensors (model manager conversion) → identical logits and greedy tokens
+    let home = tempfile::tempdir().unwrap();
+    let lib = ws_book::models::Library::new(home.path());
+    for name in ["s2a_tiny_a", "s2a_tiny_cond"] {
+        let e = lib
+            .convert(&fx(&format!("{name}.model")), None, name, "test", false)
+            .unwrap();
+        assert_eq!(e.kind, ws_book::models::ModelKind::S2a);
+        let m = S2a::load(&e.weights(), &Device::Cpu, DType::F32).unwrap();
+        check_logits(&m, name);
+        check_generate(&m, name);
+    }
+}

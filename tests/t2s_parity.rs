@@ -251,3 +251,19 @@ fn quantized_decoder_runs_and_mostly_agrees() {
     assert!(agree >= 16);
     let _ = Tensor::zeros(1, DType::F32, &Device::Cpu);
 }
+
+#[test]
+fn library_conversion_gives_the_same_model() {
+    // `.model` → library safetensors (model manager conversion) → identical logits and greedy tokens
+    let home = tempfile::tempdir().unwrap();
+    let lib = ws_book::models::Library::new(home.path());
+    for name in ["t2s_tiny_a", "t2s_tiny_b_old"] {
+        let e = lib
+            .convert(&fx(&format!("{name}.model")), None, name, "test", false)
+            .unwrap();
+        assert_eq!(e.kind, ws_book::models::ModelKind::T2s);
+        let m = T2s::load(&e.weights(), &Device::Cpu, DType::F32).unwrap();
+        assert!(check_logits(&m, name) <= 1e-4);
+        check_greedy(&m, name);
+    }
+}

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod debug;
+mod models;
 mod plan;
 mod render;
 mod say;
@@ -33,6 +34,8 @@ enum Command {
     Say(say::SayArgs),
     /// Developer tools (model parity checks).
     Debug(debug::DebugArgs),
+    /// Manage WhisperSpeech models: fetch from the hub, list, import for offline machines, remove, verify.
+    Models(models::ModelsArgs),
 }
 
 impl Cli {
@@ -46,6 +49,7 @@ impl Cli {
             Command::Status(a) => status::run(a),
             Command::Say(a) => say::say(a),
             Command::Debug(a) => debug::run(a),
+            Command::Models(a) => models::run(a),
         }
     }
 }

@@ -55,6 +55,9 @@ pub struct RenderArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Never connect to the model hub: use only models already in the library (also HF_HUB_OFFLINE=1).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// Runs `render`.
@@ -76,6 +79,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
             ProgressArg::Quiet => ProgressMode::Quiet,
         },
         lease: Duration::from_secs(a.lease_secs.max(1)),
+        offline: a.offline,
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let cancel = Arc::new(AtomicBool::new(false));

@@ -8,6 +8,7 @@ use clap::Args;
 use ws_book::engine::whisperspeech::engine::{default_speaker, device_name, select_device};
 use ws_book::engine::whisperspeech::{ModelPaths, S2a, S2aRequest, Vocos, WhisperSpeechEngine};
 use ws_book::engine::{Engine, GenParams, Run, SynthRequest, VoiceSpec};
+use ws_book::models::{BarProgress, Fetch, Resolver};
 
 /// Reads a JSON argument given inline or as a path to a JSON file.
 fn json_arg<T: serde::de::DeserializeOwned>(arg: &str, what: &str) -> anyhow::Result<T> {
@@ -180,15 +181,21 @@ pub struct SayArgs {
     /// Directory with `t2s.model`, `s2a.model` and `vocos/pytorch_model.bin`.
     #[arg(long)]
     pub model_dir: Option<PathBuf>,
-    /// T2S model (overrides --model-dir).
+    /// Model preset: tiny, base or small (default small, the reference pipeline's models).
     #[arg(long)]
-    pub t2s: Option<PathBuf>,
-    /// S2A model (overrides --model-dir).
+    pub preset: Option<String>,
+    /// T2S model: a preset, `owner/repo:file`, a library name or a local path (overrides --preset/--model-dir).
     #[arg(long)]
-    pub s2a: Option<PathBuf>,
-    /// Vocos weights (overrides --model-dir); its config.yaml beside it.
+    pub t2s: Option<String>,
+    /// S2A model (as --t2s).
     #[arg(long)]
-    pub vocos: Option<PathBuf>,
+    pub s2a: Option<String>,
+    /// Vocos model: a repository, library name or local weights with config.yaml beside them (as --t2s).
+    #[arg(long)]
+    pub vocos: Option<String>,
+    /// Never connect to the model hub (also HF_HUB_OFFLINE=1).
+    #[arg(long)]
+    pub offline: bool,
     /// Speaking rate, characters per second.
     #[arg(long, default_value_t = 15.0)]
     pub cps: f64,
@@ -210,18 +217,23 @@ pub struct SayArgs {
 pub fn say(a: SayArgs) -> anyhow::Result<i32> {
     let device = select_device(&a.device)?;
     println!("device {}, dtype f32", device_name(&device));
-    let base = a.model_dir.as_deref().map(ModelPaths::in_dir);
-    let pick = |p: &Option<PathBuf>, d: Option<&PathBuf>, k: &str| -> anyhow::Result<PathBuf> {
-        p.clone()
-            .or_else(|| d.cloned())
-            .with_context(|| format!("give --model-dir or --{k}"))
-    };
-    let paths = ModelPaths {
-        t2s: pick(&a.t2s, base.as_ref().map(|b| &b.t2s), "t2s")?,
-        s2a: pick(&a.s2a, base.as_ref().map(|b| &b.s2a), "s2a")?,
-        vocos: pick(&a.vocos, base.as_ref().map(|b| &b.vocos), "vocos")?,
-        vocos_config: None,
-    };
+    let mut settings = std::collections::BTreeMap::new();
+    if let Some(dir) = &a.model_dir {
+        let d = ModelPaths::in_dir(dir);
+        for (k, p) in [("t2s", d.t2s), ("s2a", d.s2a), ("vocos", d.vocos)] {
+            settings.insert(k.to_string(), p.display().to_string());
+        }
+    }
+    if let Some(p) = &a.preset {
+        settings.insert("preset".into(), p.clone());
+    }
+    for (k, v) in [("t2s", &a.t2s), ("s2a", &a.s2a), ("vocos", &a.vocos)] {
+        if let Some(v) = v {
+            settings.insert(k.into(), v.clone());
+        }
+    }
+    let resolver = Resolver::from_env(a.offline).with_progress(BarProgress::boxed);
+    let paths = resolver.engine_models(&settings, Path::new("."), Fetch::Allow)?;
     let code = ws_book::lang::resolve(&a.lang).with_context(|| format!("unknown language `{}`", a.lang))?;
     let mut engine = WhisperSpeechEngine::load(&paths, &device)?;
     let req = SynthRequest {

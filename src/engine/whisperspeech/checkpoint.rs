@@ -1001,7 +1001,10 @@ pub fn load_safetensors(
         path: path.to_path_buf(),
         msg,
     };
-    let bytes = std::fs::read(path).map_err(io(path))?;
+    let file = File::open(path).map_err(io(path))?;
+    // SAFETY: the map is read-only and dropped before returning; the library never rewrites a model file in
+    // place (conversions are renamed into place), so the mapped bytes do not change under us.
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(io(path))?;
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| ferr(format!("not a safetensors file: {e}")))?;
     let mut tensors = BTreeMap::new();
     for (name, view) in st.tensors() {
