@@ -264,7 +264,12 @@ fn import(a: ImportArgs) -> anyhow::Result<i32> {
         let e = if item.is_dir() {
             lib.import_converted(&item, a.force)
         } else {
-            let source = hub_source_of(&std::fs::canonicalize(&item).unwrap_or(item.clone()));
+            // not canonicalize(item): a hub-cache snapshot entry is a symlink into blobs/, and its name matters
+            let abs = match (item.parent().map(std::fs::canonicalize), item.file_name()) {
+                (Some(Ok(dir)), Some(f)) => dir.join(f),
+                _ => item.clone(),
+            };
+            let source = hub_source_of(&abs);
             let name = match (&a.name, &source) {
                 (Some(n), _) => n.clone(),
                 (None, Some(s)) => ws_book::models::reference::parse(s, |_| false, |_| false)
