@@ -105,7 +105,16 @@ impl Resolver {
 
     /// Parses a reference (relative paths against `base`).
     pub fn parse(&self, s: &str, base: &Path) -> Result<ModelRef, ModelsError> {
-        let r = reference::parse(s, |p| base.join(p).exists(), |n| self.library.get(n).is_some())?;
+        let r = match reference::parse(s, |p| base.join(p).exists(), |n| self.library.get(n).is_some()) {
+            Ok(r) => r,
+            Err(_) if looks_like_path(s) => {
+                return Err(ModelsError::Settings(format!(
+                    "model file {} is missing (no such file)",
+                    base.join(s).display()
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(match r {
             ModelRef::Local(p) => ModelRef::Local(base.join(p)),
             other => other,
@@ -264,6 +273,14 @@ impl Resolver {
             vocos_config,
         })
     }
+}
+
+/// A reference that can only mean a local file (a relative or absolute path, or a checkpoint file name).
+fn looks_like_path(s: &str) -> bool {
+    s.starts_with('/')
+        || s.starts_with('.')
+        || s.matches('/').count() > 1
+        || [".model", ".safetensors", ".bin", ".ckpt", ".pt"].iter().any(|e| s.ends_with(e)) && !s.contains(':')
 }
 
 fn entry_resolved(e: &Entry) -> Resolved {
