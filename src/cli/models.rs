@@ -140,11 +140,7 @@ fn fetch(a: FetchArgs) -> anyhow::Result<i32> {
 fn presets_of(e: &Entry) -> Vec<&'static str> {
     PRESETS
         .iter()
-        .filter(|p| {
-            let k = e.kind;
-            let r = reference::preset_ref(p, k);
-            e.source == r || matches!(k, ModelKind::Vocos | ModelKind::Speaker) && e.source == r
-        })
+        .filter(|p| e.source == reference::preset_ref(p, e.kind))
         .map(|p| p.name)
         .collect()
 }

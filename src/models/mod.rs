@@ -280,7 +280,10 @@ fn looks_like_path(s: &str) -> bool {
     s.starts_with('/')
         || s.starts_with('.')
         || s.matches('/').count() > 1
-        || [".model", ".safetensors", ".bin", ".ckpt", ".pt"].iter().any(|e| s.ends_with(e)) && !s.contains(':')
+        || [".model", ".safetensors", ".bin", ".ckpt", ".pt"]
+            .iter()
+            .any(|e| s.ends_with(e))
+            && !s.contains(':')
 }
 
 fn entry_resolved(e: &Entry) -> Resolved {
