@@ -4,12 +4,15 @@
 //! See `ARCHITECTURE.md` for the code map and invariants.
 
 pub mod audio;
+pub mod batch;
 pub mod engine;
 pub mod home;
 pub mod lang;
 pub mod manuscript;
 pub mod plan;
+pub mod podcast;
 pub mod project;
+pub mod publish;
 pub mod render;
 pub mod store;
 pub mod worker;
