@@ -82,9 +82,7 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
                         let y = p.join("project.yaml");
                         y.is_file().then_some(y)
                     } else {
-                        p.extension()
-                            .is_some_and(|e| e == "yaml" || e == "yml")
-                            .then_some(p)
+                        p.extension().is_some_and(|e| e == "yaml" || e == "yml").then_some(p)
                     }
                 })
                 .collect();
@@ -153,9 +151,7 @@ pub async fn render_batch(inputs: &[PathBuf], opts: &RenderOptions, cancel: Arc<
     }
     let mut opts = opts.clone();
     if opts.db.is_none() && planned.len() > 1 {
-        opts.db = planned
-            .first()
-            .map(|(_, p)| render::db_location(&p.project, None));
+        opts.db = planned.first().map(|(_, p)| render::db_location(&p.project, None));
     }
     // Queue everything first, so the workers serve every project.
     if planned.len() > 1 {

@@ -232,7 +232,10 @@ pub fn plan_podcast(project: &Project) -> Result<(Plan, Vec<Episode>), PlanError
     for path in episode_paths(project)? {
         let fm = read_front_matter(&path)?;
         let Some(title) = fm.title.clone().filter(|t| !t.trim().is_empty()) else {
-            return Err(content_err(&path, "front matter: `title` is missing (the episode's title in the feed)".into()));
+            return Err(content_err(
+                &path,
+                "front matter: `title` is missing (the episode's title in the feed)".into(),
+            ));
         };
         let Some(date_s) = fm.date.clone() else {
             return Err(content_err(
@@ -254,7 +257,11 @@ pub fn plan_podcast(project: &Project) -> Result<(Plan, Vec<Episode>), PlanError
         let bplan = plan::build_plan(&book, &ep_project, &language);
         let mut chunks = Vec::new();
         let mut sections = Vec::new();
-        let mut warnings: Vec<String> = book.warnings.iter().map(|w| format!("{}: {w}", path.display())).collect();
+        let mut warnings: Vec<String> = book
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {w}", path.display()))
+            .collect();
         for ch in bplan.chapters {
             if ch.chunks.is_empty() {
                 continue;

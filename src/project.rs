@@ -822,10 +822,7 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
 }
 
 /// The podcast keys: `episodes` and `feed` (with `base_url`) for `kind: podcast`, neither for a book.
-fn validate_podcast(
-    p: &Project,
-    err: &dyn Fn(&str, String, String) -> ProjectError,
-) -> Result<(), ProjectError> {
+fn validate_podcast(p: &Project, err: &dyn Fn(&str, String, String) -> ProjectError) -> Result<(), ProjectError> {
     let c = &p.config;
     let patterns = c.episodes.patterns();
     if c.kind == ProjectKind::Book {

@@ -259,9 +259,11 @@ pub fn render_name(project: &Project) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "book".into());
-    let dir = std::path::absolute(&project.source)
-        .ok()
-        .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|d| d.to_string_lossy().to_string()));
+    let dir = std::path::absolute(&project.source).ok().and_then(|p| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .map(|d| d.to_string_lossy().to_string())
+    });
     match dir {
         Some(d) if !d.is_empty() => format!("{d}/{file}"),
         _ => file,

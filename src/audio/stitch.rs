@@ -133,9 +133,5 @@ pub async fn stream(
             }
         }
     }
-    Ok(Timeline {
-        rate,
-        total: n,
-        chunks,
-    })
+    Ok(Timeline { rate, total: n, chunks })
 }

@@ -49,7 +49,11 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
         all.push(v);
     }
     if a.json {
-        let v = if all.len() == 1 { all.remove(0) } else { serde_json::Value::Array(all) };
+        let v = if all.len() == 1 {
+            all.remove(0)
+        } else {
+            serde_json::Value::Array(all)
+        };
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(code)

@@ -122,7 +122,10 @@ pub fn write_feed(
         Some(i) if i.contains("://") => Some(i.to_string()),
         Some(i) => {
             let src = project.resolve(Path::new(i));
-            let name = src.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let name = src
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             let bytes = std::fs::read(&src).map_err(io(&src))?;
             write_atomic(&out_dir.join(&name), &bytes)?;
             Some(url(&base, &name))
@@ -138,11 +141,18 @@ pub fn write_feed(
     let mut items: Vec<(jiff::Timestamp, Item)> = Vec::new();
     let mut missing = Vec::new();
     for (ci, ep) in episodes.iter().enumerate() {
-        let Some(o) = outputs.iter().find(|o| o.chapter == Some(ci) && o.format != OutFormat::M4b) else {
+        let Some(o) = outputs
+            .iter()
+            .find(|o| o.chapter == Some(ci) && o.format != OutFormat::M4b)
+        else {
             missing.push(ep.slug.clone());
             continue;
         };
-        let name = o.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = o
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let length = std::fs::metadata(&o.path).map_err(io(&o.path))?.len();
         items.push((
             ep.date,

@@ -12,10 +12,22 @@ use crate::project::Project;
 
 /// Names and texts of the shipped templates.
 pub const DEFAULTS: &[(&str, &str)] = &[
-    ("podcast/feed.xml.j2", include_str!("../../templates/podcast/feed.xml.j2")),
-    ("podcast/chapters.json.j2", include_str!("../../templates/podcast/chapters.json.j2")),
-    ("transcript/transcript.vtt.j2", include_str!("../../templates/transcript/transcript.vtt.j2")),
-    ("transcript/transcript.srt.j2", include_str!("../../templates/transcript/transcript.srt.j2")),
+    (
+        "podcast/feed.xml.j2",
+        include_str!("../../templates/podcast/feed.xml.j2"),
+    ),
+    (
+        "podcast/chapters.json.j2",
+        include_str!("../../templates/podcast/chapters.json.j2"),
+    ),
+    (
+        "transcript/transcript.vtt.j2",
+        include_str!("../../templates/transcript/transcript.vtt.j2"),
+    ),
+    (
+        "transcript/transcript.srt.j2",
+        include_str!("../../templates/transcript/transcript.srt.j2"),
+    ),
 ];
 
 /// The templates of one project.
@@ -39,7 +51,10 @@ impl Templates {
         if let Some(dir) = &self.dir {
             let p = dir.join(name);
             if p.is_file() {
-                let text = std::fs::read_to_string(&p).map_err(|source| PublishError::Io { path: p.clone(), source })?;
+                let text = std::fs::read_to_string(&p).map_err(|source| PublishError::Io {
+                    path: p.clone(),
+                    source,
+                })?;
                 return Ok((p.display().to_string(), text));
             }
         }
@@ -66,6 +81,15 @@ impl Templates {
             }
         });
         env.add_filter("vtt", vtt_escape);
+        // XML escaping: only the five XML entities (minijinja's HTML escaping also turns `/` into `&#x2f;`).
+        env.set_formatter(|out, state, value| {
+            if matches!(state.auto_escape(), AutoEscape::Html) && !value.is_safe() {
+                if let Some(s) = value.as_str() {
+                    return out.write_str(&xml_escape(s)).map_err(minijinja::Error::from);
+                }
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
         let err = |e: minijinja::Error| PublishError::Template {
             name: label.clone(),
             message: match e.line() {
@@ -77,6 +101,15 @@ impl Templates {
         let t = env.get_template(name).map_err(err)?;
         t.render(minijinja::value::Serde(ctx)).map_err(err)
     }
+}
+
+/// Escapes text for XML content and attribute values.
+pub fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// Escapes `&`, `<` and `>` for WebVTT cue text.

@@ -172,7 +172,8 @@ pub fn parse_vtt(text: &str) -> Vec<(f64, Option<String>, String)> {
 
 fn parse_ts(s: &str) -> f64 {
     let s = s.replace(',', ".");
-    s.split(':').fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap_or(0.0))
+    s.split(':')
+        .fold(0.0, |acc, p| acc * 60.0 + p.parse::<f64>().unwrap_or(0.0))
 }
 
 #[cfg(test)]
