@@ -746,6 +746,13 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
     }
     validate_podcast(p, &err)?;
     for f in &p.formats() {
+        if f == "m4b" && c.kind == ProjectKind::Podcast {
+            return Err(err(
+                "m4b",
+                "`output.formats`: `m4b` is one file for a whole book; a podcast's episodes use mp3 or opus".into(),
+                String::new(),
+            ));
+        }
         if !["m4b", "mp3", "opus"].contains(&f.as_str()) {
             let hint = closest(f, &["m4b", "mp3", "opus"])
                 .map(|s| format!(" (did you mean `{s}`?)"))

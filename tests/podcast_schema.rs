@@ -1,0 +1,147 @@
+//! The podcast keys of project.yaml and episode front matter: errors name the file, line and column, with hints.
+
+use std::path::Path;
+
+use ws_book::project::{self, ProjectKind};
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const EP: &str = "---\ntitle: One\ndate: 2024-01-02\n---\n\nHello there.\n";
+
+#[test]
+fn podcast_schema_errors_are_located_and_explained() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "posts/one.md", EP);
+    let ok = write(
+        d.path(),
+        "ok.yaml",
+        "kind: podcast\nepisodes: posts/*.md\nfeed:\n  base_url: https://example.com/p/\n",
+    );
+    let p = project::load(&ok).unwrap();
+    assert_eq!(p.config.kind, ProjectKind::Podcast);
+    assert_eq!(p.formats(), ["mp3"]);
+    assert_eq!(p.loudness(), "podcast");
+
+    let y = write(
+        d.path(),
+        "typo.yaml",
+        "kind: podcast\nepisodes: [posts/one.md]\nfeed:\n  base_url: https://example.com/p/\n  ownr_email: a@b.c\n",
+    );
+    let e = project::load(&y).unwrap_err().to_string();
+    assert!(
+        e.contains("typo.yaml:5:3") && e.contains("did you mean `owner_email`"),
+        "{e}"
+    );
+
+    let y = write(
+        d.path(),
+        "nobase.yaml",
+        "kind: podcast\nepisodes: posts/*.md\nfeed:\n  title: T\n",
+    );
+    let e = project::load(&y).unwrap_err().to_string();
+    assert!(
+        e.contains("nobase.yaml:3:1") && e.contains("base_url") && e.contains("enclosure"),
+        "{e}"
+    );
+
+    let y = write(d.path(), "nofeed.yaml", "kind: podcast\nepisodes: posts/*.md\n");
+    let e = project::load(&y).unwrap_err().to_string();
+    assert!(e.contains("needs a `feed` block"), "{e}");
+
+    let y = write(
+        d.path(),
+        "noglob.yaml",
+        "kind: podcast\nepisodes: drafts/*.md\nfeed:\n  base_url: https://example.com/p/\n",
+    );
+    let e = project::load(&y).unwrap_err().to_string();
+    assert!(
+        e.contains("noglob.yaml:2:") && e.contains("`drafts/*.md` matches no file"),
+        "{e}"
+    );
+
+    let y = write(
+        d.path(),
+        "book.yaml",
+        "manuscripts: [posts/one.md]\nfeed:\n  base_url: https://x/\n",
+    );
+    let e = project::load(&y).unwrap_err().to_string();
+    assert!(
+        e.contains("only used by podcast projects") && e.contains("kind: podcast"),
+        "{e}"
+    );
+
+    let y = write(
+        d.path(),
+        "m4b.yaml",
+        "kind: podcast\nepisodes: posts/*.md\nfeed:\n  base_url: https://example.com/p/\noutput:\n  formats: [m4b]\n",
+    );
+    let e = project::load(&y).unwrap_err().to_string();
+    assert!(e.contains("m4b.yaml:6:") && e.contains("mp3 or opus"), "{e}");
+}
+
+#[test]
+fn episode_front_matter_errors_name_the_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let y = write(
+        d.path(),
+        "project.yaml",
+        "kind: podcast\nepisodes: posts/*.md\nfeed:\n  base_url: https://example.com/p/\n",
+    );
+    write(
+        d.path(),
+        "posts/a.md",
+        "---\ntitle: A\ndate: 2024-01-02\ndescriptoin: x\n---\n\nText.\n",
+    );
+    let e = ws_book::podcast::load_and_plan(&y).unwrap_err().to_string();
+    assert!(
+        e.contains("a.md") && e.contains("line 4") && e.contains("did you mean `description`"),
+        "{e}"
+    );
+
+    write(d.path(), "posts/a.md", "---\ntitle: A\n---\n\nText.\n");
+    let e = ws_book::podcast::load_and_plan(&y).unwrap_err().to_string();
+    assert!(e.contains("a.md") && e.contains("`date` is missing"), "{e}");
+
+    write(d.path(), "posts/a.md", "---\ntitle: A\ndate: soon\n---\n\nText.\n");
+    let e = ws_book::podcast::load_and_plan(&y).unwrap_err().to_string();
+    assert!(e.contains("`date` `soon` is not a date"), "{e}");
+
+    write(
+        d.path(),
+        "posts/a.md",
+        "---\ntitle: A\ndate: 2024-01-02\nvoices: { bob: x }\n---\n\nText.\n",
+    );
+    let e = ws_book::podcast::load_and_plan(&y).unwrap_err().to_string();
+    assert!(e.contains("unknown speaker `bob`"), "{e}");
+
+    // Two episodes with one slug.
+    write(
+        d.path(),
+        "posts/a.md",
+        "---\ntitle: Same\ndate: 2024-01-02\n---\n\nText.\n",
+    );
+    write(
+        d.path(),
+        "posts/b.md",
+        "---\ntitle: Other\nslug: same\ndate: 2024-01-03\n---\n\nMore text.\n",
+    );
+    let e = ws_book::podcast::load_and_plan(&y).unwrap_err().to_string();
+    assert!(e.contains("share the slug `same`"), "{e}");
+
+    // A valid pair plans in date order with one chapter per episode.
+    write(
+        d.path(),
+        "posts/b.md",
+        "---\ntitle: Other\ndate: 2024-01-01\n---\n\n# Part\n\nMore text.\n",
+    );
+    let p = ws_book::podcast::load_and_plan(&y).unwrap();
+    let titles: Vec<&str> = p.plan.chapters.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles, ["Other", "Same"]);
+    assert_eq!(p.episodes[0].slug, "other");
+    assert_eq!(p.plan.chapters[0].sections[0].title, "Part");
+}
