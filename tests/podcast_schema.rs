@@ -145,3 +145,27 @@ fn episode_front_matter_errors_name_the_file_and_line() {
     assert_eq!(p.episodes[0].slug, "other");
     assert_eq!(p.plan.chapters[0].sections[0].title, "Part");
 }
+
+#[test]
+fn the_github_actions_example_is_valid_yaml_with_the_documented_steps() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/ci/github-actions.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let v: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let steps = v["jobs"]["render"]["steps"].as_array().unwrap();
+    let uses: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
+    let runs: String = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    assert!(uses.iter().any(|u| u.starts_with("actions/cache")));
+    assert!(
+        steps.iter().any(|s| s["with"]["path"] == "podcast/.ws-book"),
+        "restores the render state"
+    );
+    assert!(
+        steps.iter().any(|s| s["with"]["path"] == "podcast/out"),
+        "publishes out/"
+    );
+    assert!(runs.contains("cargo install --locked") && runs.contains("ws-book render \"$PROJECT\""));
+    assert!(v["jobs"]["publish"]["steps"][0]["uses"]
+        .as_str()
+        .unwrap()
+        .starts_with("actions/deploy-pages"));
+}
