@@ -192,6 +192,8 @@ fn podcast_demo_feed_reuse_and_a_new_episode() {
     for q in v["qc"].as_array().unwrap() {
         let lufs = q["lufs"].as_f64().unwrap();
         assert!((lufs + 16.0).abs() <= 1.5, "{lufs} LUFS");
+        assert!(q["peak_db"].as_f64().unwrap() <= -1.0, "{q}");
+        assert_eq!(q["pass"], true, "{q}");
     }
     let titles = check_feed(&p, &plan);
     assert_eq!(titles, ["Storm Season", "The Visitor", "First Light"]);

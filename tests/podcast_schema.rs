@@ -169,3 +169,42 @@ fn the_github_actions_example_is_valid_yaml_with_the_documented_steps() {
         .unwrap()
         .starts_with("actions/deploy-pages"));
 }
+
+#[test]
+fn a_project_template_overrides_the_default_and_errors_name_the_template() {
+    use ws_book::publish::templates::Templates;
+    let d = tempfile::tempdir().unwrap();
+    let ctx = serde_json::json!({ "title": "T & <b>", "chapters": [{ "title": "A", "start": 0.0 }], "cues": [] });
+    // The built-in default.
+    let t = Templates::default();
+    let out = t.render("podcast/chapters.json.j2", &ctx).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["title"], "T & <b>");
+    // An override file at the same relative path wins.
+    write(
+        d.path(),
+        "templates/podcast/chapters.json.j2",
+        "{\"custom\": {{ title|tojson }}}",
+    );
+    let t = Templates {
+        dir: Some(d.path().join("templates")),
+    };
+    let v: serde_json::Value = serde_json::from_str(&t.render("podcast/chapters.json.j2", &ctx).unwrap()).unwrap();
+    assert_eq!(v, serde_json::json!({ "custom": "T & <b>" }));
+    // Templates not overridden still come from the defaults; XML values are escaped.
+    let feed = t
+        .render(
+            "podcast/feed.xml.j2",
+            serde_json::json!({ "channel": { "title": "A & B <C>", "explicit": false }, "items": [] }),
+        )
+        .unwrap();
+    assert!(feed.contains("<title>A &amp; B &lt;C&gt;</title>"), "{feed}");
+    // A syntax error names the override file and the line.
+    write(
+        d.path(),
+        "templates/transcript/transcript.vtt.j2",
+        "WEBVTT\n\n{% for c in cues %}\n{{ c.text }\n",
+    );
+    let e = t.render("transcript/transcript.vtt.j2", &ctx).unwrap_err().to_string();
+    assert!(e.contains("transcript.vtt.j2") && e.contains("line 4"), "{e}");
+}
