@@ -180,6 +180,65 @@ fn parse_ts(s: &str) -> f64 {
 mod tests {
     use super::*;
 
+    fn chunk(index: usize, speaker: &str, sentences: &[&str]) -> crate::plan::Chunk {
+        crate::plan::Chunk {
+            key: format!("k{index}"),
+            chapter: 0,
+            index,
+            speaker: speaker.into(),
+            voice: "default".into(),
+            runs: vec![],
+            sentences: sentences.iter().map(|s| s.to_string()).collect(),
+            paragraph_end: true,
+            chapter_end: false,
+            words: 0,
+            est_seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn cues_start_at_chunk_offsets_and_split_chunks_by_sentence_length() {
+        let chapter = ChapterPlan {
+            title: "T".into(),
+            chunks: vec![
+                chunk(0, "narrator", &["Hello.", "A longer sentence."]),
+                chunk(1, "mira", &["Hi!"]),
+            ],
+            warnings: vec![],
+            sections: vec![
+                crate::plan::Section {
+                    title: "One".into(),
+                    first_chunk: 0,
+                },
+                crate::plan::Section {
+                    title: "Two".into(),
+                    first_chunk: 1,
+                },
+            ],
+            file_stem: None,
+        };
+        let timeline = Timeline {
+            rate: 24_000,
+            total: 200_000,
+            chunks: vec![(18_000, 96_000), (120_000, 48_000)],
+        };
+        let c = cues(&chapter, &timeline);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0].start, 0.75);
+        // 6 of 24 characters: a quarter of the chunk's 4 s.
+        assert_eq!(c[0].end, 1.75);
+        assert_eq!(c[1].start, 1.75);
+        assert_eq!(c[1].end, 4.75);
+        assert_eq!((c[2].start, c[2].end, c[2].speaker.as_str()), (5.0, 7.0, "mira"));
+        assert_eq!(
+            section_starts(&chapter, &timeline),
+            [("One".to_string(), 0.0), ("Two".to_string(), 5.0)]
+        );
+        let marks = crate::render::section_marks(&chapter.sections, &timeline, 48_000);
+        assert_eq!((marks[0].start, marks[0].end), (0, 240_000));
+        assert_eq!((marks[1].start, marks[1].end), (240_000, 400_000));
+    }
+
     #[test]
     fn timestamps_round_to_the_millisecond() {
         assert_eq!(timestamp(3723.4567, '.'), "01:02:03.457");
