@@ -139,9 +139,12 @@ async fn main() -> anyhow::Result<()> {
                     })
                     .collect(),
                 complete: true,
+                sections: vec![],
+                file_stem: None,
             })
             .collect(),
         cover: None,
+        genre: "Audiobook".into(),
     };
     let before = vm_hwm_kb();
     let t = Instant::now();

@@ -4,13 +4,16 @@
 //! See `ARCHITECTURE.md` for the code map and invariants.
 
 pub mod audio;
+pub mod batch;
 pub mod engine;
 pub mod home;
 pub mod lang;
 pub mod manuscript;
 pub mod models;
 pub mod plan;
+pub mod podcast;
 pub mod project;
+pub mod publish;
 pub mod render;
 pub mod store;
 pub mod worker;

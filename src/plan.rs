@@ -42,6 +42,21 @@ pub struct ChapterPlan {
     pub chunks: Vec<Chunk>,
     /// Warnings (empty chapter, long sentence split, unknown speaker…).
     pub warnings: Vec<String>,
+    /// In-file chapter markers inside this chapter's own files (a podcast episode's headings); empty for books.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
+    /// File name (without extension) of this chapter's files, instead of `NN - Title` (podcast episodes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_stem: Option<String>,
+}
+
+/// A marker inside a chapter's file: a title and the chunk it starts at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    /// Title.
+    pub title: String,
+    /// Index of its first chunk in the chapter.
+    pub first_chunk: usize,
 }
 
 /// The plan of a whole book.
@@ -280,6 +295,8 @@ pub fn build_plan(book: &Book, project: &Project, language: &str) -> Plan {
             title: ch.title.clone(),
             chunks,
             warnings,
+            sections: Vec::new(),
+            file_stem: None,
         });
     }
     Plan {

@@ -108,6 +108,60 @@ pub struct ProjectConfig {
     pub engine: EngineOptions,
     /// Render options.
     pub render: RenderOptions,
+    /// Podcast episodes (`kind: podcast`): a glob or a list of globs/files, each file one episode.
+    pub episodes: Episodes,
+    /// Podcast feed settings (`kind: podcast`).
+    pub feed: Option<FeedConfig>,
+}
+
+/// `episodes:` — one glob/path or a list of them (resolved against the project folder).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Episodes {
+    /// One glob or path, e.g. `posts/*.md`.
+    One(String),
+    /// Several globs or paths.
+    Many(Vec<String>),
+}
+
+impl Default for Episodes {
+    fn default() -> Self {
+        Episodes::Many(Vec::new())
+    }
+}
+
+impl Episodes {
+    /// The patterns, in order.
+    pub fn patterns(&self) -> Vec<String> {
+        match self {
+            Episodes::One(s) => vec![s.clone()],
+            Episodes::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// The `feed:` block of a podcast project (RSS 2.0 channel with Apple `itunes:` tags).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedConfig {
+    /// Podcast title (default: the project's `title`).
+    pub title: Option<String>,
+    /// Author (`itunes:author`; default: the project's `author`).
+    pub author: Option<String>,
+    /// Channel description.
+    pub description: Option<String>,
+    /// Language tag of the feed (default: the project's `language`, else `en`).
+    pub language: Option<String>,
+    /// Public URL of the folder the `out/` files are served from; enclosure URLs are built from it.
+    pub base_url: Option<String>,
+    /// Podcast artwork: a URL, or a file beside project.yaml copied into the output folder.
+    pub image: Option<String>,
+    /// Apple Podcasts category, `Category` or `Category > Subcategory`.
+    pub category: Option<String>,
+    /// Explicit content (default false).
+    pub explicit: bool,
+    /// Owner e-mail (`itunes:owner`).
+    pub owner_email: Option<String>,
 }
 
 /// A voice for a speaker: a default voice plus optional per-language voices.
@@ -243,10 +297,10 @@ impl Default for PauseOptions {
 pub struct OutputOptions {
     /// Output folder (default `out` beside the project file).
     pub dir: PathBuf,
-    /// Formats: any of `m4b`, `mp3`, `opus` (default `[m4b, mp3]`).
-    pub formats: Vec<String>,
-    /// Loudness preset: `audiobook` (ACX) or `podcast` (−16 LUFS).
-    pub loudness: String,
+    /// Formats: any of `m4b`, `mp3`, `opus` (default `[m4b, mp3]` for a book, `[mp3]` for a podcast).
+    pub formats: Option<Vec<String>>,
+    /// Loudness preset: `audiobook` (ACX) or `podcast` (−16 LUFS); default by `kind`.
+    pub loudness: Option<String>,
     /// Cover image (default: the EPUB's cover, if any).
     pub cover: Option<PathBuf>,
 }
@@ -255,8 +309,8 @@ impl Default for OutputOptions {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("out"),
-            formats: vec!["m4b".into(), "mp3".into()],
-            loudness: "audiobook".into(),
+            formats: None,
+            loudness: None,
             cover: None,
         }
     }
@@ -365,6 +419,14 @@ const KNOWN_KEYS: &[&str] = &[
     "batch_size",
     "max_attempts",
     "db",
+    "episodes",
+    "feed",
+    "description",
+    "base_url",
+    "image",
+    "category",
+    "explicit",
+    "owner_email",
 ];
 
 impl Project {
@@ -402,6 +464,24 @@ impl Project {
     /// The output folder, resolved.
     pub fn output_dir(&self) -> PathBuf {
         self.resolve(&self.config.output.dir)
+    }
+
+    /// Output formats: `output.formats`, else `[m4b, mp3]` for a book and `[mp3]` for a podcast.
+    pub fn formats(&self) -> Vec<String> {
+        match (&self.config.output.formats, self.config.kind) {
+            (Some(f), _) => f.clone(),
+            (None, ProjectKind::Book) => vec!["m4b".into(), "mp3".into()],
+            (None, ProjectKind::Podcast) => vec!["mp3".into()],
+        }
+    }
+
+    /// Loudness preset name: `output.loudness`, else `audiobook` for a book and `podcast` for a podcast.
+    pub fn loudness(&self) -> String {
+        match (&self.config.output.loudness, self.config.kind) {
+            (Some(l), _) => l.clone(),
+            (None, ProjectKind::Book) => "audiobook".into(),
+            (None, ProjectKind::Podcast) => "podcast".into(),
+        }
     }
 
     /// The state folder (`.ws-book/` beside the project).
@@ -664,7 +744,15 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
             String::new(),
         ));
     }
-    for f in &c.output.formats {
+    validate_podcast(p, &err)?;
+    for f in &p.formats() {
+        if f == "m4b" && c.kind == ProjectKind::Podcast {
+            return Err(err(
+                "m4b",
+                "`output.formats`: `m4b` is one file for a whole book; a podcast's episodes use mp3 or opus".into(),
+                String::new(),
+            ));
+        }
         if !["m4b", "mp3", "opus"].contains(&f.as_str()) {
             let hint = closest(f, &["m4b", "mp3", "opus"])
                 .map(|s| format!(" (did you mean `{s}`?)"))
@@ -676,12 +764,12 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
             ));
         }
     }
-    if !["audiobook", "podcast"].contains(&c.output.loudness.as_str()) {
+    if !["audiobook", "podcast"].contains(&p.loudness().as_str()) {
         return Err(err(
             "loudness",
             format!(
                 "`output.loudness`: unknown preset `{}`; use `audiobook` or `podcast`",
-                c.output.loudness
+                p.loudness()
             ),
             String::new(),
         ));
@@ -735,6 +823,87 @@ fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
                     ));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// The podcast keys: `episodes` and `feed` (with `base_url`) for `kind: podcast`, neither for a book.
+fn validate_podcast(p: &Project, err: &dyn Fn(&str, String, String) -> ProjectError) -> Result<(), ProjectError> {
+    let c = &p.config;
+    let patterns = c.episodes.patterns();
+    if c.kind == ProjectKind::Book {
+        if !patterns.is_empty() || c.feed.is_some() {
+            let key = if patterns.is_empty() { "feed" } else { "episodes" };
+            return Err(err(
+                key,
+                format!("`{key}` is only used by podcast projects"),
+                " (add `kind: podcast`, or remove the key)".into(),
+            ));
+        }
+        return Ok(());
+    }
+    if patterns.is_empty() {
+        return Err(err(
+            "kind",
+            "a podcast project needs `episodes`".into(),
+            " (a glob or list of Markdown files, one per episode, e.g. `episodes: posts/*.md`)".into(),
+        ));
+    }
+    if !c.manuscripts.is_empty() {
+        return Err(err(
+            "manuscripts",
+            "`manuscripts` is for books; a podcast lists its files under `episodes`".into(),
+            String::new(),
+        ));
+    }
+    let Some(feed) = &c.feed else {
+        return Err(err(
+            "kind",
+            "a podcast project needs a `feed` block".into(),
+            " (at least `feed: { base_url: https://example.com/podcast/ }`)".into(),
+        ));
+    };
+    match feed.base_url.as_deref().map(str::trim) {
+        None | Some("") => {
+            return Err(err(
+                "feed",
+                "`feed.base_url` is missing: it is the public URL the `out/` folder is served from; every \
+                 episode's enclosure URL in feed.xml is built from it"
+                    .into(),
+                " (e.g. `base_url: https://example.com/podcast/`)".into(),
+            ))
+        }
+        Some(u) if !(u.starts_with("https://") || u.starts_with("http://")) => {
+            return Err(err(
+                u,
+                format!("`feed.base_url` `{u}` is not an http(s) URL"),
+                " (podcast apps download enclosures over HTTP, e.g. `https://example.com/podcast/`)".into(),
+            ))
+        }
+        Some(_) => {}
+    }
+    if let Some(l) = &feed.language {
+        if lang::resolve(l).is_none() {
+            return Err(err(
+                l,
+                format!("`feed.language`: unknown language `{l}`"),
+                " (use a language code such as `en`)".into(),
+            ));
+        }
+    }
+    for pat in &patterns {
+        let full = p.resolve(Path::new(pat));
+        let matched = glob::glob(&full.to_string_lossy())
+            .map_err(|e| err(pat, format!("`episodes`: bad glob `{pat}`: {e}"), String::new()))?
+            .filter_map(Result::ok)
+            .any(|f| f.is_file());
+        if !matched {
+            return Err(err(
+                pat,
+                format!("`episodes`: `{pat}` matches no file (looked for {})", full.display()),
+                " (paths and globs are relative to the project file's folder)".into(),
+            ));
         }
     }
     Ok(())

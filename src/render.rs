@@ -15,8 +15,10 @@ use crate::audio::resample::{ResampleError, StreamResampler};
 use crate::audio::stitch::{self, ChunkSlot, StitchError};
 use crate::engine::{self, EngineError, EngineKind, GenParams, SynthRequest, VoiceSpec};
 use crate::models::{BarProgress, Fetch, Resolver};
-use crate::plan::{Chunk, Plan};
-use crate::project::Project;
+use crate::plan::{Chunk, Plan, Section};
+use crate::project::{Project, ProjectKind};
+use crate::publish::templates::Templates;
+use crate::publish::transcript;
 use crate::store::{FailedChunk, PlannedChunk, RenderSpec, Store, StoreError, SyncReport};
 use crate::worker::{self, WorkerConfig, WorkerError, WorkerReport, WorkerState};
 
@@ -70,6 +72,8 @@ pub enum ProgressMode {
     Auto,
     /// Plain log lines on stderr.
     Plain,
+    /// JSON lines on stderr: one object per event (`log`, `warning`, `chunk`, `chapter`, `output`).
+    Json,
     /// Nothing but warnings.
     Quiet,
 }
@@ -188,6 +192,11 @@ pub struct RenderSummary {
     pub failed: Vec<FailedChunk>,
     /// Workers' reports.
     pub workers: Vec<WorkerReport>,
+    /// Transcript and chapter files written (WebVTT, SRT, chapters JSON per assembled chapter).
+    pub transcripts: Vec<PathBuf>,
+    /// The assembled timeline of each assembled chapter (chapter index, chunk offsets).
+    #[serde(skip)]
+    pub timelines: Vec<(usize, stitch::Timeline)>,
     /// Every chunk done and every file written.
     pub complete: bool,
     /// Stopped by Ctrl-C.
@@ -246,13 +255,23 @@ pub fn db_location(project: &Project, flag: Option<&str>) -> String {
     project.state_dir().join("state.db").display().to_string()
 }
 
-/// The render's name in the database: the project (or manuscript) file name.
+/// The render's name in the database: the project (or manuscript) file name with its folder's name
+/// (`podcast-demo/project.yaml`), so the projects of a batch sharing one database keep apart.
 pub fn render_name(project: &Project) -> String {
-    project
+    let file = project
         .source
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "book".into())
+        .unwrap_or_else(|| "book".into());
+    let dir = std::path::absolute(&project.source).ok().and_then(|p| {
+        p.parent()
+            .and_then(|d| d.file_name())
+            .map(|d| d.to_string_lossy().to_string())
+    });
+    match dir {
+        Some(d) if !d.is_empty() => format!("{d}/{file}"),
+        _ => file,
+    }
 }
 
 /// A file-name-safe version of a title.
@@ -276,23 +295,25 @@ pub fn slug(s: &str) -> String {
 /// A progress sink: log lines (plain) or indicatif bars (terminal).
 struct Progress {
     mode: ProgressMode,
+    /// The render's name, in JSON events.
+    project: String,
     multi: Option<indicatif::MultiProgress>,
     bar: Option<indicatif::ProgressBar>,
     spinners: Vec<indicatif::ProgressBar>,
 }
 
 impl Progress {
-    fn new(mode: ProgressMode, total: u64, workers: usize) -> Progress {
+    fn new(mode: ProgressMode, total: u64, workers: usize, project: String) -> Progress {
         use std::io::IsTerminal;
         let tty = mode == ProgressMode::Auto && std::io::stderr().is_terminal();
         if !tty {
-            let mode = if mode == ProgressMode::Quiet {
-                ProgressMode::Quiet
-            } else {
-                ProgressMode::Plain
+            let mode = match mode {
+                ProgressMode::Quiet | ProgressMode::Json => mode,
+                _ => ProgressMode::Plain,
             };
             return Progress {
                 mode,
+                project,
                 multi: None,
                 bar: None,
                 spinners: vec![],
@@ -314,6 +335,7 @@ impl Progress {
             .collect();
         Progress {
             mode: ProgressMode::Auto,
+            project,
             multi: Some(multi),
             bar: Some(bar),
             spinners,
@@ -326,16 +348,30 @@ impl Progress {
                 let _ = m.println(s);
             }
             (None, ProgressMode::Quiet) => {}
+            (None, ProgressMode::Json) => self.event("log", serde_json::json!({ "message": s })),
             (None, _) => eprintln!("{s}"),
         }
     }
 
+    /// A JSON-lines event on stderr (JSON mode only): `{"event": kind, "project": …, …fields}`.
+    fn event(&self, kind: &str, fields: serde_json::Value) {
+        if self.mode != ProgressMode::Json {
+            return;
+        }
+        let mut v = serde_json::json!({ "event": kind, "project": self.project });
+        if let (Some(o), serde_json::Value::Object(f)) = (v.as_object_mut(), fields) {
+            o.extend(f);
+        }
+        eprintln!("{v}");
+    }
+
     fn warn(&self, s: &str) {
-        match &self.multi {
-            Some(m) => {
+        match (&self.multi, self.mode) {
+            (Some(m), _) => {
                 let _ = m.println(format!("warning: {s}"));
             }
-            None => eprintln!("warning: {s}"),
+            (None, ProgressMode::Json) => self.event("warning", serde_json::json!({ "message": s })),
+            (None, _) => eprintln!("warning: {s}"),
         }
     }
 
@@ -375,28 +411,11 @@ pub async fn render(
     let started = Instant::now();
     let cfg = &project.config;
     let choice = opts.engine.clone().unwrap_or_else(|| cfg.engine.name.clone());
-    // WhisperSpeech models through the model manager: `whisperspeech` fetches what is missing (unless
-    // offline); `auto` uses only what is present and otherwise falls back to the draft with a warning.
-    let models = match choice.as_str() {
-        "whisperspeech" | "auto" => {
-            let fetch = if choice == "whisperspeech" {
-                Fetch::Allow
-            } else {
-                Fetch::Never
-            };
-            let resolver = Resolver::from_env(opts.offline).with_progress(BarProgress::boxed);
-            Some(
-                resolver
-                    .engine_models(&cfg.engine.models, &project.base_dir, fetch)
-                    .map_err(|e| e.to_string()),
-            )
-        }
-        _ => None,
-    };
+    let models = engine_models(project, &choice, opts);
     let (kind, warning) = engine::resolve_with(&choice, models.as_ref())?;
     let n_workers = opts.workers.unwrap_or(cfg.render.workers).max(1);
     let formats: Vec<OutFormat> = {
-        let names = opts.formats.clone().unwrap_or_else(|| cfg.output.formats.clone());
+        let names = opts.formats.clone().unwrap_or_else(|| project.formats());
         let mut v = Vec::new();
         for n in names {
             let f = OutFormat::parse(&n)
@@ -407,10 +426,10 @@ pub async fn render(
         }
         v
     };
-    let preset = loudness::preset(&cfg.output.loudness).ok_or_else(|| {
+    let preset = loudness::preset(&project.loudness()).ok_or_else(|| {
         RenderError::Input(format!(
             "unknown loudness preset `{}`; use audiobook or podcast",
-            cfg.output.loudness
+            project.loudness()
         ))
     })?;
     let out_dir = match &opts.out {
@@ -419,7 +438,7 @@ pub async fn render(
     };
 
     let total_chunks: u64 = plan.chapters.iter().map(|c| c.chunks.len() as u64).sum();
-    let progress = Progress::new(opts.progress, total_chunks, n_workers);
+    let progress = Progress::new(opts.progress, total_chunks, n_workers, render_name(project));
     if let Some(w) = &warning {
         progress.warn(w);
     }
@@ -437,37 +456,8 @@ pub async fn render(
     let engine_rate = engines[0].sample_rate();
 
     // Plan → queue rows.
-    let mut chapters = Vec::with_capacity(plan.chapters.len());
-    let mut planned = Vec::with_capacity(total_chunks as usize);
-    for (ci, ch) in plan.chapters.iter().enumerate() {
-        chapters.push(ch.title.clone());
-        for (i, c) in ch.chunks.iter().enumerate() {
-            let key = store_key(c, &fingerprint, None);
-            let req = SynthRequest {
-                key: key.clone(),
-                runs: c.runs.clone(),
-                voice: VoiceSpec {
-                    name: c.voice.clone(),
-                    embedding: None,
-                },
-                speaker: c.speaker.clone(),
-                seed: chunk_seed(cfg.render.seed, &key),
-                params: GenParams {
-                    cps: cfg.chunking.cps,
-                    temperature: cfg.engine.temperature,
-                    top_k: cfg.engine.top_k,
-                },
-            };
-            let request = serde_json::to_string(&req).map_err(|e| RenderError::Input(e.to_string()))?;
-            planned.push(PlannedChunk {
-                chapter: ci as u32,
-                index: i as u32,
-                plan_key: c.key.clone(),
-                store_key: key,
-                request,
-            });
-        }
-    }
+    let chapters: Vec<String> = plan.chapters.iter().map(|c| c.title.clone()).collect();
+    let planned = planned_chunks(project, plan, &fingerprint)?;
 
     let db = db_location(project, opts.db.as_deref());
     let store = Store::open(&db).await?;
@@ -513,8 +503,32 @@ pub async fn render(
     let render_id = sync.render_id;
     let mut last_line = Instant::now();
     let plain_every = Duration::from_secs(5);
+    let mut seen: std::collections::HashMap<(u32, u32), String> = std::collections::HashMap::new();
+    let mut chunk_events = |states: Vec<crate::store::ChunkState>| {
+        for st in states {
+            if st.status == "done" || st.status == "failed" {
+                let prev = seen.insert((st.chapter, st.index), st.status.clone());
+                if prev.as_deref() != Some(st.status.as_str()) {
+                    progress.event(
+                        "chunk",
+                        serde_json::json!({
+                            "chapter": st.chapter, "index": st.index, "status": st.status, "attempts": st.attempts,
+                        }),
+                    );
+                }
+            }
+        }
+    };
+    if progress.mode == ProgressMode::Json {
+        // Chunks already done before this run are reported once, up front.
+        chunk_events(store.chunk_states(sync.render_id).await?);
+    }
     loop {
-        if handles.iter().all(|h| h.is_finished()) {
+        let finished = handles.iter().all(|h| h.is_finished());
+        if progress.mode == ProgressMode::Json {
+            chunk_events(store.chunk_states(render_id).await?);
+        }
+        if finished {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -576,6 +590,8 @@ pub async fn render(
         qc: vec![],
         failed,
         workers: reports,
+        transcripts: vec![],
+        timelines: vec![],
         complete: false,
         interrupted,
     };
@@ -606,9 +622,15 @@ pub async fn render(
                     })
                     .collect(),
                 complete: complete.get(ci).copied().unwrap_or(false),
+                sections: ch.sections.clone(),
+                file_stem: ch.file_stem.clone(),
             })
             .collect(),
         cover: load_cover(project, plan, &progress),
+        genre: match cfg.kind {
+            ProjectKind::Book => "Audiobook".into(),
+            ProjectKind::Podcast => "Podcast".into(),
+        },
     };
     progress.line(&format!(
         "render: assembling {} of {} chapters ({})",
@@ -632,9 +654,38 @@ pub async fn render(
         }
         other => other?,
     };
+    for l in &assembled.loudness {
+        progress.event(
+            "chapter",
+            serde_json::json!({
+                "chapter": l.chapter, "title": plan.chapters[l.chapter].title, "duration": l.duration,
+                "gain_db": l.gain_db,
+            }),
+        );
+    }
+    for o in &assembled.outputs {
+        progress.event(
+            "output",
+            serde_json::json!({ "path": o.path, "format": o.format, "chapter": o.chapter, "duration": o.duration }),
+        );
+    }
     summary.chapters_assembled = assembled.chapters;
     summary.outputs = assembled.outputs;
     summary.loudness = assembled.loudness;
+
+    // Timed transcripts and chapter JSON from the assembled timelines.
+    let templates = Templates::for_project(project);
+    for (ci, timeline) in &assembled.timelines {
+        let ch = &plan.chapters[*ci];
+        let stem = chapter_stem(&book.chapters[*ci], book.chapters.len());
+        let files = transcript::write_chapter(&templates, &out_dir, &stem, ch, timeline)
+            .map_err(|e| RenderError::Input(e.to_string()))?;
+        for f in &files {
+            progress.event("output", serde_json::json!({ "path": f, "chapter": ci }));
+        }
+        summary.transcripts.extend(files);
+    }
+    summary.timelines = assembled.timelines;
 
     // QC of the encoded files.
     for o in &summary.outputs {
@@ -647,6 +698,86 @@ pub async fn render(
     summary.wall_seconds = started.elapsed().as_secs_f64();
     store.close().await;
     Ok(summary)
+}
+
+/// The queue rows of a plan: every chunk with its store key and serialised synthesis request.
+fn planned_chunks(project: &Project, plan: &Plan, fingerprint: &str) -> Result<Vec<PlannedChunk>, RenderError> {
+    let cfg = &project.config;
+    let mut planned = Vec::new();
+    for (ci, ch) in plan.chapters.iter().enumerate() {
+        for (i, c) in ch.chunks.iter().enumerate() {
+            let key = store_key(c, fingerprint, None);
+            let req = SynthRequest {
+                key: key.clone(),
+                runs: c.runs.clone(),
+                voice: VoiceSpec {
+                    name: c.voice.clone(),
+                    embedding: None,
+                },
+                speaker: c.speaker.clone(),
+                seed: chunk_seed(cfg.render.seed, &key),
+                params: GenParams {
+                    cps: cfg.chunking.cps,
+                    temperature: cfg.engine.temperature,
+                    top_k: cfg.engine.top_k,
+                },
+            };
+            let request = serde_json::to_string(&req).map_err(|e| RenderError::Input(e.to_string()))?;
+            planned.push(PlannedChunk {
+                chapter: ci as u32,
+                index: i as u32,
+                plan_key: c.key.clone(),
+                store_key: key,
+                request,
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// WhisperSpeech models through the model manager: `whisperspeech` fetches what is missing (unless offline);
+/// `auto` uses only what is present (and then falls back to the draft with a warning); `espeak` needs none.
+fn engine_models(
+    project: &Project,
+    choice: &str,
+    opts: &RenderOptions,
+) -> Option<Result<engine::whisperspeech::ModelPaths, String>> {
+    let fetch = match choice {
+        "whisperspeech" => Fetch::Allow,
+        "auto" => Fetch::Never,
+        _ => return None,
+    };
+    let resolver = Resolver::from_env(opts.offline).with_progress(BarProgress::boxed);
+    Some(
+        resolver
+            .engine_models(&project.config.engine.models, &project.base_dir, fetch)
+            .map_err(|e| e.to_string()),
+    )
+}
+
+/// Queues a project's plan in the store without rendering it (the first step of a batch: every project is
+/// queued before any worker starts, so one worker pool serves them all). Returns the sync report.
+pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Result<SyncReport, RenderError> {
+    let cfg = &project.config;
+    let choice = opts.engine.clone().unwrap_or_else(|| cfg.engine.name.clone());
+    let models = engine_models(project, &choice, opts);
+    let (kind, _warning) = engine::resolve_with(&choice, models.as_ref())?;
+    let eng = engine::create_with(kind, models.as_ref().and_then(|m| m.as_ref().ok()), &cfg.render.device)?;
+    let fingerprint = eng.fingerprint();
+    let chapters: Vec<String> = plan.chapters.iter().map(|c| c.title.clone()).collect();
+    let planned = planned_chunks(project, plan, &fingerprint)?;
+    let store = Store::open(&db_location(project, opts.db.as_deref())).await?;
+    let spec = RenderSpec {
+        name: render_name(project),
+        title: plan.title.clone(),
+        author: plan.author.clone(),
+        engine: kind.as_str().into(),
+        fingerprint,
+        max_attempts: cfg.render.max_attempts,
+    };
+    let sync = store.sync_plan(&spec, &chapters, &planned).await;
+    store.close().await;
+    Ok(sync?)
 }
 
 /// The cover: `output.cover` if set, else the manuscript's own (an EPUB's cover image).
@@ -692,6 +823,21 @@ pub struct ChapterAssembly {
     pub slots: Vec<ChunkSlot>,
     /// All chunks done (only complete chapters are written).
     pub complete: bool,
+    /// In-file chapter markers of this chapter's own files (podcast episode headings).
+    pub sections: Vec<Section>,
+    /// File name stem instead of `NN - Title`.
+    pub file_stem: Option<String>,
+}
+
+/// The file name stem of a chapter's files: its `file_stem`, else `NN - Title` (zero-padded to the count).
+pub fn chapter_stem(ch: &ChapterAssembly, n_chapters: usize) -> String {
+    match &ch.file_stem {
+        Some(s) => s.clone(),
+        None => {
+            let width = n_chapters.to_string().len().max(2);
+            format!("{:0width$} - {}", ch.index + 1, slug(&ch.title))
+        }
+    }
 }
 
 /// A book to assemble.
@@ -705,6 +851,8 @@ pub struct BookAssembly {
     pub chapters: Vec<ChapterAssembly>,
     /// Cover art.
     pub cover: Option<Cover>,
+    /// Genre tag (`Audiobook`, `Podcast`).
+    pub genre: String,
 }
 
 /// What assembly wrote.
@@ -716,6 +864,32 @@ pub struct Assembled {
     pub outputs: Vec<OutputFile>,
     /// Loudness per chapter.
     pub loudness: Vec<ChapterLoudness>,
+    /// The timeline of each assembled chapter (chapter index, chunk offsets at the engine rate).
+    pub timelines: Vec<(usize, stitch::Timeline)>,
+}
+
+/// In-file chapter markers of a chapter's sections at `out_rate`: the first starts at 0 (the head room
+/// tone), each other at its first chunk's offset in the timeline; each ends where the next starts.
+pub fn section_marks(sections: &[Section], timeline: &stitch::Timeline, out_rate: u32) -> Vec<ChapterMark> {
+    let r = out_rate as f64 / timeline.rate as f64;
+    let total = (timeline.total as f64 * r).ceil() as i64;
+    let starts: Vec<i64> = sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (i, timeline.chunks.get(s.first_chunk)) {
+            (0, _) | (_, None) => 0,
+            (_, Some((start, _))) => (*start as f64 * r).round() as i64,
+        })
+        .collect();
+    sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ChapterMark {
+            title: s.title.clone(),
+            start: starts[i],
+            end: starts.get(i + 1).copied().unwrap_or(total),
+        })
+        .collect()
 }
 
 /// Integrated loudness of a chapter after gain and limiter (no encoding).
@@ -787,7 +961,7 @@ pub async fn assemble(
         let pieces = stitch::layout(&ch.slots, pauses, rate);
         let mut meter = Meter::new(rate)?;
         let mut err = None;
-        let len = stitch::stream(store, ch.index, &pieces, rate, &mut |s| {
+        let timeline = stitch::stream(store, ch.index, &pieces, rate, &mut |s| {
             if let Err(e) = meter.add(s) {
                 err = Some(e);
             }
@@ -810,12 +984,11 @@ pub async fn assemble(
             measured_lufs: m.lufs,
             measured_peak_db: m.true_peak_db,
             gain_db: gain,
-            duration: len as f64 / rate as f64,
+            duration: timeline.total as f64 / rate as f64,
         });
-        measured.push((ch, pieces, len, gain));
+        measured.push((ch, pieces, timeline, gain));
     }
     let all_complete = measured.len() == n && n > 0;
-    let width = n.to_string().len().max(2);
 
     // The M4B with one marker per chapter (lengths at 44.1 kHz are exact: the resampler gives ⌈n·r⌉).
     let mut m4b = None;
@@ -823,8 +996,8 @@ pub async fn assemble(
         let r = OutFormat::M4b.rate() as f64 / rate as f64;
         let mut marks = Vec::new();
         let mut start = 0i64;
-        for (ch, _, len, _) in &measured {
-            let l = (*len as f64 * r).ceil() as i64;
+        for (ch, _, timeline, _) in &measured {
+            let l = (timeline.total as f64 * r).ceil() as i64;
             marks.push(ChapterMark {
                 title: ch.title.clone(),
                 start,
@@ -840,7 +1013,7 @@ pub async fn assemble(
                 ("album".into(), book.title.clone()),
                 ("artist".into(), book.author.clone()),
                 ("album_artist".into(), book.author.clone()),
-                ("genre".into(), "Audiobook".into()),
+                ("genre".into(), book.genre.clone()),
             ],
             chapters: marks,
             cover: book.cover.clone(),
@@ -848,13 +1021,13 @@ pub async fn assemble(
         m4b = Some(AudioEncoder::open(&spec)?);
     }
     let mut m4b_err: Option<EncodeError> = None;
-    for (ch, pieces, _len, gain) in &measured {
+    for (ch, pieces, timeline, gain) in &measured {
         if cancel.load(Ordering::SeqCst) {
             return Err(RenderError::Interrupted);
         }
         let mut per_chapter: Vec<(OutFormat, AudioEncoder)> = Vec::new();
         for f in formats.iter().filter(|f| **f != OutFormat::M4b) {
-            let name = format!("{:0width$} - {}.{}", ch.index + 1, slug(&ch.title), f.ext());
+            let name = format!("{}.{}", chapter_stem(ch, n), f.ext());
             let spec = EncodeSpec {
                 format: *f,
                 path: out_dir.join(name),
@@ -864,9 +1037,9 @@ pub async fn assemble(
                     ("artist".into(), book.author.clone()),
                     ("album_artist".into(), book.author.clone()),
                     ("track".into(), format!("{}/{}", ch.index + 1, n)),
-                    ("genre".into(), "Audiobook".into()),
+                    ("genre".into(), book.genre.clone()),
                 ],
-                chapters: vec![],
+                chapters: section_marks(&ch.sections, timeline, f.rate()),
                 cover: book.cover.clone(),
             };
             per_chapter.push((*f, AudioEncoder::open(&spec)?));
@@ -948,6 +1121,7 @@ pub async fn assemble(
             });
         }
         result.chapters += 1;
+        result.timelines.push((ch.index, timeline.clone()));
     }
     if let Some(e) = m4b_err {
         return Err(e.into());

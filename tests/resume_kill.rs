@@ -18,6 +18,12 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// The demo render's name in its database (`<folder>/project.yaml`), from the project beside `.ws-book/`.
+fn render_name(db: &std::path::Path) -> String {
+    let yaml = db.parent().and_then(|d| d.parent()).unwrap().join("project.yaml");
+    ws_book::render::render_name(&ws_book::project::load(&yaml).unwrap())
+}
+
 /// (done, total) of the demo render in `db`, if the render exists yet.
 fn counts(rt: &tokio::runtime::Runtime, db: &std::path::Path) -> Option<(u64, u64)> {
     if !db.exists() {
@@ -25,7 +31,7 @@ fn counts(rt: &tokio::runtime::Runtime, db: &std::path::Path) -> Option<(u64, u6
     }
     rt.block_on(async {
         let store = Store::open(&db.display().to_string()).await.ok()?;
-        let r = store.render("project.yaml").await.ok()?;
+        let r = store.render(&render_name(db)).await.ok()?;
         let p = store.progress(r.id).await.ok()?;
         store.close().await;
         Some((p.iter().map(|c| c.done).sum(), p.iter().map(|c| c.total).sum()))
@@ -119,7 +125,7 @@ fn sigkill_at_several_points_then_resume_gives_bit_identical_audio() {
     // No chunk completed twice; every chunk done.
     let states = rt.block_on(async {
         let s = Store::open(&p.db().display().to_string()).await.unwrap();
-        let r = s.render("project.yaml").await.unwrap();
+        let r = s.render(&render_name(&p.db())).await.unwrap();
         s.chunk_states(r.id).await.unwrap()
     });
     assert_eq!(states.len() as u64, total);
@@ -167,7 +173,7 @@ fn two_worker_processes_and_a_render_share_one_database() {
     }
     let (states, rows) = rt.block_on(async {
         let s = Store::open(&db).await.unwrap();
-        let r = s.render("project.yaml").await.unwrap();
+        let r = s.render(&render_name(&p.db())).await.unwrap();
         (s.chunk_states(r.id).await.unwrap(), s.workers().await.unwrap())
     });
     assert!(states.iter().all(|s| s.status == "done"), "no lost chunk");

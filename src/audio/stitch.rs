@@ -74,17 +74,37 @@ pub fn layout(chunks: &[ChunkSlot], pauses: &PauseOptions, rate: u32) -> Vec<Pie
     out
 }
 
+/// Where every chunk sits in a stitched chapter, in samples at the stitching rate: the exact timeline of
+/// the assembled audio (silences, pauses and any per-chunk resampling included).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Timeline {
+    /// Sample rate of the offsets.
+    pub rate: u32,
+    /// Total samples of the chapter.
+    pub total: u64,
+    /// Per chunk in order: (first sample, length in samples).
+    pub chunks: Vec<(u64, u64)>,
+}
+
+impl Timeline {
+    /// Seconds of a sample offset.
+    pub fn seconds(&self, samples: u64) -> f64 {
+        samples as f64 / self.rate as f64
+    }
+}
+
 /// Streams a chapter's pieces at `rate` into `sink`, fetching chunk audio from the store one at a time.
-/// Returns the number of samples produced.
+/// Returns the timeline: the total samples produced and where each chunk starts.
 pub async fn stream(
     store: &Store,
     chapter: usize,
     pieces: &[Piece],
     rate: u32,
     sink: &mut dyn FnMut(&[f32]),
-) -> Result<u64, StitchError> {
+) -> Result<Timeline, StitchError> {
     let silence = vec![0f32; 4096];
     let mut n = 0u64;
+    let mut chunks = Vec::new();
     for p in pieces {
         match p {
             Piece::Silence(len) => {
@@ -108,9 +128,10 @@ pub async fn stream(
                     resample::resample_clip(&audio.samples, audio.sample_rate, rate)?
                 };
                 sink(&samples);
+                chunks.push((n, samples.len() as u64));
                 n += samples.len() as u64;
             }
         }
     }
-    Ok(n)
+    Ok(Timeline { rate, total: n, chunks })
 }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use ws_book::plan;
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -29,7 +28,7 @@ pub struct InitArgs {
 
 /// Runs `plan`.
 pub fn run(a: PlanArgs) -> anyhow::Result<i32> {
-    let (_project, plan) = plan::load_and_plan(&a.input)?;
+    let plan = ws_book::podcast::load_and_plan(&a.input)?.plan;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
         return Ok(0);

@@ -6,14 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use ws_book::render::{self, ProgressMode, RenderError, RenderOptions, RenderSummary};
-
-/// Exit code: some chunks failed (what was complete is kept and assembled).
-pub const EXIT_FAILED_CHUNKS: i32 = 3;
-/// Exit code: bad input.
-pub const EXIT_INPUT: i32 = 2;
-/// Exit code: interrupted by Ctrl-C.
-pub const EXIT_INTERRUPTED: i32 = 130;
+use ws_book::batch::{self, EXIT_INPUT};
+use ws_book::render::{ProgressMode, RenderOptions, RenderSummary};
 
 /// Progress display.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -22,6 +16,8 @@ pub enum ProgressArg {
     Auto,
     /// Log lines.
     Plain,
+    /// JSON lines, one event per chunk, chapter and output file.
+    Json,
     /// No progress output.
     Quiet,
 }
@@ -29,8 +25,10 @@ pub enum ProgressArg {
 /// Arguments of `render`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// project.yaml, or a manuscript (.md / .epub) to render with defaults.
-    pub input: PathBuf,
+    /// project.yaml files (or folders of them), or a manuscript (.md / .epub) to render with defaults. Several
+    /// projects share one state database (`--db`, else the first project's) and one worker pool.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
     /// Engine: auto, whisperspeech or espeak (overrides project.yaml).
     #[arg(long)]
     pub engine: Option<String>,
@@ -46,7 +44,7 @@ pub struct RenderArgs {
     /// State database: a SQLite path or `sqlite:PATH` (default `.ws-book/state.db` beside the project).
     #[arg(long)]
     pub db: Option<String>,
-    /// Progress display.
+    /// Progress display on stderr: bars on a terminal, else plain lines (auto); plain; json lines; quiet.
     #[arg(long, value_enum, default_value = "auto")]
     pub progress: ProgressArg,
     /// Lease length in seconds (a crashed worker's chunks return to the queue after it).
@@ -62,7 +60,6 @@ pub struct RenderArgs {
 
 /// Runs `render`.
 pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
-    let (project, plan) = ws_book::plan::load_and_plan(&a.input)?;
     if a.workers == Some(0) {
         eprintln!("error: --workers must be at least 1");
         return Ok(EXIT_INPUT);
@@ -76,6 +73,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         progress: match a.progress {
             ProgressArg::Auto => ProgressMode::Auto,
             ProgressArg::Plain => ProgressMode::Plain,
+            ProgressArg::Json => ProgressMode::Json,
             ProgressArg::Quiet => ProgressMode::Quiet,
         },
         lease: Duration::from_secs(a.lease_secs.max(1)),
@@ -83,7 +81,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let cancel = Arc::new(AtomicBool::new(false));
-    let result = rt.block_on(async {
+    let results = rt.block_on(async {
         let c = cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
@@ -91,36 +89,57 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
                 c.store(true, Ordering::SeqCst);
             }
         });
-        render::render(&project, &plan, &opts, cancel.clone()).await
+        batch::render_batch(&a.inputs, &opts, cancel.clone()).await
     });
-    let summary = match result {
-        Ok(s) => s,
-        Err(e @ (RenderError::Input(_) | RenderError::Engine(_))) => {
-            eprintln!("error: {e}");
-            return Ok(if matches!(e, RenderError::Input(_)) {
-                EXIT_INPUT
-            } else {
-                1
-            });
+    for r in &results {
+        if let Some(e) = &r.error {
+            eprintln!("error: {}: {e}", r.input.display());
         }
-        Err(e) => return Err(e.into()),
-    };
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        print_summary(&summary);
     }
-    Ok(exit_code(&summary))
+    let code = batch::batch_exit_code(&results);
+    if results.len() == 1 {
+        let r = &results[0];
+        if let Some(s) = &r.summary {
+            if a.json {
+                let mut v = serde_json::to_value(s)?;
+                if let (Some(o), Some(f)) = (v.as_object_mut(), &r.feed) {
+                    o.insert("feed".into(), serde_json::to_value(f)?);
+                }
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                print_summary(s);
+                if let Some(f) = &r.feed {
+                    print_feed(f);
+                }
+            }
+        }
+        return Ok(code);
+    }
+    if a.json {
+        let v = serde_json::json!({ "projects": results, "exit_code": code });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        for r in &results {
+            println!("== {}", r.input.display());
+            match (&r.summary, &r.error) {
+                (_, Some(e)) => println!("error: {e}"),
+                (Some(s), None) => {
+                    print_summary(s);
+                    if let Some(f) = &r.feed {
+                        print_feed(f);
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+    }
+    Ok(code)
 }
 
-/// The exit code a summary stands for.
-pub fn exit_code(s: &RenderSummary) -> i32 {
-    if s.interrupted {
-        EXIT_INTERRUPTED
-    } else if s.chunks.failed > 0 || !s.complete {
-        EXIT_FAILED_CHUNKS
-    } else {
-        0
+fn print_feed(f: &ws_book::publish::feed::FeedReport) {
+    println!("feed: {} ({} episodes)", f.path.display(), f.episodes);
+    for m in &f.missing {
+        println!("feed: episode `{m}` left out: its audio is not complete");
     }
 }
 

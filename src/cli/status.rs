@@ -9,9 +9,9 @@ use ws_book::store::Store;
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// project.yaml or manuscript.
-    pub input: PathBuf,
-    /// State database (default `.ws-book/state.db` beside the project).
+    /// project.yaml files or manuscripts (none with `--db`: every render in that database).
+    pub inputs: Vec<PathBuf>,
+    /// State database (default `.ws-book/state.db` beside the first project; a batch's `--db`).
     #[arg(long)]
     pub db: Option<String>,
     /// Print JSON.
@@ -19,15 +19,51 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// Runs `status`.
+/// Runs `status`: one report per project (or per render in the database). Exit code 3 when a project has
+/// failed chunks.
 pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
-    let project = ws_book::plan::load_input(&a.input)?;
-    let db = render::db_location(&project, a.db.as_deref());
-    let name = render::render_name(&project);
+    let mut targets: Vec<(String, String)> = Vec::new();
+    for input in &a.inputs {
+        let project = ws_book::plan::load_input(input)?;
+        let db = render::db_location(&project, a.db.as_deref());
+        targets.push((db, render::render_name(&project)));
+    }
+    if a.inputs.is_empty() {
+        let Some(db) = a.db.clone() else {
+            anyhow::bail!("give a project file, or `--db` to list every render in a database");
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let renders = rt.block_on(async {
+            let store = Store::open(&db).await?;
+            let r = store.renders().await;
+            store.close().await;
+            r
+        })?;
+        targets.extend(renders.into_iter().map(|r| (db.clone(), r.name)));
+    }
+    let mut code = 0;
+    let mut all = Vec::new();
+    for (db, name) in &targets {
+        let (c, v) = one(db, name, a.json)?;
+        code = code.max(c);
+        all.push(v);
+    }
+    if a.json {
+        let v = if all.len() == 1 {
+            all.remove(0)
+        } else {
+            serde_json::Value::Array(all)
+        };
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(code)
+}
+
+fn one(db: &str, name: &str, json: bool) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (info, progress, failed, workers) = rt.block_on(async {
-        let store = Store::open(&db).await?;
-        let info = store.render(&name).await?;
+        let store = Store::open(db).await?;
+        let info = store.render(name).await?;
         let progress = store.progress(info.id).await?;
         let failed = store.failed_chunks(info.id).await?;
         let workers = store.workers().await?;
@@ -37,15 +73,15 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
     let done: u64 = progress.iter().map(|c| c.done).sum();
     let total: u64 = progress.iter().map(|c| c.total).sum();
     let audio: f64 = progress.iter().map(|c| c.audio_seconds).sum();
-    if a.json {
-        let v = serde_json::json!({
-            "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
-            "chapters": progress, "failed": failed, "workers": workers,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(0);
+    let code = if failed.is_empty() { 0 } else { 3 };
+    let v = serde_json::json!({
+        "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
+        "chapters": progress, "failed": failed, "workers": workers,
+    });
+    if json {
+        return Ok((code, v));
     }
-    println!("{} — engine {} ({})", info.title, info.engine, db);
+    println!("{} [{}] — engine {} ({})", info.title, name, info.engine, db);
     println!("{done}/{total} chunks done, {audio:.1} s of audio");
     println!(
         "{:>3}  {:<40} {:>6} {:>7} {:>6} {:>6} {:>8}",
@@ -89,5 +125,5 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
             ws_book::store::now_ms() - w.heartbeat_ms
         );
     }
-    Ok(0)
+    Ok((code, v))
 }

@@ -1,0 +1,279 @@
+//! `ws-book models …` and model resolution in `say` / `render`, run as the real binary against a local
+//! stand-in for the hub (HF_ENDPOINT) with temporary HF_HOME and WS_BOOK_HOME.
+
+mod hub_support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use hub_support::FakeHub;
+
+fn fx(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/whisperspeech")
+        .join(name)
+}
+
+fn model_hub() -> FakeHub {
+    let hub = FakeHub::start();
+    let read = |n: &str| std::fs::read(fx(n)).unwrap();
+    hub.add(
+        "collabora/whisperspeech",
+        "t2s-tiny-en+pl.model",
+        read("t2s_tiny_a.model"),
+        true,
+    );
+    hub.add(
+        "collabora/whisperspeech",
+        "s2a-q4-tiny-en+pl.model",
+        read("s2a_tiny_a.model"),
+        true,
+    );
+    hub.add(
+        "charactr/vocos-encodec-24khz",
+        "pytorch_model.bin",
+        read("vocos_tiny/pytorch_model.bin"),
+        true,
+    );
+    hub.add(
+        "charactr/vocos-encodec-24khz",
+        "config.yaml",
+        read("vocos_tiny/config.yaml"),
+        false,
+    );
+    hub
+}
+
+const TINY: [&str; 3] = [
+    "collabora/whisperspeech:t2s-tiny-en+pl.model",
+    "collabora/whisperspeech:s2a-q4-tiny-en+pl.model",
+    "charactr/vocos-encodec-24khz",
+];
+
+fn ws(home: &Path, endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ws-book"))
+        .args(args)
+        .env("WS_BOOK_HOME", home.join("wsb"))
+        .env("HF_HOME", home.join("hf"))
+        .env("HF_ENDPOINT", endpoint)
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_CACHE")
+        .env_remove("WS_BOOK_FAIL_CHUNKS")
+        .current_dir(home)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn fetch_list_verify_rm() {
+    let hub = model_hub();
+    let d = tempfile::tempdir().unwrap();
+    let o = ws(d.path(), &hub.url, &["models", "list"]);
+    assert!(o.status.success() && text(&o).contains("(empty)"), "{}", text(&o));
+
+    let mut args = vec!["models", "fetch"];
+    args.extend(TINY);
+    let o = ws(d.path(), &hub.url, &args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("t2s-tiny-en+pl: fetched and converted (t2s"),
+        "{}",
+        text(&o)
+    );
+    // present now: a second fetch converts nothing
+    let o = ws(d.path(), &hub.url, &args);
+    assert!(text(&o).contains("t2s-tiny-en+pl: present"), "{}", text(&o));
+
+    let o = ws(d.path(), &hub.url, &["models", "list", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let models = v["models"].as_array().unwrap();
+    assert_eq!(models.len(), 3);
+    let t2s = models.iter().find(|m| m["name"] == "t2s-tiny-en+pl").unwrap();
+    assert_eq!(t2s["kind"], "t2s");
+    assert_eq!(t2s["presets"], serde_json::json!(["tiny"]));
+    assert_eq!(t2s["digest"].as_str().unwrap().len(), 64);
+    assert!(t2s["size"].as_u64().unwrap() > 200_000);
+
+    let o = ws(d.path(), &hub.url, &["models", "verify"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // corrupt one converted file: verify names it and fails
+    let w = d.path().join("wsb/models/s2a-q4-tiny-en+pl/model.safetensors");
+    let mut bytes = std::fs::read(&w).unwrap();
+    let n = bytes.len();
+    bytes[n - 1] ^= 0x55;
+    std::fs::write(&w, bytes).unwrap();
+    let o = ws(d.path(), &hub.url, &["models", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("s2a-q4-tiny-en+pl: CORRUPT"), "{}", text(&o));
+    assert!(text(&o).contains("t2s-tiny-en+pl: ok"), "{}", text(&o));
+
+    let o = ws(d.path(), &hub.url, &["models", "rm", "s2a-q4-tiny-en+pl"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!w.exists());
+    let o = ws(d.path(), &hub.url, &["models", "rm", "nothing-here"]);
+    assert!(
+        !o.status.success() && text(&o).contains("no model `nothing-here`"),
+        "{}",
+        text(&o)
+    );
+
+    // errors from the hub reach the user explained
+    let o = ws(
+        d.path(),
+        &hub.url,
+        &["models", "fetch", "collabora/whisperspeech:t2s-huge.model"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("HTTP 404: EntryNotFound"), "{}", text(&o));
+    let o = ws(d.path(), &hub.url, &["models", "fetch", "no-such-thing"]);
+    assert!(
+        !o.status.success() && text(&o).contains("not a model reference"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn offline_machine_imports_a_hub_cache_and_speaks() {
+    let hub = model_hub();
+    let online = tempfile::tempdir().unwrap();
+    let mut args = vec!["models", "fetch"];
+    args.extend(TINY);
+    let o = ws(online.path(), &hub.url, &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let connections = hub.connections.load(std::sync::atomic::Ordering::SeqCst);
+
+    // the "offline" machine: nothing in its library, no hub reachable
+    let off = tempfile::tempdir().unwrap();
+    let dead = "http://127.0.0.1:9";
+    let say = |d: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_ws-book"))
+            .args([
+                "say",
+                "Hello there.",
+                "--preset",
+                "tiny",
+                "--device",
+                "cpu",
+                "--temperature",
+                "0",
+                "-o",
+            ])
+            .arg(d.join("hello.wav"))
+            .env("WS_BOOK_HOME", d.join("wsb"))
+            .env("HF_HOME", d.join("hf"))
+            .env("HF_ENDPOINT", dead)
+            .env("HF_HUB_OFFLINE", "1")
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let o = say(off.path());
+    assert!(!o.status.success());
+    for r in TINY {
+        assert!(text(&o).contains(r), "{}", text(&o));
+    }
+    assert!(text(&o).contains("ws-book models import"), "{}", text(&o));
+
+    // carry the hub cache over and import it
+    let o = ws(
+        off.path(),
+        dead,
+        &["models", "import", &online.path().join("hf/hub").display().to_string()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("t2s-tiny-en+pl: imported (t2s"), "{}", text(&o));
+    assert!(
+        text(&o).contains("vocos-encodec-24khz: imported (vocos"),
+        "{}",
+        text(&o)
+    );
+    let o = say(off.path());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(off.path().join("hello.wav").is_file());
+    assert_eq!(hub.connections.load(std::sync::atomic::Ordering::SeqCst), connections);
+
+    // a ws-book library folder copied from another machine imports as is (digests checked)
+    let third = tempfile::tempdir().unwrap();
+    let o = ws(
+        third.path(),
+        dead,
+        &[
+            "models",
+            "import",
+            &online.path().join("wsb/models/t2s-tiny-en+pl").display().to_string(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let a = std::fs::read(online.path().join("wsb/models/t2s-tiny-en+pl/model.safetensors")).unwrap();
+    let b = std::fs::read(third.path().join("wsb/models/t2s-tiny-en+pl/model.safetensors")).unwrap();
+    assert_eq!(a, b);
+    // not a model
+    std::fs::write(third.path().join("notes.model"), "just text").unwrap();
+    let o = ws(third.path(), dead, &["models", "import", "notes.model"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("notes.model"), "{}", text(&o));
+}
+
+fn project(dir: &Path, engine: &str) -> PathBuf {
+    std::fs::write(dir.join("book.md"), "# One\n\nHello there.\n").unwrap();
+    let yaml = dir.join("project.yaml");
+    std::fs::write(
+        &yaml,
+        format!(
+            "title: T\nauthor: A\nmanuscripts: [book.md]\nengine:\n  name: {engine}\n  models:\n    preset: tiny\n\
+             output:\n  formats: [mp3]\nrender:\n  device: cpu\n"
+        ),
+    )
+    .unwrap();
+    yaml
+}
+
+#[test]
+fn render_offline_without_models_fails_or_falls_back() {
+    let d = tempfile::tempdir().unwrap();
+    let yaml = project(d.path(), "whisperspeech");
+    let o = ws(
+        d.path(),
+        "http://127.0.0.1:9",
+        &[
+            "render",
+            &yaml.display().to_string(),
+            "--offline",
+            "--progress",
+            "quiet",
+        ],
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    for r in TINY {
+        assert!(text(&o).contains(r), "{}", text(&o));
+    }
+    assert!(text(&o).contains("offline"), "{}", text(&o));
+
+    let yaml = project(d.path(), "auto");
+    let o = ws(
+        d.path(),
+        "http://127.0.0.1:9",
+        &[
+            "render",
+            &yaml.display().to_string(),
+            "--offline",
+            "--progress",
+            "plain",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("DRAFT render"), "{}", text(&o));
+    assert!(text(&o).contains("ws-book models fetch"), "{}", text(&o));
+}
