@@ -259,8 +259,11 @@ impl Resolver {
             }
         }
         let mut out = Vec::with_capacity(3);
-        for r in &refs {
-            out.push(self.resolve(r, fetch)?);
+        for (r, k) in refs.iter().zip(["T2S", "S2A", "Vocos"]) {
+            out.push(self.resolve(r, fetch).map_err(|e| match e {
+                ModelsError::Hub(h) => ModelsError::Settings(format!("fetching the WhisperSpeech {k} model {r}: {h}")),
+                other => other,
+            })?);
         }
         let vocos_config = match settings.get("vocos_config") {
             Some(c) => Some(base.join(c)),

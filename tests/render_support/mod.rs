@@ -43,6 +43,9 @@ impl DemoProject {
         let mut c = Command::new(bin());
         c.args(args)
             .env("WS_BOOK_HOME", self.dir.path().join("home"))
+            // hermetic: never reach the real model hub from a test
+            .env("HF_HUB_OFFLINE", "1")
+            .env("HF_HOME", self.dir.path().join("hf"))
             .env_remove("WS_BOOK_FAIL_CHUNKS");
         c
     }
