@@ -11,5 +11,6 @@ pub mod manuscript;
 pub mod plan;
 pub mod project;
 pub mod render;
+pub mod speaker;
 pub mod store;
 pub mod worker;
