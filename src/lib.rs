@@ -13,4 +13,5 @@ pub mod project;
 pub mod render;
 pub mod speaker;
 pub mod store;
+pub mod voices;
 pub mod worker;

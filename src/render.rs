@@ -49,6 +49,9 @@ pub enum RenderError {
     /// Loudness measurement failed.
     #[error(transparent)]
     Loudness(#[from] loudness::LoudnessError),
+    /// A voice in project.yaml cannot be resolved.
+    #[error(transparent)]
+    Voice(#[from] crate::voices::VoiceError),
     /// Stopped by Ctrl-C.
     #[error("interrupted")]
     Interrupted,
@@ -417,19 +420,44 @@ pub async fn render(
     let fingerprint = engines[0].fingerprint();
     let engine_rate = engines[0].sample_rate();
 
+    // Voices → embeddings (WhisperSpeech) or existence checks (draft engine), once per (speaker, voice).
+    let mut resolver = crate::voices::VoiceResolver::new(&project.base_dir);
+    let mut embeddings: std::collections::HashMap<(String, String), Option<Vec<f32>>> = Default::default();
+    for c in plan.chapters.iter().flat_map(|ch| &ch.chunks) {
+        let k = (c.speaker.clone(), c.voice.clone());
+        if embeddings.contains_key(&k) {
+            continue;
+        }
+        let who = if c.speaker == "narrator" {
+            "narrator".to_string()
+        } else {
+            format!("character `{}`", c.speaker)
+        };
+        let e = if c.voice == crate::voices::DEFAULT_VOICE {
+            None // the engine's built-in speaker; keeps existing store keys
+        } else if kind == EngineKind::Whisperspeech {
+            Some(resolver.embedding(&who, &c.voice).await?)
+        } else {
+            resolver.check(&who, &c.voice).await?;
+            None
+        };
+        embeddings.insert(k, e);
+    }
+
     // Plan → queue rows.
     let mut chapters = Vec::with_capacity(plan.chapters.len());
     let mut planned = Vec::with_capacity(total_chunks as usize);
     for (ci, ch) in plan.chapters.iter().enumerate() {
         chapters.push(ch.title.clone());
         for (i, c) in ch.chunks.iter().enumerate() {
-            let key = store_key(c, &fingerprint, None);
+            let embedding = embeddings.get(&(c.speaker.clone(), c.voice.clone())).cloned().flatten();
+            let key = store_key(c, &fingerprint, embedding.as_deref());
             let req = SynthRequest {
                 key: key.clone(),
                 runs: c.runs.clone(),
                 voice: VoiceSpec {
                     name: c.voice.clone(),
-                    embedding: None,
+                    embedding,
                 },
                 speaker: c.speaker.clone(),
                 seed: chunk_seed(cfg.render.seed, &key),
