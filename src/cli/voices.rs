@@ -328,8 +328,13 @@ async fn preview(a: PreviewArgs) -> anyhow::Result<i32> {
         .unwrap_or_else(|| format!("Hello. This is the voice {}, reading a short preview.", v.name));
     let models = a.model_dir.as_deref().map(|d| Ok(ModelPaths::in_dir(d)));
     let (kind, warning) = engine::resolve_with("auto", models.as_ref())?;
-    if let Some(w) = warning {
-        eprintln!("warning: {w}");
+    match (warning, &a.model_dir) {
+        (Some(_), None) => eprintln!(
+            "warning: DRAFT preview: no WhisperSpeech models given (--model-dir); speaking with the espeak-ng draft \
+             engine, which ignores the voice's embedding"
+        ),
+        (Some(w), Some(_)) => eprintln!("warning: {w}"),
+        (None, _) => {}
     }
     let paths = models.and_then(Result::ok);
     let mut eng = engine::create_with(kind, paths.as_ref(), &a.device)?;

@@ -104,7 +104,14 @@ pub fn check_usable(path: &Path, rate: u32, samples: &[f32]) -> Result<(), Speak
     if peak < SILENT_PEAK {
         return Err(bad(
             path,
-            format!("the audio is silent (peak {:.1} dBFS); record or choose a file with speech", 20.0 * f64::from(peak.max(1e-12)).log10()),
+            if peak == 0.0 {
+                "the audio is silent (digital silence); choose a file with speech".to_string()
+            } else {
+                format!(
+                    "the audio is silent (peak {:.1} dBFS); choose a file with speech",
+                    20.0 * f64::from(peak).log10()
+                )
+            },
         ));
     }
     let clipped = samples.iter().filter(|x| x.abs() >= 0.999).count() as f64 / samples.len() as f64;
