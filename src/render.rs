@@ -610,7 +610,11 @@ pub async fn render(
                     .chunks
                     .iter()
                     .map(|c| ChunkSlot {
-                        key: store_key(c, &fingerprint, None),
+                        key: store_key(
+                            c,
+                            &fingerprint,
+                            embeddings.get(&(c.speaker.clone(), c.voice.clone())).and_then(|e| e.as_deref()),
+                        ),
                         paragraph_end: c.paragraph_end,
                     })
                     .collect(),
