@@ -421,7 +421,8 @@ pub async fn render(
     let engine_rate = engines[0].sample_rate();
 
     // Voices → embeddings (WhisperSpeech) or existence checks (draft engine), once per (speaker, voice).
-    let mut resolver = crate::voices::VoiceResolver::new(&project.base_dir);
+    let mut resolver = crate::voices::VoiceResolver::new(&project.base_dir)
+        .with_speaker_model(cfg.engine.models.get("speaker").map(|p| project.base_dir.join(p)));
     let mut embeddings: std::collections::HashMap<(String, String), Option<Vec<f32>>> = Default::default();
     for c in plan.chapters.iter().flat_map(|ch| &ch.chunks) {
         let k = (c.speaker.clone(), c.voice.clone());

@@ -88,3 +88,28 @@ pub fn resample(x: &[f32], from: u32, to: u32) -> Vec<f32> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_lengths_match_kaldi() {
+        // values from speechbrain/torchaudio for the same inputs
+        assert_eq!(output_len(48_510, 44_100, 16_000), 17_600);
+        assert_eq!(output_len(52_800, 48_000, 16_000), 17_600);
+        assert_eq!(output_len(52_173, 16_000, 8_000), 26_087);
+        assert_eq!(output_len(0, 44_100, 16_000), 0);
+    }
+
+    #[test]
+    fn same_rate_is_identity_and_dc_passes() {
+        let x: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        assert_eq!(resample(&x, 16_000, 16_000), x);
+        let dc = vec![0.5f32; 48_000];
+        let y = resample(&dc, 48_000, 16_000);
+        assert_eq!(y.len(), 16_000);
+        // away from the edges a constant stays constant (filter gain 0.99 · cutoff scaling ≈ 1)
+        assert!(y[100..15_900].iter().all(|v| (v - 0.5).abs() < 0.01), "{}", y[8000]);
+    }
+}

@@ -177,3 +177,37 @@ pub fn file_digest(path: &std::path::Path) -> std::io::Result<String> {
     h.update_reader(std::fs::File::open(path)?)?;
     Ok(h.finalize().to_hex().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["anna", "Anna_2", "x", "9-lives"] {
+            assert!(validate_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-a", "_a", "a b", "a.wav", "a/b", "ą", &"x".repeat(65)] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn classify_names_and_paths() {
+        use resolve::VoiceSource;
+        let base = std::path::Path::new("/p");
+        assert_eq!(VoiceSource::classify("default", base), VoiceSource::Builtin);
+        assert_eq!(VoiceSource::classify("anna", base), VoiceSource::Library("anna".into()));
+        assert_eq!(
+            VoiceSource::classify("refs/anna.wav", base),
+            VoiceSource::File("/p/refs/anna.wav".into())
+        );
+    }
+
+    #[test]
+    fn bytes_round_trip() {
+        let e = vec![1.5f32, -0.0, f32::MIN_POSITIVE, 3.0e-7];
+        assert_eq!(from_bytes(&to_bytes(&e)).unwrap(), e);
+        assert!(from_bytes(&[1, 2, 3]).is_none());
+    }
+}

@@ -38,6 +38,7 @@ impl VoiceSource {
 /// Resolves voices, opening the library and loading the speaker encoder only when needed.
 pub struct VoiceResolver {
     base_dir: PathBuf,
+    speaker_model: Option<PathBuf>,
     library: Option<VoiceLibrary>,
     encoder: Option<(SpeakerEncoder, String)>,
     memo: HashMap<String, Vec<f32>>,
@@ -48,10 +49,18 @@ impl VoiceResolver {
     pub fn new(base_dir: &Path) -> Self {
         Self {
             base_dir: base_dir.to_path_buf(),
+            speaker_model: None,
             library: None,
             encoder: None,
             memo: HashMap::new(),
         }
+    }
+
+    /// Uses these speaker-encoder weights (project.yaml `engine.models.speaker`) instead of the lookup of
+    /// [`crate::speaker::speaker_model_location`].
+    pub fn with_speaker_model(mut self, weights: Option<PathBuf>) -> Self {
+        self.speaker_model = weights;
+        self
     }
 
     async fn library(&mut self) -> Result<&VoiceLibrary, VoiceError> {
@@ -109,7 +118,7 @@ impl VoiceResolver {
             VoiceSource::File(p) => {
                 let digest = file_digest(&p).map_err(|e| perr(format!("cannot read {}: {e}", p.display())))?;
                 if self.encoder.is_none() {
-                    let enc = SpeakerEncoder::locate(None, None).map_err(|e| perr(e.to_string()))?;
+                    let enc = SpeakerEncoder::locate(self.speaker_model.as_deref(), None).map_err(|e| perr(e.to_string()))?;
                     let md = file_digest(&enc.model_path).map_err(|e| perr(e.to_string()))?;
                     self.encoder = Some((enc, md));
                 }
