@@ -39,6 +39,16 @@ fn unknown_voice_fails_the_draft_render_naming_character_and_voice() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(err.contains("character `tomasz`") && err.contains("refs/tomasz.wav") && err.contains("not found"), "{err}");
+
+    // per-language voice of the narrator (the demo has Polish passages)
+    let p = DemoProject::new();
+    let text = std::fs::read_to_string(p.yaml()).unwrap();
+    let text = text.replace("narrator:\n  voice: default", "narrator:\n  voice: default\n  voices: {pl: polish-ghost}");
+    std::fs::write(p.yaml(), text).unwrap();
+    let (out, _) = p.render(&[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("narrator") && err.contains("`polish-ghost`"), "{err}");
 }
 
 #[test]
