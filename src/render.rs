@@ -614,7 +614,9 @@ pub async fn render(
                         key: store_key(
                             c,
                             &fingerprint,
-                            embeddings.get(&(c.speaker.clone(), c.voice.clone())).and_then(|e| e.as_deref()),
+                            embeddings
+                                .get(&(c.speaker.clone(), c.voice.clone()))
+                                .and_then(|e| e.as_deref()),
                         ),
                         paragraph_end: c.paragraph_end,
                     })

@@ -10,7 +10,9 @@ use candle_core::Device;
 use ws_book::speaker::{audio_in, cosine, AudioWindow, SpeakerEncoder};
 
 fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speaker").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/speaker")
+        .join(name)
 }
 
 fn encode(src: &Path, dst: &Path, args: &[&str]) {
@@ -51,7 +53,12 @@ fn every_common_format_decodes_to_the_reference_signal() {
             Some(t) => {
                 assert_eq!(a.sample_rate, 16_000, "{name}");
                 assert_eq!(a.samples.len(), orig.samples.len(), "{name}");
-                let dmax = a.samples.iter().zip(&orig.samples).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+                let dmax = a
+                    .samples
+                    .iter()
+                    .zip(&orig.samples)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max);
                 assert!(dmax <= t, "{name}: max|Δ| {dmax} > {t}");
             }
             None => {
@@ -63,7 +70,10 @@ fn every_common_format_decodes_to_the_reference_signal() {
                 let n = at16.len().min(orig.samples.len());
                 let corr = cosine(&at16[..n], &orig.samples[..n]);
                 let c = cosine(&enc.embed(&a).unwrap(), &e0);
-                println!("{name}: {} Hz, {secs:.3} s, waveform correlation {corr:.4}, embedding cosine {c:.4}", a.sample_rate);
+                println!(
+                    "{name}: {} Hz, {secs:.3} s, waveform correlation {corr:.4}, embedding cosine {c:.4}",
+                    a.sample_rate
+                );
                 assert!(corr > 0.95, "{name}: waveform correlation {corr}");
             }
         }

@@ -10,7 +10,9 @@ use ws_book::engine::whisperspeech::checkpoint::{load_pickle, LoadOptions};
 use ws_book::speaker::{audio_in, cosine, AudioWindow, SpeakerEncoder};
 
 fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speaker").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/speaker")
+        .join(name)
 }
 
 const CLIPS: [(&str, &str); 3] = [
@@ -21,7 +23,12 @@ const CLIPS: [(&str, &str); 3] = [
 
 fn reference(clip: &str, key: &str) -> Vec<f32> {
     let ck = load_pickle(&fx(&format!("ref_{clip}.pt")), &Device::Cpu, LoadOptions::default()).expect("fixture");
-    ck.tensor(key).expect(key).flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    ck.tensor(key)
+        .expect(key)
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
 }
 
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
@@ -37,7 +44,12 @@ fn encoders() -> Vec<(&'static str, SpeakerEncoder)> {
         ),
         (
             "emb_nogc",
-            SpeakerEncoder::load(&fx("ecapa_nogc.safetensors"), Some(&fx("ecapa_nogc.json")), &Device::Cpu).unwrap(),
+            SpeakerEncoder::load(
+                &fx("ecapa_nogc.safetensors"),
+                Some(&fx("ecapa_nogc.json")),
+                &Device::Cpu,
+            )
+            .unwrap(),
         ),
     ]
 }
@@ -87,7 +99,10 @@ fn embeddings_match_speechbrain_from_the_files() {
         for i in 0..ours_all.len() {
             for j in i + 1..ours_all.len() {
                 let c = cosine(&ours_all[i], &ours_all[j]);
-                assert!(c < 0.9, "{key}: clips {i} and {j} embed alike (cosine {c}); the fixture is degenerate");
+                assert!(
+                    c < 0.9,
+                    "{key}: clips {i} and {j} embed alike (cosine {c}); the fixture is degenerate"
+                );
             }
         }
     }

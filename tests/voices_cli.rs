@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 use render_support::bin;
 
 fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speaker").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/speaker")
+        .join(name)
 }
 
 /// `ws-book` with its home in `home` and the small fixture encoder as the speaker model.
@@ -34,7 +36,11 @@ fn ok(o: &Output) -> String {
 }
 
 fn fails(o: &Output) -> String {
-    assert!(!o.status.success(), "expected failure; stdout: {}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        !o.status.success(),
+        "expected failure; stdout: {}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
@@ -69,7 +75,12 @@ fn show_json(home: &Path, name: &str) -> serde_json::Value {
 }
 
 fn embedding(v: &serde_json::Value) -> Vec<f32> {
-    v["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    v["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
 }
 
 #[test]
@@ -90,7 +101,10 @@ fn add_list_show_rm_and_duplicates() {
             "two clips",
         ],
     ));
-    assert!(out.contains("added voice `alice` (2 reference file(s), 192-d embedding)"), "{out}");
+    assert!(
+        out.contains("added voice `alice` (2 reference file(s), 192-d embedding)"),
+        "{out}"
+    );
     assert!(home.join("voices.db").is_file());
 
     // the stored embedding is the mean of the two L2-normalised raw embeddings from `debug speaker`
@@ -102,7 +116,11 @@ fn add_list_show_rm_and_duplicates() {
     };
     let (a, b) = (raw("clip16k_mono.wav"), raw("clip48k_mono.wav"));
     let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let expect: Vec<f32> = a.iter().zip(&b).map(|(x, y)| (x / norm(&a) + y / norm(&b)) / 2.0).collect();
+    let expect: Vec<f32> = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x / norm(&a) + y / norm(&b)) / 2.0)
+        .collect();
     let shown = show_json(&home, "alice");
     assert_eq!(shown["lang"], "en");
     assert_eq!(shown["description"], "two clips");
@@ -110,10 +128,18 @@ fn add_list_show_rm_and_duplicates() {
     assert_eq!(shown["sources"][0]["file"], "clip16k_mono.wav");
     let got = embedding(&shown);
     let d_max = got.iter().zip(&expect).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
-    assert!(d_max < 1e-5, "stored embedding is not the mean of normalised embeddings: {d_max}");
+    assert!(
+        d_max < 1e-5,
+        "stored embedding is not the mean of normalised embeddings: {d_max}"
+    );
 
     let list: serde_json::Value = serde_json::from_str(&ok(&ws(&home, &["voices", "list", "--json"]))).unwrap();
-    let names: Vec<&str> = list.as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["default", "alice"]);
     assert_eq!(list[0]["builtin"], true);
     let table = ok(&ws(&home, &["voices", "list"]));
@@ -122,7 +148,10 @@ fn add_list_show_rm_and_duplicates() {
     // existing name needs --force; --force replaces
     let err = fails(&ws(&home, &["voices", "add", "alice", &s(&fx("clip44k_stereo.flac"))]));
     assert!(err.contains("exists already") && err.contains("--force"), "{err}");
-    ok(&ws(&home, &["voices", "add", "alice", &s(&fx("clip44k_stereo.flac")), "--force"]));
+    ok(&ws(
+        &home,
+        &["voices", "add", "alice", &s(&fx("clip44k_stereo.flac")), "--force"],
+    ));
     assert_eq!(show_json(&home, "alice")["sources"].as_array().unwrap().len(), 1);
 
     // names are validated; `default` is reserved
@@ -136,7 +165,10 @@ fn add_list_show_rm_and_duplicates() {
     // the built-in voice is the reference default speaker
     let def = show_json(&home, "default");
     assert_eq!(def["builtin"], true);
-    assert_eq!(embedding(&def), ws_book::engine::whisperspeech::engine::default_speaker());
+    assert_eq!(
+        embedding(&def),
+        ws_book::engine::whisperspeech::engine::default_speaker()
+    );
 
     ok(&ws(&home, &["voices", "rm", "alice"]));
     let err = fails(&ws(&home, &["voices", "show", "alice"]));
@@ -159,7 +191,13 @@ fn bad_reference_audio_is_refused_with_the_file_named() {
     let silent = d.path().join("silent.wav");
     write_wav(&silent, 16_000, &vec![0.0; 32_000]);
     let clipped = d.path().join("clipped.wav");
-    write_wav(&clipped, 16_000, &(0..32_000).map(|i| if i % 40 < 20 { 1.0 } else { -1.0 }).collect::<Vec<_>>());
+    write_wav(
+        &clipped,
+        16_000,
+        &(0..32_000)
+            .map(|i| if i % 40 < 20 { 1.0 } else { -1.0 })
+            .collect::<Vec<_>>(),
+    );
     let empty = d.path().join("empty.wav");
     write_wav(&empty, 16_000, &[]);
     for (file, expect) in [
@@ -171,7 +209,11 @@ fn bad_reference_audio_is_refused_with_the_file_named() {
         (&d.path().join("missing.wav"), "no such file"),
     ] {
         let err = fails(&ws(&home, &["voices", "add", "x", &s(file)]));
-        assert!(err.contains(&s(file)) && err.contains(expect), "{}: {err}", file.display());
+        assert!(
+            err.contains(&s(file)) && err.contains(expect),
+            "{}: {err}",
+            file.display()
+        );
         let err = fails(&ws(&home, &["debug", "speaker", &s(file)]));
         assert!(err.contains(expect), "{}: {err}", file.display());
     }
@@ -179,9 +221,15 @@ fn bad_reference_audio_is_refused_with_the_file_named() {
     let list: serde_json::Value = serde_json::from_str(&ok(&ws(&home, &["voices", "list", "--json"]))).unwrap();
     assert_eq!(list.as_array().unwrap().len(), 1);
     // a window past the end, a channel that does not exist
-    let err = fails(&ws(&home, &["debug", "speaker", &s(&fx("clip16k_mono.wav")), "--start", "5"]));
+    let err = fails(&ws(
+        &home,
+        &["debug", "speaker", &s(&fx("clip16k_mono.wav")), "--start", "5"],
+    ));
     assert!(err.contains("past the end"), "{err}");
-    let err = fails(&ws(&home, &["debug", "speaker", &s(&fx("clip16k_mono.wav")), "--channel", "1"]));
+    let err = fails(&ws(
+        &home,
+        &["debug", "speaker", &s(&fx("clip16k_mono.wav")), "--channel", "1"],
+    ));
     assert!(err.contains("channel 1") && err.contains("1 channel"), "{err}");
 }
 
@@ -189,7 +237,10 @@ fn bad_reference_audio_is_refused_with_the_file_named() {
 fn export_import_round_trip_into_a_fresh_home_is_identical() {
     let d = tempfile::tempdir().unwrap();
     let (home1, home2) = (d.path().join("h1"), d.path().join("h2"));
-    ok(&ws(&home1, &["voices", "add", "bob", &s(&fx("clip44k_stereo.flac")), "--lang", "pl"]));
+    ok(&ws(
+        &home1,
+        &["voices", "add", "bob", &s(&fx("clip44k_stereo.flac")), "--lang", "pl"],
+    ));
     let file = d.path().join("bob.voice.json");
     ok(&ws(&home1, &["voices", "export", "bob", &s(&file)]));
     let out = ok(&ws(&home2, &["voices", "import", &s(&file)]));
@@ -197,7 +248,10 @@ fn export_import_round_trip_into_a_fresh_home_is_identical() {
     let (a, b) = (show_json(&home1, "bob"), show_json(&home2, "bob"));
     assert_eq!(a["embedding_blake3"], b["embedding_blake3"]);
     let (ea, eb) = (embedding(&a), embedding(&b));
-    assert!(ea.iter().zip(&eb).all(|(x, y)| x.to_bits() == y.to_bits()), "embedding changed on the round trip");
+    assert!(
+        ea.iter().zip(&eb).all(|(x, y)| x.to_bits() == y.to_bits()),
+        "embedding changed on the round trip"
+    );
     assert_eq!(a["sources"], b["sources"]);
     assert_eq!(b["lang"], "pl");
     // importing again needs --force, or another name
@@ -224,10 +278,17 @@ fn preview_without_models_uses_the_draft_engine_with_a_warning() {
     let home = d.path().join("home");
     ok(&ws(&home, &["voices", "add", "carol", &s(&fx("clip16k_mono.wav"))]));
     let wav = d.path().join("preview.wav");
-    let o = ws(&home, &["voices", "preview", "carol", "Hello from the preview.", "-o", &s(&wav)]);
+    let o = ws(
+        &home,
+        &["voices", "preview", "carol", "Hello from the preview.", "-o", &s(&wav)],
+    );
     let out = ok(&o);
     assert!(out.contains("espeak"), "{out}");
-    assert!(String::from_utf8_lossy(&o.stderr).contains("draft"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("draft"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let probe = render_support::ffprobe(&wav, &["-show_streams"]);
     let dur: f64 = probe["streams"][0]["duration"].as_str().unwrap().parse().unwrap();
     assert!(dur > 0.5, "preview is {dur} s");

@@ -10,7 +10,10 @@ use std::process::{Command, Output};
 use render_support::{bin, DemoProject};
 
 fn fx(dir: &str, name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir).join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir)
+        .join(name)
 }
 
 fn stderr(o: &Output) -> String {
@@ -21,7 +24,11 @@ fn set_voice(yaml: &Path, character: &str, voice: &str) {
     let text = std::fs::read_to_string(yaml).unwrap();
     let from = format!("  {character}:\n    voice: default");
     assert!(text.contains(&from), "demo project changed");
-    std::fs::write(yaml, text.replace(&from, &format!("  {character}:\n    voice: {voice}"))).unwrap();
+    std::fs::write(
+        yaml,
+        text.replace(&from, &format!("  {character}:\n    voice: {voice}")),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -31,19 +38,28 @@ fn unknown_voice_fails_the_draft_render_naming_character_and_voice() {
     let (out, _) = p.render(&[]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("character `mira`") && err.contains("`ghost`") && err.contains("voices add"), "{err}");
+    assert!(
+        err.contains("character `mira`") && err.contains("`ghost`") && err.contains("voices add"),
+        "{err}"
+    );
 
     let p = DemoProject::new();
     set_voice(&p.yaml(), "tomasz", "refs/tomasz.wav");
     let (out, _) = p.render(&[]);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("character `tomasz`") && err.contains("refs/tomasz.wav") && err.contains("not found"), "{err}");
+    assert!(
+        err.contains("character `tomasz`") && err.contains("refs/tomasz.wav") && err.contains("not found"),
+        "{err}"
+    );
 
     // per-language voice of the narrator (the demo has Polish passages)
     let p = DemoProject::new();
     let text = std::fs::read_to_string(p.yaml()).unwrap();
-    let text = text.replace("narrator:\n  voice: default", "narrator:\n  voice: default\n  voices: {pl: polish-ghost}");
+    let text = text.replace(
+        "narrator:\n  voice: default",
+        "narrator:\n  voice: default\n  voices: {pl: polish-ghost}",
+    );
     std::fs::write(p.yaml(), text).unwrap();
     let (out, _) = p.render(&[]);
     assert!(!out.status.success());
@@ -55,7 +71,12 @@ fn unknown_voice_fails_the_draft_render_naming_character_and_voice() {
 fn library_voice_renders_with_the_draft_engine() {
     let p = DemoProject::new();
     let add = p
-        .cmd(&["voices", "add", "mira-voice", &fx("speaker", "clip16k_mono.wav").display().to_string()])
+        .cmd(&[
+            "voices",
+            "add",
+            "mira-voice",
+            &fx("speaker", "clip16k_mono.wav").display().to_string(),
+        ])
         .env("WS_BOOK_SPEAKER_MODEL", fx("speaker", "ecapa_small.ckpt"))
         .output()
         .unwrap();
@@ -111,7 +132,9 @@ fn reference_audio_voice_is_embedded_cached_and_part_of_the_chunk_key() {
     assert_eq!(v["sync"]["queued"], total, "{v}");
     // the embedding of a.wav is cached in the voice library under the file's and the model's digests
     let cached = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let lib = ws_book::voices::VoiceLibrary::open(&d.path().join("home/voices.db")).await.unwrap();
+        let lib = ws_book::voices::VoiceLibrary::open(&d.path().join("home/voices.db"))
+            .await
+            .unwrap();
         let fd = ws_book::voices::file_digest(&d.path().join("a.wav")).unwrap();
         let md = ws_book::voices::file_digest(&model).unwrap();
         lib.cached_embedding(&fd, &md).await.unwrap()
@@ -119,7 +142,11 @@ fn reference_audio_voice_is_embedded_cached_and_part_of_the_chunk_key() {
     let json = fx("speaker", "ecapa_small.json");
     let enc = ws_book::speaker::SpeakerEncoder::load(&model, Some(&json), &candle_core::Device::Cpu).unwrap();
     let direct = enc.embed_file(&d.path().join("a.wav"), &Default::default()).unwrap();
-    assert_eq!(cached.as_deref(), Some(direct.as_slice()), "cache holds the file's embedding");
+    assert_eq!(
+        cached.as_deref(),
+        Some(direct.as_slice()),
+        "cache holds the file's embedding"
+    );
 
     // another reference file → different embedding → every chunk of that voice is rendered again
     ws_project(d.path(), "b.wav");
@@ -140,5 +167,8 @@ fn reference_audio_voice_is_embedded_cached_and_part_of_the_chunk_key() {
     let (out, _) = render(d.path(), &yaml, &model);
     assert!(!out.status.success());
     let err = stderr(&out);
-    assert!(err.contains("narrator") && err.contains("bad.wav") && err.contains("not a readable audio file"), "{err}");
+    assert!(
+        err.contains("narrator") && err.contains("bad.wav") && err.contains("not a readable audio file"),
+        "{err}"
+    );
 }

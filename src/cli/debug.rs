@@ -65,7 +65,10 @@ fn speaker(a: SpeakerArgs) -> anyhow::Result<i32> {
         });
         println!("{v}");
     } else {
-        println!("{}", emb.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(" "));
+        println!(
+            "{}",
+            emb.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(" ")
+        );
         println!(
             "{} values from {seconds:.2} s at {} Hz in {secs:.2} s ({})",
             emb.len(),

@@ -206,7 +206,10 @@ async fn add(a: AddArgs) -> anyhow::Result<i32> {
         let seconds = audio.samples.len() as f64 / f64::from(audio.sample_rate);
         embs.push(enc.embed(&audio)?);
         sources.push(SourceRef {
-            file: p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            file: p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             blake3: file_digest(p).with_context(|| format!("reading {}", p.display()))?,
             seconds,
         });
@@ -214,7 +217,10 @@ async fn add(a: AddArgs) -> anyhow::Result<i32> {
     }
     let voice = Voice {
         name: a.name.clone(),
-        lang: a.lang.clone().map(|l| ws_book::lang::resolve(&l).unwrap_or_default().to_string()),
+        lang: a
+            .lang
+            .clone()
+            .map(|l| ws_book::lang::resolve(&l).unwrap_or_default().to_string()),
         description: a.description.clone(),
         embedding: average_embeddings(&embs),
         sources,
@@ -255,7 +261,11 @@ async fn list(a: ListArgs) -> anyhow::Result<i32> {
             "{:<24} {:<5} {:>7}  {}",
             v.name,
             v.lang.as_deref().unwrap_or("-"),
-            if v.builtin { "built-in".to_string() } else { v.sources.len().to_string() },
+            if v.builtin {
+                "built-in".to_string()
+            } else {
+                v.sources.len().to_string()
+            },
             v.description.as_deref().unwrap_or("")
         );
     }
@@ -274,9 +284,16 @@ async fn show(a: ShowArgs) -> anyhow::Result<i32> {
     println!("name:        {}", v.name);
     println!("language:    {}", v.lang.as_deref().unwrap_or("-"));
     println!("description: {}", v.description.as_deref().unwrap_or("-"));
-    println!("embedding:   {} values, blake3 {}", v.embedding.len(), v.embedding_digest());
+    println!(
+        "embedding:   {} values, blake3 {}",
+        v.embedding.len(),
+        v.embedding_digest()
+    );
     if !v.builtin {
-        println!("model:       blake3 {}", if v.model.is_empty() { "-" } else { &v.model });
+        println!(
+            "model:       blake3 {}",
+            if v.model.is_empty() { "-" } else { &v.model }
+        );
         println!("created:     {}", v.created);
     }
     for s in &v.sources {

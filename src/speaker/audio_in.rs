@@ -154,8 +154,7 @@ pub fn decode_channel(path: &Path, channel: usize) -> Result<(u32, Vec<f32>), Sp
             message: format!("{what}: {e}"),
         }
     };
-    let mut ictx =
-        format::input(&path).map_err(|e| bad(path, format!("not a readable audio file (FFmpeg: {e})")))?;
+    let mut ictx = format::input(&path).map_err(|e| bad(path, format!("not a readable audio file (FFmpeg: {e})")))?;
     let (idx, params) = {
         let st = ictx
             .streams()
@@ -227,7 +226,9 @@ fn push_channel(f: &frame::Audio, ch: usize, out: &mut Vec<f32>) -> Result<(), S
         let v = match f.format() {
             format::Sample::U8(_) => (f32::from(b[0]) - 128.0) / 128.0,
             format::Sample::I16(_) => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0,
-            format::Sample::I32(_) => (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32,
+            format::Sample::I32(_) => {
+                (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32
+            }
             format::Sample::F32(_) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
             format::Sample::I64(_) => {
                 (i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f64 / 9.223_372_036_854_776e18)

@@ -258,7 +258,13 @@ impl Ecapa {
             )));
         }
         let l = Loader { ck };
-        let block0 = l.tdnn("blocks.0", c.input_size, c.channels[0], c.kernel_sizes[0], c.dilations[0])?;
+        let block0 = l.tdnn(
+            "blocks.0",
+            c.input_size,
+            c.channels[0],
+            c.kernel_sizes[0],
+            c.dilations[0],
+        )?;
         let mut blocks = Vec::new();
         for i in 1..4 {
             let (cin, cout) = (c.channels[i - 1], c.channels[i]);
@@ -318,7 +324,9 @@ impl Ecapa {
 
     /// Embeds normalised features (`frames × input_size`, row-major): the raw `lin_neurons` vector.
     pub fn embed(&self, feats: &[f32], frames: usize) -> Result<Vec<f32>, SpeakerError> {
-        let x = Tensor::from_slice(feats, (frames, self.config.input_size), &self.device)?.t()?.contiguous()?;
+        let x = Tensor::from_slice(feats, (frames, self.config.input_size), &self.device)?
+            .t()?
+            .contiguous()?;
         Ok(self.forward(&x)?.to_vec1::<f32>()?)
     }
 
@@ -334,7 +342,10 @@ impl Ecapa {
         let attn_in = if self.config.global_context {
             let uniform = Tensor::full(1.0 / t as f32, (1, t), x.device())?;
             let (mean, std) = statistics(&x, &uniform.broadcast_as(x.shape())?)?;
-            Tensor::cat(&[x.clone(), mean.broadcast_as(x.shape())?, std.broadcast_as(x.shape())?], 0)?
+            Tensor::cat(
+                &[x.clone(), mean.broadcast_as(x.shape())?, std.broadcast_as(x.shape())?],
+                0,
+            )?
         } else {
             x.clone()
         };

@@ -184,12 +184,13 @@ impl VoiceLibrary {
 
     /// The cached raw embedding of an audio file (by file digest and model digest).
     pub async fn cached_embedding(&self, digest: &str, model: &str) -> Result<Option<Vec<f32>>, VoiceError> {
-        let b: Option<Vec<u8>> = sqlx::query_scalar("SELECT embedding FROM audio_embeddings WHERE digest = ?1 AND model = ?2")
-            .bind(digest)
-            .bind(model)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.db())?;
+        let b: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT embedding FROM audio_embeddings WHERE digest = ?1 AND model = ?2")
+                .bind(digest)
+                .bind(model)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.db())?;
         Ok(b.and_then(|b| from_bytes(&b)))
     }
 

@@ -168,7 +168,11 @@ pub fn to_bytes(e: &[f32]) -> Vec<u8> {
 
 /// Inverse of [`to_bytes`] (`None` when the length is not a multiple of 4).
 pub fn from_bytes(b: &[u8]) -> Option<Vec<f32>> {
-    (b.len() % 4 == 0).then(|| b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    (b.len() % 4 == 0).then(|| {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect()
+    })
 }
 
 /// BLAKE3 of a file, hex.

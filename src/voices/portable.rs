@@ -85,7 +85,10 @@ pub fn read(path: &Path) -> Result<Voice, VoiceError> {
         return Err(ferr(format!("format is `{}`, expected `{FORMAT}`", f.format)));
     }
     if f.version != VERSION {
-        return Err(ferr(format!("version {} is not supported (this ws-book reads {VERSION})", f.version)));
+        return Err(ferr(format!(
+            "version {} is not supported (this ws-book reads {VERSION})",
+            f.version
+        )));
     }
     validate_name(&f.name).map_err(|e| ferr(e.to_string()))?;
     if f.embedding.is_empty() || f.embedding.iter().any(|x| !x.is_finite()) {

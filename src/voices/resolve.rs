@@ -118,7 +118,8 @@ impl VoiceResolver {
             VoiceSource::File(p) => {
                 let digest = file_digest(&p).map_err(|e| perr(format!("cannot read {}: {e}", p.display())))?;
                 if self.encoder.is_none() {
-                    let enc = SpeakerEncoder::locate(self.speaker_model.as_deref(), None).map_err(|e| perr(e.to_string()))?;
+                    let enc =
+                        SpeakerEncoder::locate(self.speaker_model.as_deref(), None).map_err(|e| perr(e.to_string()))?;
                     let md = file_digest(&enc.model_path).map_err(|e| perr(e.to_string()))?;
                     self.encoder = Some((enc, md));
                 }
@@ -128,8 +129,13 @@ impl VoiceResolver {
                     Some(e) => e,
                     None => {
                         let (enc, _) = self.encoder.as_ref().expect("loaded above");
-                        let e = enc.embed_file(&p, &AudioWindow::default()).map_err(|e| perr(e.to_string()))?;
-                        self.library().await?.cache_embedding(&digest, &model_digest, &p, &e).await?;
+                        let e = enc
+                            .embed_file(&p, &AudioWindow::default())
+                            .map_err(|e| perr(e.to_string()))?;
+                        self.library()
+                            .await?
+                            .cache_embedding(&digest, &model_digest, &p, &e)
+                            .await?;
                         e
                     }
                 }
