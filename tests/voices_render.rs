@@ -61,6 +61,9 @@ fn unknown_voice_fails_the_draft_render_naming_character_and_voice() {
         "narrator:\n  voice: default\n  voices: {pl: polish-ghost}",
     );
     std::fs::write(p.yaml(), text).unwrap();
+    let mut story = std::fs::read_to_string(p.story()).unwrap();
+    story.push_str("\n<span lang=\"pl\">Dzień dobry, jak się masz dzisiaj, mój drogi przyjacielu?</span>\n");
+    std::fs::write(p.story(), story).unwrap();
     let (out, _) = p.render(&[]);
     assert!(!out.status.success());
     let err = stderr(&out);
