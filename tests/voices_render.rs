@@ -36,7 +36,7 @@ fn unknown_voice_fails_the_draft_render_naming_character_and_voice() {
     let p = DemoProject::new();
     set_voice(&p.yaml(), "mira", "ghost");
     let (out, _) = p.render(&[]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "an unknown voice is an input error");
     let err = stderr(&out);
     assert!(
         err.contains("character `mira`") && err.contains("`ghost`") && err.contains("voices add"),

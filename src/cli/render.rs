@@ -99,6 +99,11 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
                 1
             });
         }
+        Err(e @ RenderError::Voice(ws_book::voices::VoiceError::Project { .. })) => {
+            // a voice in project.yaml that does not resolve is an input error
+            eprintln!("error: {e}");
+            return Ok(EXIT_INPUT);
+        }
         Err(e) => return Err(e.into()),
     };
     if a.json {
