@@ -100,7 +100,11 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn is_input_error(e: &RenderError) -> bool {
-    matches!(e, RenderError::Input(_))
+    // a voice in project.yaml that does not resolve is an input error too
+    matches!(
+        e,
+        RenderError::Input(_) | RenderError::Voice(crate::voices::VoiceError::Project { .. })
+    )
 }
 
 /// Renders one planned project, then publishes its podcast feed (podcast projects).

@@ -15,5 +15,7 @@ pub mod podcast;
 pub mod project;
 pub mod publish;
 pub mod render;
+pub mod speaker;
 pub mod store;
+pub mod voices;
 pub mod worker;

@@ -52,6 +52,9 @@ pub enum RenderError {
     /// Loudness measurement failed.
     #[error(transparent)]
     Loudness(#[from] loudness::LoudnessError),
+    /// A voice in project.yaml cannot be resolved.
+    #[error(transparent)]
+    Voice(#[from] crate::voices::VoiceError),
     /// Stopped by Ctrl-C.
     #[error("interrupted")]
     Interrupted,
@@ -455,9 +458,12 @@ pub async fn render(
     let fingerprint = engines[0].fingerprint();
     let engine_rate = engines[0].sample_rate();
 
+    // Voices → embeddings (WhisperSpeech) or existence checks (draft engine), once per (speaker, voice).
+    let embeddings = resolve_voices(project, plan, kind).await?;
+
     // Plan → queue rows.
     let chapters: Vec<String> = plan.chapters.iter().map(|c| c.title.clone()).collect();
-    let planned = planned_chunks(project, plan, &fingerprint)?;
+    let planned = planned_chunks(project, plan, &fingerprint, &embeddings)?;
 
     let db = db_location(project, opts.db.as_deref());
     let store = Store::open(&db).await?;
@@ -617,7 +623,13 @@ pub async fn render(
                     .chunks
                     .iter()
                     .map(|c| ChunkSlot {
-                        key: store_key(c, &fingerprint, None),
+                        key: store_key(
+                            c,
+                            &fingerprint,
+                            embeddings
+                                .get(&(c.speaker.clone(), c.voice.clone()))
+                                .and_then(|e| e.as_deref()),
+                        ),
                         paragraph_end: c.paragraph_end,
                     })
                     .collect(),
@@ -701,18 +713,24 @@ pub async fn render(
 }
 
 /// The queue rows of a plan: every chunk with its store key and serialised synthesis request.
-fn planned_chunks(project: &Project, plan: &Plan, fingerprint: &str) -> Result<Vec<PlannedChunk>, RenderError> {
+fn planned_chunks(
+    project: &Project,
+    plan: &Plan,
+    fingerprint: &str,
+    embeddings: &VoiceEmbeddings,
+) -> Result<Vec<PlannedChunk>, RenderError> {
     let cfg = &project.config;
     let mut planned = Vec::new();
     for (ci, ch) in plan.chapters.iter().enumerate() {
         for (i, c) in ch.chunks.iter().enumerate() {
-            let key = store_key(c, fingerprint, None);
+            let embedding = embeddings.get(&(c.speaker.clone(), c.voice.clone())).cloned().flatten();
+            let key = store_key(c, fingerprint, embedding.as_deref());
             let req = SynthRequest {
                 key: key.clone(),
                 runs: c.runs.clone(),
                 voice: VoiceSpec {
                     name: c.voice.clone(),
-                    embedding: None,
+                    embedding,
                 },
                 speaker: c.speaker.clone(),
                 seed: chunk_seed(cfg.render.seed, &key),
@@ -755,6 +773,38 @@ fn engine_models(
     )
 }
 
+/// Each (speaker, voice) pair of the plan → its speaker embedding (WhisperSpeech; `None` for `default`, the
+/// engine's built-in speaker) or an existence check (draft engine). Unknown voices name the speaker.
+type VoiceEmbeddings = std::collections::HashMap<(String, String), Option<Vec<f32>>>;
+
+async fn resolve_voices(project: &Project, plan: &Plan, kind: EngineKind) -> Result<VoiceEmbeddings, RenderError> {
+    let cfg = &project.config;
+    let mut resolver = crate::voices::VoiceResolver::new(&project.base_dir)
+        .with_speaker_model(cfg.engine.models.get("speaker").map(|p| project.base_dir.join(p)));
+    let mut embeddings: std::collections::HashMap<(String, String), Option<Vec<f32>>> = Default::default();
+    for c in plan.chapters.iter().flat_map(|ch| &ch.chunks) {
+        let k = (c.speaker.clone(), c.voice.clone());
+        if embeddings.contains_key(&k) {
+            continue;
+        }
+        let who = if c.speaker == "narrator" {
+            "narrator".to_string()
+        } else {
+            format!("character `{}`", c.speaker)
+        };
+        let e = if c.voice == crate::voices::DEFAULT_VOICE {
+            None // the engine's built-in speaker; keeps existing store keys
+        } else if kind == EngineKind::Whisperspeech {
+            Some(resolver.embedding(&who, &c.voice).await?)
+        } else {
+            resolver.check(&who, &c.voice).await?;
+            None
+        };
+        embeddings.insert(k, e);
+    }
+    Ok(embeddings)
+}
+
 /// Queues a project's plan in the store without rendering it (the first step of a batch: every project is
 /// queued before any worker starts, so one worker pool serves them all). Returns the sync report.
 pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Result<SyncReport, RenderError> {
@@ -764,8 +814,9 @@ pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Resu
     let (kind, _warning) = engine::resolve_with(&choice, models.as_ref())?;
     let eng = engine::create_with(kind, models.as_ref().and_then(|m| m.as_ref().ok()), &cfg.render.device)?;
     let fingerprint = eng.fingerprint();
+    let embeddings = resolve_voices(project, plan, kind).await?;
     let chapters: Vec<String> = plan.chapters.iter().map(|c| c.title.clone()).collect();
-    let planned = planned_chunks(project, plan, &fingerprint)?;
+    let planned = planned_chunks(project, plan, &fingerprint, &embeddings)?;
     let store = Store::open(&db_location(project, opts.db.as_deref())).await?;
     let spec = RenderSpec {
         name: render_name(project),

@@ -277,3 +277,38 @@ fn render_offline_without_models_fails_or_falls_back() {
     assert!(text(&o).contains("DRAFT render"), "{}", text(&o));
     assert!(text(&o).contains("ws-book models fetch"), "{}", text(&o));
 }
+
+#[test]
+fn an_imported_speaker_encoder_is_used_by_voice_commands() {
+    let d = tempfile::tempdir().unwrap();
+    let dead = "http://127.0.0.1:9";
+    let sp = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speaker");
+    let clip = sp.join("clip16k_mono.wav").display().to_string();
+    let ckpt = sp.join("ecapa_small.ckpt").display().to_string();
+    // without a speaker model: the error says how to get one
+    let o = ws(d.path(), dead, &["debug", "speaker", &clip, "--json"]);
+    assert!(!o.status.success() && text(&o).contains("models fetch"), "{}", text(&o));
+    // direct load of the reduced-size test model (its ECAPA config is the .json beside it)
+    let o = ws(d.path(), dead, &["debug", "speaker", "--model", &ckpt, &clip, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let direct: serde_json::Value =
+        serde_json::from_slice(&o.stdout[o.stdout.iter().position(|&b| b == b'{').unwrap()..]).unwrap();
+    // imported into the library under the speaker encoder's name: converted to safetensors, config kept
+    let o = ws(
+        d.path(),
+        dead,
+        &["models", "import", &ckpt, "--name", "spkrec-ecapa-voxceleb"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("spkrec-ecapa-voxceleb: imported (speaker"),
+        "{}",
+        text(&o)
+    );
+    let o = ws(d.path(), dead, &["debug", "speaker", &clip, "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let via_lib: serde_json::Value =
+        serde_json::from_slice(&o.stdout[o.stdout.iter().position(|&b| b == b'{').unwrap()..]).unwrap();
+    assert_eq!(direct["embedding"], via_lib["embedding"]);
+    assert!(direct["embedding"].as_array().unwrap().len() > 8);
+}

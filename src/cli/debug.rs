@@ -24,6 +24,59 @@ pub enum DebugCommand {
     S2a(super::say::S2aArgs),
     /// Decode acoustic tokens to a 32-bit float 24 kHz WAV with Vocos.
     Vocos(super::say::VocosArgs),
+    /// Print the raw ECAPA-TDNN speaker embedding of a reference recording (before L2 normalisation).
+    Speaker(SpeakerArgs),
+}
+
+/// Arguments of `debug speaker`.
+#[derive(Debug, Args)]
+pub struct SpeakerArgs {
+    /// Speaker-encoder weights: speechbrain `embedding_model.ckpt` or `.safetensors` (default:
+    /// $WS_BOOK_SPEAKER_MODEL, then `$WS_BOOK_HOME/models/spkrec-ecapa-voxceleb/`).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// ECAPA_TDNN constructor arguments as JSON (default: the `.json` beside the weights, else
+    /// spkrec-ecapa-voxceleb's).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Reference audio.
+    pub audio: PathBuf,
+    #[command(flatten)]
+    pub window: super::voices::WindowArgs,
+    /// Print one JSON object (`embedding`, `dims`, `sample_rate`, `seconds`, `model`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn speaker(a: SpeakerArgs) -> anyhow::Result<i32> {
+    use ws_book::speaker::{audio_in, speaker_model_location, SpeakerEncoder};
+    let (weights, config) = speaker_model_location(a.model.as_deref(), a.config.as_deref())?;
+    let enc = SpeakerEncoder::load(&weights, config.as_deref(), &candle_core::Device::Cpu)
+        .with_context(|| format!("loading the speaker encoder {}", weights.display()))?;
+    let audio = audio_in::load_reference(&a.audio, &a.window.window())?;
+    let t0 = std::time::Instant::now();
+    let emb = enc.embed(&audio)?;
+    let secs = t0.elapsed().as_secs_f64();
+    let seconds = audio.samples.len() as f64 / f64::from(audio.sample_rate);
+    if a.json {
+        let v = serde_json::json!({
+            "embedding": emb, "dims": emb.len(), "sample_rate": audio.sample_rate, "seconds": seconds,
+            "model": weights.display().to_string(), "embed_s": secs,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "{}",
+            emb.iter().map(|x| format!("{x:.6}")).collect::<Vec<_>>().join(" ")
+        );
+        println!(
+            "{} values from {seconds:.2} s at {} Hz in {secs:.2} s ({})",
+            emb.len(),
+            audio.sample_rate,
+            weights.display()
+        );
+    }
+    Ok(0)
 }
 
 /// Arguments of `debug t2s`.
@@ -79,6 +132,7 @@ pub fn run(a: DebugArgs) -> anyhow::Result<i32> {
         DebugCommand::T2s(a) => t2s(a),
         DebugCommand::S2a(a) => super::say::s2a(a),
         DebugCommand::Vocos(a) => super::say::vocos(a),
+        DebugCommand::Speaker(a) => speaker(a),
     }
 }
 

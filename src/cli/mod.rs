@@ -8,6 +8,7 @@ mod plan;
 mod render;
 mod say;
 mod status;
+mod voices;
 mod worker;
 
 /// Batch audiobook and podcast production with WhisperSpeech.
@@ -32,6 +33,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Speak one text with the WhisperSpeech engine into a WAV file.
     Say(say::SayArgs),
+    /// The voice library: clone voices from reference audio and manage them.
+    Voices(voices::VoicesArgs),
     /// Developer tools (model parity checks).
     Debug(debug::DebugArgs),
     /// Manage WhisperSpeech models: fetch from the hub, list, import for offline machines, remove, verify.
@@ -48,6 +51,7 @@ impl Cli {
             Command::Worker(a) => worker::run(a),
             Command::Status(a) => status::run(a),
             Command::Say(a) => say::say(a),
+            Command::Voices(a) => voices::run(a),
             Command::Debug(a) => debug::run(a),
             Command::Models(a) => models::run(a),
         }

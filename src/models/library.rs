@@ -264,7 +264,19 @@ impl Library {
             msg: e.to_string(),
         })?;
         let meta_path = tmp.join("model.json");
-        fs::write(&meta_path, serde_json::to_vec(&ck.meta).unwrap_or_default()).map_err(io_err(&meta_path))?;
+        if kind == ModelKind::Speaker {
+            // for the speaker encoder `model.json` is its ECAPA_TDNN constructor arguments: a config beside the
+            // weights (`<stem>.json`, as reduced-size test models have) or `{}` = the spkrec-ecapa-voxceleb ones
+            let cfg = weights.with_extension("json");
+            let text = if cfg.is_file() {
+                fs::read_to_string(&cfg).map_err(io_err(&cfg))?
+            } else {
+                "{}".to_string()
+            };
+            fs::write(&meta_path, text).map_err(io_err(&meta_path))?;
+        } else {
+            fs::write(&meta_path, serde_json::to_vec(&ck.meta).unwrap_or_default()).map_err(io_err(&meta_path))?;
+        }
         if let Some(c) = &config {
             let dst = tmp.join("config.yaml");
             fs::copy(c, &dst).map_err(io_err(c))?;
