@@ -108,6 +108,20 @@ pub struct ProjectConfig {
     pub engine: EngineOptions,
     /// Render options.
     pub render: RenderOptions,
+    /// Where the render's state lives (queue, audio): SQLite beside the project by default, or a shared
+    /// PostgreSQL database for a farm of worker hosts.
+    pub store: StoreOptions,
+}
+
+/// `store:` options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreOptions {
+    /// `sqlite:PATH` (relative to the project) or `postgres://USER@HOST:PORT/DB`; overrides `render.db`.
+    pub url: Option<String>,
+    /// PostgreSQL only: keep audio as content-addressed files in this shared folder (mounted at the same
+    /// path on every host) instead of in the database.
+    pub audio_dir: Option<PathBuf>,
 }
 
 /// A voice for a speaker: a default voice plus optional per-language voices.
@@ -365,6 +379,9 @@ const KNOWN_KEYS: &[&str] = &[
     "batch_size",
     "max_attempts",
     "db",
+    "store",
+    "url",
+    "audio_dir",
 ];
 
 impl Project {

@@ -227,12 +227,13 @@ pub fn chunk_seed(project_seed: u64, store_key: &str) -> u64 {
     ])
 }
 
-/// The state database of a project: `--db`, else `render.db`, else `.ws-book/state.db` beside it.
+/// The state database of a project: `--db`, else `store.url`, else `render.db`, else `.ws-book/state.db`
+/// beside it.
 pub fn db_location(project: &Project, flag: Option<&str>) -> String {
     if let Some(f) = flag {
         return f.to_string();
     }
-    if let Some(d) = &project.config.render.db {
+    if let Some(d) = project.config.store.url.as_ref().or(project.config.render.db.as_ref()) {
         if d.contains("://") {
             return d.clone();
         }
@@ -452,6 +453,12 @@ pub async fn render(
 
     let db = db_location(project, opts.db.as_deref());
     let store = Store::open(&db).await?;
+    if cfg.store.audio_dir.is_some() && !store.is_postgres() {
+        return Err(RenderError::Input(format!(
+            "{}: store.audio_dir needs a PostgreSQL store (store.url: postgres://…); SQLite keeps audio in its file",
+            project.source.display()
+        )));
+    }
     let released = worker::release_dead_local_workers(&store).await?;
     if released > 0 {
         progress.line(&format!(
@@ -465,6 +472,7 @@ pub async fn render(
         engine: kind.as_str().into(),
         fingerprint: fingerprint.clone(),
         max_attempts: cfg.render.max_attempts,
+        audio_dir: cfg.store.audio_dir.as_ref().map(|d| project.resolve(d)),
     };
     let sync = store.sync_plan(&spec, &chapters, &planned).await?;
     progress.line(&format!(
