@@ -510,7 +510,12 @@ pub async fn render(
         let tty = progress.bar.is_some();
         if tty || last_line.elapsed() >= plain_every {
             last_line = Instant::now();
-            let prog = store.progress(render_id).await?;
+            // The database may be restarting (workers retry on their own): skip this update then.
+            let prog = match store.progress(render_id).await {
+                Ok(p) => p,
+                Err(e) if e.is_transient() => continue,
+                Err(e) => return Err(e.into()),
+            };
             let done: u64 = prog.iter().map(|c| c.done).sum();
             let audio: f64 = prog.iter().map(|c| c.audio_seconds).sum();
             let (a_ms, b_ms) = states.iter().fold((0u64, 0u64), |(a, b), s| {

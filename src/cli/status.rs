@@ -1,17 +1,19 @@
-//! `ws-book status`: chunks per chapter, failures, audio so far, outputs, workers.
+//! `ws-book status`: chunks per chapter, failures, audio so far, outputs, workers. With `--db` and no
+//! project, every render of the database (a farm's shared PostgreSQL) and every worker.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use ws_book::render;
-use ws_book::store::Store;
+use ws_book::store::{Store, WorkerRow};
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// project.yaml or manuscript.
-    pub input: PathBuf,
-    /// State database (default `.ws-book/state.db` beside the project).
+    /// project.yaml or manuscript (optional with `--db`: then every render of the database is shown).
+    pub input: Option<PathBuf>,
+    /// State database: a SQLite path or `postgres://…` URL (default: the project's `store.url`, else
+    /// `.ws-book/state.db` beside it).
     #[arg(long)]
     pub db: Option<String>,
     /// Print JSON.
@@ -21,7 +23,13 @@ pub struct StatusArgs {
 
 /// Runs `status`.
 pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
-    let project = ws_book::plan::load_input(&a.input)?;
+    let Some(input) = &a.input else {
+        let Some(db) = &a.db else {
+            anyhow::bail!("status needs a project (`ws-book status project.yaml`) or a database (`--db URL`)");
+        };
+        return farm(db, a.json);
+    };
+    let project = ws_book::plan::load_input(input)?;
     let db = render::db_location(&project, a.db.as_deref());
     let name = render::render_name(&project);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -79,15 +87,98 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
             }
         }
     }
-    for w in workers.iter().filter(|w| !w.stopped) {
+    print_workers(&workers, false);
+    Ok(0)
+}
+
+/// Real-time factor: seconds of engine time per second of audio (below 1 is faster than real time).
+fn rtf(w: &WorkerRow) -> Option<f64> {
+    (w.audio_seconds > 0.0).then(|| w.busy_seconds / w.audio_seconds)
+}
+
+fn print_workers(workers: &[WorkerRow], all: bool) {
+    let shown: Vec<&WorkerRow> = workers.iter().filter(|w| all || !w.stopped).collect();
+    if shown.is_empty() {
+        return;
+    }
+    println!(
+        "{:<28} {:<16} {:<8} {:>6} {:>10} {:>6} {:<7}",
+        "worker", "host", "device", "chunks", "heartbeat", "RTF", "state"
+    );
+    let now = ws_book::store::now_ms();
+    for w in shown {
         println!(
-            "worker {} on {} ({}): {} chunks, heartbeat {} ms ago",
+            "{:<28} {:<16} {:<8} {:>6} {:>10} {:>6} {:<7}",
             w.info.id,
             w.info.host,
             w.info.device,
             w.chunks_done,
-            ws_book::store::now_ms() - w.heartbeat_ms
+            format!("{:.1} s ago", (now - w.heartbeat_ms) as f64 / 1000.0),
+            rtf(w).map(|r| format!("{r:.3}")).unwrap_or_else(|| "-".into()),
+            if w.stopped { "stopped" } else { "running" }
         );
     }
+}
+
+/// `status --db URL` without a project: per-render progress and every worker of the database.
+fn farm(db: &str, json: bool) -> anyhow::Result<i32> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (renders, workers) = rt.block_on(async {
+        let store = Store::open(db).await?;
+        let mut renders = Vec::new();
+        for r in store.renders().await? {
+            let p = store.progress(r.id).await?;
+            let failed = store.failed_chunks(r.id).await?.len() as u64;
+            renders.push((r, p, failed));
+        }
+        let workers = store.workers().await?;
+        store.close().await;
+        anyhow::Ok((renders, workers))
+    })?;
+    let sum = |p: &[ws_book::store::ChapterProgress], f: fn(&ws_book::store::ChapterProgress) -> u64| -> u64 {
+        p.iter().map(f).sum()
+    };
+    if json {
+        let rs: Vec<_> = renders
+            .iter()
+            .map(|(r, p, failed)| {
+                serde_json::json!({
+                    "name": r.name, "title": r.title, "engine": r.engine, "fingerprint": r.fingerprint,
+                    "done": sum(p, |c| c.done), "total": sum(p, |c| c.total), "pending": sum(p, |c| c.pending),
+                    "leased": sum(p, |c| c.leased), "failed": failed,
+                    "audio_seconds": p.iter().map(|c| c.audio_seconds).sum::<f64>(),
+                })
+            })
+            .collect();
+        let ws: Vec<_> = workers
+            .iter()
+            .map(|w| {
+                let mut v = serde_json::to_value(w).unwrap_or_default();
+                v["rtf"] = serde_json::json!(rtf(w));
+                v
+            })
+            .collect();
+        let v = serde_json::json!({ "db": ws_book::store::redact(db), "renders": rs, "workers": ws });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    println!("{}", ws_book::store::redact(db));
+    println!(
+        "{:<24} {:<30} {:>10} {:>7} {:>6} {:>6} {:>8}",
+        "render", "title", "done", "pending", "leased", "failed", "audio s"
+    );
+    for (r, p, failed) in &renders {
+        println!(
+            "{:<24} {:<30} {:>10} {:>7} {:>6} {:>6} {:>8.1}",
+            r.name.chars().take(24).collect::<String>(),
+            r.title.chars().take(30).collect::<String>(),
+            format!("{}/{}", sum(p, |c| c.done), sum(p, |c| c.total)),
+            sum(p, |c| c.pending),
+            sum(p, |c| c.leased),
+            failed,
+            p.iter().map(|c| c.audio_seconds).sum::<f64>()
+        );
+    }
+    print_workers(&workers, true);
     Ok(0)
 }

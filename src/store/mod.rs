@@ -266,6 +266,8 @@ pub struct ChunkState {
     pub completions: u32,
     /// Audio store key.
     pub store_key: String,
+    /// The worker holding the lease (`leased` rows only).
+    pub lease_owner: Option<String>,
 }
 
 /// A worker as registered.

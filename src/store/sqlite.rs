@@ -590,7 +590,7 @@ impl SqliteStore {
 
     pub(super) async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
         let rows = sqlx::query(
-            "SELECT chapter, idx, status, attempts, completions, store_key FROM chunks
+            "SELECT chapter, idx, status, attempts, completions, store_key, lease_owner FROM chunks
              WHERE render_id = ?1 ORDER BY chapter, idx",
         )
         .bind(render_id)
@@ -611,6 +611,7 @@ impl SqliteStore {
                     attempts: attempts as u32,
                     completions: completions as u32,
                     store_key: r.try_get("store_key").map_err(e())?,
+                    lease_owner: r.try_get("lease_owner").map_err(e())?,
                 })
             })
             .collect()
