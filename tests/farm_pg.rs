@@ -244,26 +244,41 @@ fn a_database_restart_during_a_render_is_ridden_out() {
     wait_for_render(&rt, &url);
     let workers: Vec<Child> = (0..2).map(|_| spawn_worker(&p, &url, "200")).collect();
     let t0 = Instant::now();
+    let total = states(&rt, &url).unwrap().len();
     loop {
         let done = states(&rt, &url).unwrap().iter().filter(|s| s.status == "done").count();
+        assert!(done < total, "the render finished before the restart");
         if done >= 2 {
             break;
         }
         assert!(t0.elapsed() < Duration::from_secs(120), "no progress before the restart");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Restart the database mid-render: sessions are terminated, connections refused for a while.
+    // Restart the database mid-render: sessions are terminated, connections refused for longer than the
+    // pool's 5 s acquire timeout, so the workers' own retry with back-off is what rides it out.
     server.stop();
-    std::thread::sleep(Duration::from_secs(3));
+    std::thread::sleep(Duration::from_secs(7));
     server.restart();
+    let after = states(&rt, &url).unwrap();
+    assert!(
+        after.iter().any(|s| s.status != "done"),
+        "the restart happened mid-render"
+    );
 
     let out = render.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut reconnected = 0;
+    let mut logs = String::new();
     for w in workers {
         let out = w.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{err}");
+        if err.contains("database unreachable") && err.contains("database reachable again") {
+            reconnected += 1;
+        }
+        logs.push_str(&err);
     }
+    assert!(reconnected >= 1, "a worker lost the database and reconnected: {logs}");
     let rows = states(&rt, &url).unwrap();
     assert!(rows.iter().all(|s| s.status == "done" && s.completions <= 1), "{rows:?}");
     assert_same_audio(&reference, &p);
