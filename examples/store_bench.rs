@@ -1,7 +1,9 @@
 //! Benchmark: claim + complete throughput of the store on PostgreSQL vs SQLite, with 1, 4 and 16
 //! concurrent claimers (chunks/s), and a double-claim check (every chunk claimed and completed once).
 //!
-//! `cargo run --example store_bench -- [CHUNKS] [AUDIO_SAMPLES]` (defaults 4000 chunks, 240 samples).
+//! `cargo run --example store_bench -- [CHUNKS] [AUDIO_SAMPLES] [BATCH]` (defaults 4000 chunks, 240
+//! samples, batch 1: claim 1 + complete 1; with BATCH > 1 each claim takes BATCH chunks, completed in one
+//! transaction).
 //! PostgreSQL: `$WS_BOOK_BENCH_PG` (a `postgres://` URL of an empty database), else a temporary server
 //! started like the tests do (Debian `postgresql` package; `initdb` + `pg_ctl`).
 
@@ -20,14 +22,21 @@ struct Run {
     double_claims: usize,
 }
 
-async fn run(location: &str, backend: &'static str, n: usize, claimers: usize, samples: usize) -> anyhow::Result<Run> {
+async fn run(
+    location: &str,
+    backend: &'static str,
+    n: usize,
+    claimers: usize,
+    samples: usize,
+    batch: u32,
+) -> anyhow::Result<Run> {
     let store = Store::open(location).await?;
     let spec = RenderSpec {
-        name: format!("bench-{claimers}"),
+        name: format!("bench-{claimers}-{batch}"),
         title: "Bench".into(),
         author: "".into(),
         engine: "espeak".into(),
-        fingerprint: format!("fp-{claimers}"),
+        fingerprint: format!("fp-{claimers}-{batch}"),
         max_attempts: 3,
         audio_dir: None,
     };
@@ -37,8 +46,8 @@ async fn run(location: &str, backend: &'static str, n: usize, claimers: usize, s
         .map(|i| PlannedChunk {
             chapter: (i / per_chapter) as u32,
             index: (i % per_chapter) as u32,
-            plan_key: format!("plan-{claimers}-{i}"),
-            store_key: format!("key-{claimers}-{i}"),
+            plan_key: format!("plan-{claimers}-{batch}-{i}"),
+            store_key: format!("key-{claimers}-{batch}-{i}"),
             request: format!("{{\"i\":{i}}}"),
         })
         .collect();
@@ -57,12 +66,13 @@ async fn run(location: &str, backend: &'static str, n: usize, claimers: usize, s
             let id = format!("w{w}");
             let mut mine = Vec::new();
             loop {
-                let c = store.claim(&id, &fp, 1, 60_000).await?;
+                let c = store.claim(&id, &fp, batch, 60_000).await?;
                 if c.is_empty() {
                     break;
                 }
-                store.complete(&c[0], &id, &audio, 0.0).await?;
-                mine.push(c[0].chunk_id);
+                let items: Vec<_> = c.iter().map(|cl| (cl, &audio)).collect();
+                store.complete_batch(&items, &id, 0.0).await?;
+                mine.extend(c.iter().map(|cl| cl.chunk_id));
             }
             anyhow::Ok(mine)
         }));
@@ -90,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let n = *args.first().unwrap_or(&4000);
     let samples = *args.get(1).unwrap_or(&240);
+    let batch = *args.get(2).unwrap_or(&1) as u32;
     let server;
     let pg_url = match std::env::var("WS_BOOK_BENCH_PG") {
         Ok(u) => u,
@@ -102,11 +113,11 @@ async fn main() -> anyhow::Result<()> {
     let mut runs = Vec::new();
     for claimers in [1usize, 4, 16] {
         let sqlite = dir.path().join(format!("bench-{claimers}.db")).display().to_string();
-        runs.push(run(&sqlite, "SQLite", n, claimers, samples).await?);
-        runs.push(run(&pg_url, "PostgreSQL", n, claimers, samples).await?);
+        runs.push(run(&sqlite, "SQLite", n, claimers, samples, batch).await?);
+        runs.push(run(&pg_url, "PostgreSQL", n, claimers, samples, batch).await?);
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("store_bench: {n} chunks per run, claim 1 + complete 1 (one transaction each), {samples} samples of audio");
+    println!("store_bench: {n} chunks per run, claim {batch} + complete {batch} per round trip pair, {samples} samples of audio");
     println!("load average at the end: {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
     println!();
     println!("| claimers | SQLite chunks/s | PostgreSQL chunks/s | PostgreSQL / SQLite | double claims (SQLite, PG) |");

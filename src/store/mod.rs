@@ -160,6 +160,8 @@ pub struct Claim {
     pub lease_token: String,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// The render's shared audio folder at claim time (PostgreSQL `store.audio_dir`), if any.
+    pub audio_dir: Option<PathBuf>,
 }
 
 /// What became of a completion or failure report.

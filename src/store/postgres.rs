@@ -372,7 +372,7 @@ impl PgStore {
                  updated_ms = $4
              FROM picked WHERE chunks.id = picked.id
              RETURNING chunks.id, chunks.render_id, chunks.chapter, chunks.idx, chunks.store_key, chunks.request,
-                 chunks.attempts",
+                 chunks.attempts, (SELECT r.audio_dir FROM renders r WHERE r.id = chunks.render_id) AS audio_dir",
         )
         .bind(worker_id)
         .bind(&token)
@@ -399,6 +399,7 @@ impl PgStore {
                     request: r.try_get("request").map_err(e())?,
                     lease_token: token.clone(),
                     attempts: attempts as u32,
+                    audio_dir: r.try_get::<Option<String>, _>("audio_dir").map_err(e())?.map(PathBuf::from),
                 },
             ));
         }
@@ -412,90 +413,90 @@ impl PgStore {
         worker_id: &str,
         busy_seconds: f64,
     ) -> Result<Vec<Outcome>> {
-        let now = now_ms();
+        // One item (the common case): one atomic statement, one round trip. Several: one transaction.
+        if let [(claim, audio)] = items {
+            let done = Self::complete_one(&self.pool, claim, audio, worker_id, busy_seconds).await?;
+            return Ok(vec![if done { Outcome::Recorded } else { Outcome::LeaseLost }]);
+        }
         let mut tx = self.pool.begin().await.map_err(q("begin a completion"))?;
         let mut outcomes = Vec::with_capacity(items.len());
-        let (mut done, mut seconds_done) = (0i64, 0f64);
+        let mut first = true;
         for (claim, audio) in items {
-            let seconds = audio.seconds();
-            // The fence: only the holder of the current lease token turns the row done (the row stays
-            // locked until commit, so no claimer can take it over in between).
-            let row = sqlx::query(
-                "UPDATE chunks SET status = 'done', lease_owner = NULL, lease_token = NULL, lease_expires = NULL,
-                     completions = completions + 1, duration = $3, last_error = NULL, updated_ms = $4
-                 WHERE id = $1 AND lease_token = $2 AND status = 'leased'
-                 RETURNING (SELECT r.audio_dir FROM renders r WHERE r.id = chunks.render_id)",
-            )
-            .bind(claim.chunk_id)
-            .bind(&claim.lease_token)
-            .bind(seconds)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(q("mark a chunk done"))?;
-            let Some(row) = row else {
-                outcomes.push(Outcome::LeaseLost);
-                continue;
-            };
-            let audio_dir: Option<String> = row.try_get(0).map_err(q("read the render's audio_dir"))?;
-            let bytes = encode_samples(&audio.samples);
-            let digest = blake3::hash(&bytes).to_hex().to_string();
-            let (data, path) = match audio_dir {
-                Some(dir) => {
-                    let path = write_audio_file(Path::new(&dir), &digest, &claim.lease_token, &bytes).map_err(
-                        |e| StoreError::AudioFile {
-                            path: audio_file(Path::new(&dir), &digest),
-                            source: e,
-                        },
-                    )?;
-                    (None, Some(path.display().to_string()))
-                }
-                None => (Some(bytes), None),
-            };
-            sqlx::query(
-                "INSERT INTO audio (key, sample_rate, samples, format, digest, data, path, created_ms)
-                 VALUES ($1, $2, $3, 'f32le', $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(&claim.store_key)
-            .bind(audio.sample_rate as i64)
-            .bind(audio.samples.len() as i64)
-            .bind(&digest)
-            .bind(data)
-            .bind(path)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("store audio"))?;
-            sqlx::query(
-                "UPDATE chunks SET status = 'done', duration = $2, updated_ms = $3
-                 WHERE store_key = $1 AND status = 'pending'",
-            )
-            .bind(&claim.store_key)
-            .bind(seconds)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("complete chunks sharing a key"))?;
-            done += 1;
-            seconds_done += seconds;
-            outcomes.push(Outcome::Recorded);
-        }
-        if done > 0 {
-            sqlx::query(
-                "UPDATE workers SET chunks_done = chunks_done + $2, audio_seconds = audio_seconds + $3,
-                     busy_seconds = busy_seconds + $4, heartbeat_ms = $5 WHERE id = $1",
-            )
-            .bind(worker_id)
-            .bind(done)
-            .bind(seconds_done)
-            .bind(busy_seconds)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("count a worker's chunks"))?;
+            // The batch's engine time is counted once, with its first recorded item.
+            let busy = if first { busy_seconds } else { 0.0 };
+            let done = Self::complete_one(&mut *tx, claim, audio, worker_id, busy).await?;
+            first &= !done;
+            outcomes.push(if done { Outcome::Recorded } else { Outcome::LeaseLost });
         }
         tx.commit().await.map_err(q("commit a completion"))?;
         Ok(outcomes)
+    }
+
+    /// Completes one claim in one statement: the fenced status change (only the holder of the current
+    /// lease token turns the row done), the audio row, chunks sharing the key, and the worker's counters
+    /// all happen, or none does. With an `audio_dir` the file is written (temporary name, fsync, rename)
+    /// before the statement, so it exists before the row that names it commits.
+    async fn complete_one<'e, E>(
+        exec: E,
+        claim: &Claim,
+        audio: &StoredAudio,
+        worker_id: &str,
+        busy_seconds: f64,
+    ) -> Result<bool>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Postgres>,
+    {
+        let now = now_ms();
+        let seconds = audio.seconds();
+        let bytes = encode_samples(&audio.samples);
+        let digest = blake3::hash(&bytes).to_hex().to_string();
+        let (data, path) = match &claim.audio_dir {
+            Some(dir) => {
+                let path = write_audio_file(dir, &digest, &claim.lease_token, &bytes).map_err(|source| {
+                    StoreError::AudioFile {
+                        path: audio_file(dir, &digest),
+                        source,
+                    }
+                })?;
+                (None, Some(path.display().to_string()))
+            }
+            None => (Some(bytes), None),
+        };
+        let row = sqlx::query(
+            "WITH done AS (
+                 UPDATE chunks SET status = 'done', lease_owner = NULL, lease_token = NULL, lease_expires = NULL,
+                     completions = completions + 1, duration = $3, last_error = NULL, updated_ms = $4
+                 WHERE id = $1 AND lease_token = $2 AND status = 'leased'
+                 RETURNING store_key),
+             stored AS (
+                 INSERT INTO audio (key, sample_rate, samples, format, digest, data, path, created_ms)
+                 SELECT store_key, $5, $6, 'f32le', $7, $8, $9, $4 FROM done
+                 ON CONFLICT (key) DO NOTHING),
+             shared AS (
+                 UPDATE chunks SET status = 'done', duration = $3, updated_ms = $4
+                 WHERE store_key IN (SELECT store_key FROM done) AND status = 'pending'),
+             counted AS (
+                 UPDATE workers SET chunks_done = chunks_done + 1, audio_seconds = audio_seconds + $3,
+                     busy_seconds = busy_seconds + $11, heartbeat_ms = $4
+                 WHERE id = $10 AND EXISTS (SELECT 1 FROM done))
+             SELECT COUNT(*) FROM done",
+        )
+        .bind(claim.chunk_id)
+        .bind(&claim.lease_token)
+        .bind(seconds)
+        .bind(now)
+        .bind(audio.sample_rate as i64)
+        .bind(audio.samples.len() as i64)
+        .bind(&digest)
+        .bind(data)
+        .bind(path)
+        .bind(worker_id)
+        .bind(busy_seconds)
+        .fetch_one(exec)
+        .await
+        .map_err(q("complete a chunk"))?;
+        let n: i64 = row.try_get(0).map_err(q("complete a chunk"))?;
+        Ok(n > 0)
     }
 
     pub(super) async fn fail(&self, claim: &Claim, error: &str, retry_after_ms: i64) -> Result<FailOutcome> {

@@ -394,6 +394,7 @@ impl SqliteStore {
                     request: r.try_get("request").map_err(e())?,
                     lease_token: token.clone(),
                     attempts: attempts as u32,
+                    audio_dir: None,
                 },
             ));
         }
