@@ -327,3 +327,47 @@ fn a_worker_of_another_engine_version_refuses_to_claim_and_says_why() {
     assert_eq!(rows.1.len(), 1, "the worker registered");
     assert!(rows.1[0].info.engine.starts_with("espeak"), "{:?}", rows.1[0].info);
 }
+
+#[test]
+fn project_yaml_store_selects_postgres_and_audio_dir_keeps_audio_in_files() {
+    let reference = DemoProject::new();
+    let (out, _) = reference.render(&["--workers", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let url = pg_support::shared().fresh_db();
+    let p = DemoProject::new();
+    let audio_dir = p.dir.path().join("shared-audio");
+    let mut yaml = std::fs::read_to_string(p.yaml()).unwrap();
+    yaml.push_str(&format!("store:\n  url: {url}\n  audio_dir: {}\n", audio_dir.display()));
+    std::fs::write(p.yaml(), yaml).unwrap();
+    let (out, v) = p.render(&["--workers", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v["complete"], true);
+    assert!(v["db"].as_str().unwrap().starts_with("postgres://"), "{}", v["db"]);
+    assert!(!p.db().exists(), "no SQLite file was created");
+    // One content-addressed file per distinct chunk audio, no temporary leftovers.
+    let mut files_found = Vec::new();
+    for sub in std::fs::read_dir(&audio_dir).unwrap() {
+        for f in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            files_found.push(f.unwrap().file_name().to_string_lossy().to_string());
+        }
+    }
+    let total = v["chunks"]["total"].as_u64().unwrap() as usize;
+    assert!(!files_found.is_empty() && files_found.len() <= total, "{files_found:?}");
+    assert!(files_found.iter().all(|f| f.ends_with(".f32le") && !f.starts_with('.')), "{files_found:?}");
+    assert_same_audio(&reference, &p);
+
+    // audio_dir with a SQLite store is refused with a sentence naming the key.
+    let q = DemoProject::new();
+    let mut yaml = std::fs::read_to_string(q.yaml()).unwrap();
+    yaml.push_str("store:\n  audio_dir: shared\n");
+    std::fs::write(q.yaml(), yaml).unwrap();
+    let (out, _) = q.render(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(err.contains("store.audio_dir needs a PostgreSQL store"), "{err}");
+    // Neither a SQLite path nor a postgres URL: refused.
+    let out = q.cmd(&["status", "--db", "mysql://h/db"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unsupported state database"), "{err}");
+}
