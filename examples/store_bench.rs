@@ -118,13 +118,22 @@ async fn main() -> anyhow::Result<()> {
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("store_bench: {n} chunks per run, claim {batch} + complete {batch} per round trip pair, {samples} samples of audio");
-    println!("load average at the end: {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    println!(
+        "load average at the end: {}",
+        load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    );
     println!();
     println!("| claimers | SQLite chunks/s | PostgreSQL chunks/s | PostgreSQL / SQLite | double claims (SQLite, PG) |");
     println!("|---:|---:|---:|---:|---|");
     for claimers in [1usize, 4, 16] {
-        let s = runs.iter().find(|r| r.claimers == claimers && r.backend == "SQLite").unwrap();
-        let p = runs.iter().find(|r| r.claimers == claimers && r.backend == "PostgreSQL").unwrap();
+        let s = runs
+            .iter()
+            .find(|r| r.claimers == claimers && r.backend == "SQLite")
+            .unwrap();
+        let p = runs
+            .iter()
+            .find(|r| r.claimers == claimers && r.backend == "PostgreSQL")
+            .unwrap();
         println!(
             "| {claimers} | {:.0} | {:.0} | {:.2}x | {}, {} |",
             s.chunks_per_s,

@@ -177,10 +177,16 @@ where
             }
             Err(e) if e.is_transient() && started.elapsed() < cfg.reconnect_for => {
                 if !warned {
-                    eprintln!("worker {}: database unreachable while trying to {what}, retrying: {e}", cfg.id);
+                    eprintln!(
+                        "worker {}: database unreachable while trying to {what}, retrying: {e}",
+                        cfg.id
+                    );
                     warned = true;
                 }
-                state.set(format!("database unreachable ({what}); retrying in {} ms", delay.as_millis()));
+                state.set(format!(
+                    "database unreachable ({what}); retrying in {} ms",
+                    delay.as_millis()
+                ));
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
@@ -226,7 +232,10 @@ pub async fn run(
     };
     let result = work(&store, engine, &cfg, &fingerprint, &state, &cancel).await;
     hb.abort();
-    let released = retrying(&cfg, &state, "release the worker's leases", || store.stop_worker(&cfg.id)).await;
+    let released = retrying(&cfg, &state, "release the worker's leases", || {
+        store.stop_worker(&cfg.id)
+    })
+    .await;
     let report = result?;
     released?;
     state.set("stopped".into());

@@ -85,7 +85,10 @@ fn decoded(path: &std::path::Path) -> Vec<u32> {
 fn wait_for_render(rt: &tokio::runtime::Runtime, url: &str) {
     let t0 = Instant::now();
     while states(rt, url).is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(120), "the render never queued its chunks");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "the render never queued its chunks"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -107,7 +110,11 @@ fn signal(pid: u32, sig: &str) {
 fn assert_same_audio(reference: &DemoProject, p: &DemoProject) {
     let (a, b) = (files(&reference.out(), "m4b"), files(&p.out(), "m4b"));
     assert_eq!(b.len(), 1, "one m4b");
-    assert_eq!(decoded(&a[0]), decoded(&b[0]), "m4b audio differs from the single-worker render");
+    assert_eq!(
+        decoded(&a[0]),
+        decoded(&b[0]),
+        "m4b audio differs from the single-worker render"
+    );
     let (ma, mb) = (files(&reference.out(), "mp3"), files(&p.out(), "mp3"));
     assert_eq!(ma.len(), mb.len());
     for (x, y) in ma.iter().zip(&mb) {
@@ -155,14 +162,14 @@ fn three_workers_sigkill_and_a_frozen_worker_still_give_bit_identical_audio() {
     let t1 = Instant::now();
     loop {
         let s = states(&rt, &url).unwrap();
-        let row = s
-            .iter()
-            .find(|s| (s.chapter, s.index) == frozen_chunk)
-            .unwrap();
+        let row = s.iter().find(|s| (s.chapter, s.index) == frozen_chunk).unwrap();
         if row.status == "done" {
             break;
         }
-        assert!(t1.elapsed() < Duration::from_secs(120), "the frozen worker's chunk was never taken over");
+        assert!(
+            t1.elapsed() < Duration::from_secs(120),
+            "the frozen worker's chunk was never taken over"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     signal(frozen, "-CONT");
@@ -209,8 +216,15 @@ fn three_workers_sigkill_and_a_frozen_worker_still_give_bit_identical_audio() {
         s.workers().await.unwrap()
     });
     let by_workers: u64 = workers_rows.iter().map(|w| w.chunks_done).sum();
-    assert_eq!(by_workers, rows.len() as u64, "each completion is counted for exactly one worker");
-    assert!(workers_rows.len() >= 4, "render worker + 3 standalone workers registered");
+    assert_eq!(
+        by_workers,
+        rows.len() as u64,
+        "each completion is counted for exactly one worker"
+    );
+    assert!(
+        workers_rows.len() >= 4,
+        "render worker + 3 standalone workers registered"
+    );
 
     assert_same_audio(&reference, &p);
 
@@ -218,7 +232,10 @@ fn three_workers_sigkill_and_a_frozen_worker_still_give_bit_identical_audio() {
     let out = p.cmd(&["status", "--db", &url]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("project.yaml") && text.contains("RTF") && text.contains("heartbeat"), "{text}");
+    assert!(
+        text.contains("project.yaml") && text.contains("RTF") && text.contains("heartbeat"),
+        "{text}"
+    );
     assert!(text.contains(&format!(":{frozen}:")), "{text}");
     let out = p.cmd(&["status", "--db", &url, "--json"]).output().unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -251,7 +268,10 @@ fn a_database_restart_during_a_render_is_ridden_out() {
         if done >= 2 {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(120), "no progress before the restart");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no progress before the restart"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Restart the database mid-render: sessions are terminated, connections refused for longer than the
@@ -280,7 +300,10 @@ fn a_database_restart_during_a_render_is_ridden_out() {
     }
     assert!(reconnected >= 1, "a worker lost the database and reconnected: {logs}");
     let rows = states(&rt, &url).unwrap();
-    assert!(rows.iter().all(|s| s.status == "done" && s.completions <= 1), "{rows:?}");
+    assert!(
+        rows.iter().all(|s| s.status == "done" && s.completions <= 1),
+        "{rows:?}"
+    );
     assert_same_audio(&reference, &p);
 }
 
@@ -310,10 +333,7 @@ fn a_worker_of_another_engine_version_refuses_to_claim_and_says_why() {
         s.close().await;
     });
     let p = DemoProject::new();
-    let out = p
-        .cmd(&["worker", "--db", &url, "--engine", "espeak"])
-        .output()
-        .unwrap();
+    let out = p.cmd(&["worker", "--db", &url, "--engine", "espeak"]).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("refuses to claim"), "{err}");
@@ -354,7 +374,10 @@ fn project_yaml_store_selects_postgres_and_audio_dir_keeps_audio_in_files() {
     }
     let total = v["chunks"]["total"].as_u64().unwrap() as usize;
     assert!(!files_found.is_empty() && files_found.len() <= total, "{files_found:?}");
-    assert!(files_found.iter().all(|f| f.ends_with(".f32le") && !f.starts_with('.')), "{files_found:?}");
+    assert!(
+        files_found.iter().all(|f| f.ends_with(".f32le") && !f.starts_with('.')),
+        "{files_found:?}"
+    );
     assert_same_audio(&reference, &p);
 
     // audio_dir with a SQLite store is refused with a sentence naming the key.

@@ -65,7 +65,9 @@ impl Fixture {
     }
 
     async fn postgres() -> Fixture {
-        let url = tokio::task::spawn_blocking(|| pg_support::shared().fresh_db()).await.unwrap();
+        let url = tokio::task::spawn_blocking(|| pg_support::shared().fresh_db())
+            .await
+            .unwrap();
         let store = Store::open(&url).await.unwrap();
         assert!(store.is_postgres());
         Fixture {
@@ -311,7 +313,10 @@ async fn unsupported_locations_are_refused_with_a_sentence() {
         ws_book::store::parse_location("postgresql://u@h/db").unwrap(),
         ws_book::store::Location::Postgres("postgresql://u@h/db".into())
     );
-    assert_eq!(ws_book::store::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+    assert_eq!(
+        ws_book::store::redact("postgres://u:secret@h/db"),
+        "postgres://u:***@h/db"
+    );
 }
 
 async fn workers_register_and_other_fingerprints_are_reported(store: &Store) {
@@ -334,15 +339,16 @@ async fn workers_register_and_other_fingerprints_are_reported(store: &Store) {
     );
     assert!(store.other_work("fp1").await.unwrap().is_empty());
     let c = store.claim("gpu-8:1:0", "fp1", 1, 10_000).await.unwrap();
-    store.register_worker(&WorkerInfo {
-        id: "gpu-8:1:0".into(),
-        host: "gpu-8".into(),
-        pid: 1,
-        device: "cuda:1".into(),
-        engine: "fp1".into(),
-    })
-    .await
-    .unwrap();
+    store
+        .register_worker(&WorkerInfo {
+            id: "gpu-8:1:0".into(),
+            host: "gpu-8".into(),
+            pid: 1,
+            device: "cuda:1".into(),
+            engine: "fp1".into(),
+        })
+        .await
+        .unwrap();
     assert_eq!(
         store.complete(&c[0], "gpu-8:1:0", &audio(0.5), 2.0).await.unwrap(),
         Outcome::Recorded
@@ -367,7 +373,11 @@ async fn batch_completion_fences_each_item_by_its_own_token(store: &Store) {
     // after it was taken over, which does not bring it back.
     let theirs = store.claim("b", "fp1", 1, 10_000).await.unwrap();
     assert_eq!(theirs[0].chunk_id, mine[0].chunk_id);
-    assert_eq!(store.heartbeat("a", 10_000).await.unwrap(), 1, "a still holds its second lease");
+    assert_eq!(
+        store.heartbeat("a", 10_000).await.unwrap(),
+        1,
+        "a still holds its second lease"
+    );
     let (x, y) = (audio(0.1), audio(0.2));
     let out = store
         .complete_batch(&[(&mine[0], &x), (&mine[1], &y)], "a", 0.5)
@@ -380,14 +390,13 @@ async fn batch_completion_fences_each_item_by_its_own_token(store: &Store) {
     );
     let st = store.chunk_states(r.render_id).await.unwrap();
     assert_eq!(
-        st.iter().map(|s| (s.status.as_str(), s.completions)).collect::<Vec<_>>(),
+        st.iter()
+            .map(|s| (s.status.as_str(), s.completions))
+            .collect::<Vec<_>>(),
         vec![("done", 1), ("done", 1), ("pending", 0)]
     );
     // A failure report with a stale token is refused too.
-    assert_eq!(
-        store.fail(&mine[0], "late", 0).await.unwrap(),
-        FailOutcome::LeaseLost
-    );
+    assert_eq!(store.fail(&mine[0], "late", 0).await.unwrap(), FailOutcome::LeaseLost);
     assert_eq!(store.release(&mine[1]).await.unwrap(), Outcome::LeaseLost);
 }
 

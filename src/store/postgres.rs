@@ -11,8 +11,7 @@ use sqlx::Row;
 
 use super::{
     decode_samples, encode_samples, new_token, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk,
-    Outcome, PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo,
-    WorkerRow,
+    Outcome, PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
 };
 
 /// A PostgreSQL-backed store.
@@ -399,7 +398,10 @@ impl PgStore {
                     request: r.try_get("request").map_err(e())?,
                     lease_token: token.clone(),
                     attempts: attempts as u32,
-                    audio_dir: r.try_get::<Option<String>, _>("audio_dir").map_err(e())?.map(PathBuf::from),
+                    audio_dir: r
+                        .try_get::<Option<String>, _>("audio_dir")
+                        .map_err(e())?
+                        .map(PathBuf::from),
                 },
             ));
         }
@@ -665,10 +667,7 @@ impl PgStore {
                 if actual != digest {
                     return Err(StoreError::CorruptAudio {
                         key: key.into(),
-                        why: format!(
-                            "{} has blake3 {actual}, the database recorded {digest}",
-                            path.display()
-                        ),
+                        why: format!("{} has blake3 {actual}, the database recorded {digest}", path.display()),
                     });
                 }
                 bytes
@@ -705,7 +704,12 @@ impl PgStore {
         .await
         .map_err(q("look for other renders"))?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0).map_err(q("read a render"))?, r.try_get(1).map_err(q("read a render"))?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(q("read a render"))?,
+                    r.try_get(1).map_err(q("read a render"))?,
+                ))
+            })
             .collect()
     }
 }

@@ -9,8 +9,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::Row;
 
 use super::{
-    decode_samples, encode_samples, new_token, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk, Outcome,
-    PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
+    decode_samples, encode_samples, new_token, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk,
+    Outcome, PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
 };
 
 /// A SQLite-backed store.
@@ -666,7 +666,12 @@ impl SqliteStore {
         .await
         .map_err(q("look for other renders"))?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0).map_err(q("read a render"))?, r.try_get(1).map_err(q("read a render"))?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(q("read a render"))?,
+                    r.try_get(1).map_err(q("read a render"))?,
+                ))
+            })
             .collect()
     }
 }

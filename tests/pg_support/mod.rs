@@ -121,7 +121,11 @@ impl PgServer {
             .args(["-U", "wsbook", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut last = String::new();
         for _ in 0..3 {
             s.port = free_port();
@@ -188,7 +192,8 @@ impl PgServer {
 
     /// Starts it again on the same port.
     pub fn restart(&self) {
-        self.pg_ctl_start().unwrap_or_else(|e| panic!("PostgreSQL did not restart: {e}"));
+        self.pg_ctl_start()
+            .unwrap_or_else(|e| panic!("PostgreSQL did not restart: {e}"));
     }
 
     /// The URL of database `db`.
@@ -203,7 +208,11 @@ impl PgServer {
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "wsbook", &name])
             .output()
             .unwrap();
-        assert!(out.status.success(), "createdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "createdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         self.url(&name)
     }
 
@@ -248,6 +257,8 @@ pub fn shared() -> &'static PgServer {
             pid = std::process::id(),
             dir = s.dir.display()
         );
+        // The watchdog outlives this process on purpose (it waits for it to exit), so it is never waited on.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())
