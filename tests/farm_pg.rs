@@ -151,9 +151,15 @@ fn three_workers_sigkill_and_a_frozen_worker_still_give_bit_identical_audio() {
     let alive: Vec<u32> = pids.iter().copied().filter(|p| *p != killed).collect();
     let (frozen, frozen_chunk) = loop {
         assert!(t0.elapsed() < Duration::from_secs(120), "no second worker held a lease");
-        if let Some((pid, ch, ix)) = states(&rt, &url).and_then(|s| leased_by(&s, &alive)) {
+        if let Some((pid, _, _)) = states(&rt, &url).and_then(|s| leased_by(&s, &alive)) {
             signal(pid, "-STOP");
-            break (pid, (ch, ix));
+            // Frozen now, its leases are stable: take the chunk it holds (it may have moved on between
+            // the read and the signal); if it holds none (between claims), let it go and try again.
+            std::thread::sleep(Duration::from_millis(50));
+            if let Some((_, ch, ix)) = states(&rt, &url).and_then(|s| leased_by(&s, &[pid])) {
+                break (pid, (ch, ix));
+            }
+            signal(pid, "-CONT");
         }
         std::thread::sleep(Duration::from_millis(5));
     };

@@ -284,22 +284,22 @@ impl PgStore {
 
     pub(super) async fn heartbeat(&self, worker_id: &str, lease_ms: i64) -> Result<u64> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await.map_err(q("begin a heartbeat"))?;
-        sqlx::query("UPDATE workers SET heartbeat_ms = $2 WHERE id = $1")
-            .bind(worker_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("record a heartbeat"))?;
-        let n = sqlx::query("UPDATE chunks SET lease_expires = $2 WHERE lease_owner = $1 AND status = 'leased'")
-            .bind(worker_id)
-            .bind(now + lease_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("renew leases"))?
-            .rows_affected();
-        tx.commit().await.map_err(q("commit a heartbeat"))?;
-        Ok(n)
+        // One autocommit statement: a worker host that stalls mid-heartbeat never holds row locks that
+        // would keep other claimers from taking its expired leases over.
+        let row = sqlx::query(
+            "WITH beat AS (UPDATE workers SET heartbeat_ms = $2 WHERE id = $1)
+             , renewed AS (
+                 UPDATE chunks SET lease_expires = $3 WHERE lease_owner = $1 AND status = 'leased' RETURNING 1)
+             SELECT COUNT(*) FROM renewed",
+        )
+        .bind(worker_id)
+        .bind(now)
+        .bind(now + lease_ms)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(q("renew leases"))?;
+        let n: i64 = row.try_get(0).map_err(q("renew leases"))?;
+        Ok(n as u64)
     }
 
     pub(super) async fn stop_worker(&self, worker_id: &str) -> Result<u64> {
