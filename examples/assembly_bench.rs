@@ -72,6 +72,7 @@ fn spec() -> RenderSpec {
         engine: "espeak".into(),
         fingerprint: "synthetic".into(),
         max_attempts: 3,
+        audio_dir: None,
     }
 }
 

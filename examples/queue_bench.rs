@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
         engine: "espeak".into(),
         fingerprint: "fp".into(),
         max_attempts: 3,
+        audio_dir: None,
     };
     let per_chapter = 100;
     let chapters: Vec<String> = (0..n.div_ceil(per_chapter)).map(|i| format!("Chapter {i}")).collect();

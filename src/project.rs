@@ -112,6 +112,9 @@ pub struct ProjectConfig {
     pub episodes: Episodes,
     /// Podcast feed settings (`kind: podcast`).
     pub feed: Option<FeedConfig>,
+    /// Where the render's state lives (queue, audio): SQLite beside the project by default, or a shared
+    /// PostgreSQL database for a farm of worker hosts.
+    pub store: StoreOptions,
 }
 
 /// `episodes:` — one glob/path or a list of them (resolved against the project folder).
@@ -162,6 +165,17 @@ pub struct FeedConfig {
     pub explicit: bool,
     /// Owner e-mail (`itunes:owner`).
     pub owner_email: Option<String>,
+}
+
+/// `store:` options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreOptions {
+    /// `sqlite:PATH` (relative to the project) or `postgres://USER@HOST:PORT/DB`; overrides `render.db`.
+    pub url: Option<String>,
+    /// PostgreSQL only: keep audio as content-addressed files in this shared folder (mounted at the same
+    /// path on every host) instead of in the database.
+    pub audio_dir: Option<PathBuf>,
 }
 
 /// A voice for a speaker: a default voice plus optional per-language voices.
@@ -427,6 +441,9 @@ const KNOWN_KEYS: &[&str] = &[
     "category",
     "explicit",
     "owner_email",
+    "store",
+    "url",
+    "audio_dir",
 ];
 
 impl Project {

@@ -243,12 +243,13 @@ pub fn chunk_seed(project_seed: u64, store_key: &str) -> u64 {
     ])
 }
 
-/// The state database of a project: `--db`, else `render.db`, else `.ws-book/state.db` beside it.
+/// The state database of a project: `--db`, else `store.url`, else `render.db`, else `.ws-book/state.db`
+/// beside it.
 pub fn db_location(project: &Project, flag: Option<&str>) -> String {
     if let Some(f) = flag {
         return f.to_string();
     }
-    if let Some(d) = &project.config.render.db {
+    if let Some(d) = project.config.store.url.as_ref().or(project.config.render.db.as_ref()) {
         if d.contains("://") {
             return d.clone();
         }
@@ -467,6 +468,12 @@ pub async fn render(
 
     let db = db_location(project, opts.db.as_deref());
     let store = Store::open(&db).await?;
+    if cfg.store.audio_dir.is_some() && !store.is_postgres() {
+        return Err(RenderError::Input(format!(
+            "{}: store.audio_dir needs a PostgreSQL store (store.url: postgres://…); SQLite keeps audio in its file",
+            project.source.display()
+        )));
+    }
     let released = worker::release_dead_local_workers(&store).await?;
     if released > 0 {
         progress.line(&format!(
@@ -480,6 +487,7 @@ pub async fn render(
         engine: kind.as_str().into(),
         fingerprint: fingerprint.clone(),
         max_attempts: cfg.render.max_attempts,
+        audio_dir: cfg.store.audio_dir.as_ref().map(|d| project.resolve(d)),
     };
     let sync = store.sync_plan(&spec, &chapters, &planned).await?;
     progress.line(&format!(
@@ -541,7 +549,12 @@ pub async fn render(
         let tty = progress.bar.is_some();
         if tty || last_line.elapsed() >= plain_every {
             last_line = Instant::now();
-            let prog = store.progress(render_id).await?;
+            // The database may be restarting (workers retry on their own): skip this update then.
+            let prog = match store.progress(render_id).await {
+                Ok(p) => p,
+                Err(e) if e.is_transient() => continue,
+                Err(e) => return Err(e.into()),
+            };
             let done: u64 = prog.iter().map(|c| c.done).sum();
             let audio: f64 = prog.iter().map(|c| c.audio_seconds).sum();
             let (a_ms, b_ms) = states.iter().fold((0u64, 0u64), |(a, b), s| {
@@ -825,6 +838,7 @@ pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Resu
         engine: kind.as_str().into(),
         fingerprint,
         max_attempts: cfg.render.max_attempts,
+        audio_dir: cfg.store.audio_dir.as_ref().map(|d| project.resolve(d)),
     };
     let sync = store.sync_plan(&spec, &chapters, &planned).await;
     store.close().await;

@@ -20,6 +20,20 @@ pub enum WorkerError {
     /// The engine thread panicked.
     #[error("worker {0}: the engine thread panicked")]
     Panicked(String),
+    /// Every render with work was queued by a different engine or model version than this worker's.
+    #[error(
+        "worker {worker} refuses to claim: its engine fingerprint `{fingerprint}` differs from {renders} \
+         (a different engine or model version; mixing versions in one render would break its determinism). \
+         Run the worker with the same engine and models as the render"
+    )]
+    Mismatch {
+        /// Worker id.
+        worker: String,
+        /// This worker's fingerprint.
+        fingerprint: String,
+        /// The renders with work and their fingerprints, as a sentence.
+        renders: String,
+    },
 }
 
 /// How a worker behaves.
@@ -39,6 +53,11 @@ pub struct WorkerConfig {
     pub poll: Duration,
     /// First retry delay after a failure (doubles per attempt, capped at 60 s).
     pub retry_base: Duration,
+    /// How long to keep retrying (with back-off) when the database is unreachable before giving up.
+    pub reconnect_for: Duration,
+    /// Standalone worker: when it finds no work of its own fingerprint but renders of other fingerprints
+    /// have work, stop with [`WorkerError::Mismatch`] (or, with `exit_when_idle` off, say so once).
+    pub refuse_on_mismatch: bool,
 }
 
 impl WorkerConfig {
@@ -52,6 +71,8 @@ impl WorkerConfig {
             exit_when_idle: true,
             poll: Duration::from_millis(200),
             retry_base: Duration::from_millis(250),
+            reconnect_for: Duration::from_secs(300),
+            refuse_on_mismatch: false,
         }
     }
 }
@@ -136,6 +157,44 @@ pub async fn release_dead_local_workers(store: &Store) -> Result<u64, StoreError
     Ok(n)
 }
 
+/// Runs a store operation, retrying with exponential back-off (100 ms doubling to 5 s) while the error is
+/// a lost connection ([`StoreError::is_transient`]) and `cfg.reconnect_for` has not passed.
+async fn retrying<T, F, Fut>(cfg: &WorkerConfig, state: &WorkerState, what: &str, mut op: F) -> Result<T, WorkerError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    let mut warned = false;
+    loop {
+        match op().await {
+            Ok(v) => {
+                if warned {
+                    eprintln!("worker {}: database reachable again ({what})", cfg.id);
+                }
+                return Ok(v);
+            }
+            Err(e) if e.is_transient() && started.elapsed() < cfg.reconnect_for => {
+                if !warned {
+                    eprintln!(
+                        "worker {}: database unreachable while trying to {what}, retrying: {e}",
+                        cfg.id
+                    );
+                    warned = true;
+                }
+                state.set(format!(
+                    "database unreachable ({what}); retrying in {} ms",
+                    delay.as_millis()
+                ));
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 fn retry_delay(base: Duration, attempts: u32) -> i64 {
     let ms = base.as_millis() as u64 * (1u64 << attempts.min(16));
     ms.min(60_000) as i64
@@ -151,15 +210,14 @@ pub async fn run(
     cancel: Arc<AtomicBool>,
 ) -> Result<WorkerReport, WorkerError> {
     let fingerprint = engine.fingerprint();
-    store
-        .register_worker(&WorkerInfo {
-            id: cfg.id.clone(),
-            host: hostname(),
-            pid: std::process::id(),
-            device: cfg.device.clone(),
-            engine: fingerprint.clone(),
-        })
-        .await?;
+    let info = WorkerInfo {
+        id: cfg.id.clone(),
+        host: hostname(),
+        pid: std::process::id(),
+        device: cfg.device.clone(),
+        engine: fingerprint.clone(),
+    };
+    retrying(&cfg, &state, "register the worker", || store.register_worker(&info)).await?;
     let lease_ms = cfg.lease.as_millis() as i64;
     let hb = {
         let store = store.clone();
@@ -174,7 +232,10 @@ pub async fn run(
     };
     let result = work(&store, engine, &cfg, &fingerprint, &state, &cancel).await;
     hb.abort();
-    let released = store.stop_worker(&cfg.id).await;
+    let released = retrying(&cfg, &state, "release the worker's leases", || {
+        store.stop_worker(&cfg.id)
+    })
+    .await;
     let report = result?;
     released?;
     state.set("stopped".into());
@@ -195,13 +256,38 @@ async fn work(
     };
     let lease_ms = cfg.lease.as_millis() as i64;
     let mut batch_size = cfg.batch_size.max(1);
+    let mut said_mismatch = false;
     loop {
         if cancel.load(Ordering::SeqCst) {
             break;
         }
-        let claims = store.claim(&cfg.id, fingerprint, batch_size, lease_ms).await?;
+        let claims = retrying(cfg, state, "claim chunks", || {
+            store.claim(&cfg.id, fingerprint, batch_size, lease_ms)
+        })
+        .await?;
         if claims.is_empty() {
-            if cfg.exit_when_idle && !store.has_work(fingerprint).await? {
+            let has_work = retrying(cfg, state, "look for work", || store.has_work(fingerprint)).await?;
+            if !has_work && cfg.refuse_on_mismatch && report.done == 0 && !said_mismatch {
+                let others = retrying(cfg, state, "look for work", || store.other_work(fingerprint)).await?;
+                if !others.is_empty() {
+                    let renders = others
+                        .iter()
+                        .map(|(name, fp)| format!("render `{name}` (fingerprint `{fp}`)"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let e = WorkerError::Mismatch {
+                        worker: cfg.id.clone(),
+                        fingerprint: fingerprint.to_string(),
+                        renders,
+                    };
+                    if cfg.exit_when_idle {
+                        return Err(e);
+                    }
+                    eprintln!("warning: {e}");
+                    said_mismatch = true;
+                }
+            }
+            if cfg.exit_when_idle && !has_work {
                 break;
             }
             state.set("waiting for work".into());
@@ -245,7 +331,12 @@ async fn work(
                     })
                     .collect();
                 let items: Vec<(&Claim, &StoredAudio)> = batch.iter().map(|(c, _)| c).zip(stored.iter()).collect();
-                let outcomes = store.complete_batch(&items, &cfg.id, busy).await?;
+                // The chunk is finished even if the database went away meanwhile: the completion is retried
+                // until it is reachable again, and the lease token fences it if the lease was taken over.
+                let outcomes = retrying(cfg, state, "complete chunks", || {
+                    store.complete_batch(&items, &cfg.id, busy)
+                })
+                .await?;
                 for (outcome, audio) in outcomes.into_iter().zip(&stored) {
                     match outcome {
                         Outcome::Recorded => {
@@ -274,7 +365,7 @@ async fn work(
             Err(_) if batch.len() > 1 => {
                 // Isolate the failing chunk: return the batch and take chunks one at a time from now on.
                 for (c, _) in &batch {
-                    store.release(c).await?;
+                    retrying(cfg, state, "release a lease", || store.release(c)).await?;
                 }
                 batch_size = 1;
             }
@@ -299,10 +390,8 @@ async fn fail(
 ) -> Result<(), WorkerError> {
     report.failures += 1;
     state.failures.fetch_add(1, Ordering::Relaxed);
-    match store
-        .fail(claim, msg, retry_delay(cfg.retry_base, claim.attempts))
-        .await?
-    {
+    let delay = retry_delay(cfg.retry_base, claim.attempts);
+    match retrying(cfg, state, "record a failure", || store.fail(claim, msg, delay)).await? {
         FailOutcome::LeaseLost => report.lease_lost += 1,
         FailOutcome::Retrying | FailOutcome::Failed => {}
     }

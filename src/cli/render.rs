@@ -41,7 +41,8 @@ pub struct RenderArgs {
     /// Output folder (default `out/` beside the project).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// State database: a SQLite path or `sqlite:PATH` (default `.ws-book/state.db` beside the project).
+    /// State database: a SQLite path, `sqlite:PATH`, or `postgres://USER@HOST:PORT/DB` for a farm (default:
+    /// project.yaml `store.url`, else `.ws-book/state.db` beside the project).
     #[arg(long)]
     pub db: Option<String>,
     /// Progress display on stderr: bars on a terminal, else plain lines (auto); plain; json lines; quiet.

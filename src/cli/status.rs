@@ -1,17 +1,19 @@
-//! `ws-book status`: chunks per chapter, failures, audio so far, outputs, workers.
+//! `ws-book status`: chunks per chapter, failures, audio so far, outputs, workers. With `--db` and no
+//! project, every render of the database (a farm's shared PostgreSQL) and every worker.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use ws_book::render;
-use ws_book::store::Store;
+use ws_book::store::{Store, WorkerRow};
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// project.yaml files or manuscripts (none with `--db`: every render in that database).
+    /// project.yaml files or manuscripts (none with `--db`: every render of that database, and its workers).
     pub inputs: Vec<PathBuf>,
-    /// State database (default `.ws-book/state.db` beside the first project; a batch's `--db`).
+    /// State database: a SQLite path or `postgres://…` URL (default: the first project's `store.url`, else
+    /// `.ws-book/state.db` beside it; a batch's `--db`).
     #[arg(long)]
     pub db: Option<String>,
     /// Print JSON.
@@ -32,19 +34,22 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
         let Some(db) = a.db.clone() else {
             anyhow::bail!("give a project file, or `--db` to list every render in a database");
         };
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let renders = rt.block_on(async {
-            let store = Store::open(&db).await?;
-            let r = store.renders().await;
-            store.close().await;
-            r
-        })?;
-        targets.extend(renders.into_iter().map(|r| (db.clone(), r.name)));
+        // the farm view: every render's progress and every worker (host, device, heartbeat, RTF) …
+        let names = farm(&db, a.json)?;
+        // … then each render's failures and outputs (text), and exit 3 when any has failed chunks
+        let mut code = 0;
+        for name in &names {
+            if !a.json {
+                println!();
+            }
+            code = code.max(one(&db, name, a.json, false)?.0);
+        }
+        return Ok(code);
     }
     let mut code = 0;
     let mut all = Vec::new();
     for (db, name) in &targets {
-        let (c, v) = one(db, name, a.json)?;
+        let (c, v) = one(db, name, a.json, true)?;
         code = code.max(c);
         all.push(v);
     }
@@ -59,7 +64,8 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-fn one(db: &str, name: &str, json: bool) -> anyhow::Result<(i32, serde_json::Value)> {
+/// One render's report (printed unless `json`); `workers`: also list its live workers.
+fn one(db: &str, name: &str, json: bool, workers_too: bool) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (info, progress, failed, workers) = rt.block_on(async {
         let store = Store::open(db).await?;
@@ -115,15 +121,100 @@ fn one(db: &str, name: &str, json: bool) -> anyhow::Result<(i32, serde_json::Val
             }
         }
     }
-    for w in workers.iter().filter(|w| !w.stopped) {
+    if workers_too {
+        print_workers(&workers, false);
+    }
+    Ok((code, v))
+}
+
+/// Real-time factor: seconds of engine time per second of audio (below 1 is faster than real time).
+fn rtf(w: &WorkerRow) -> Option<f64> {
+    (w.audio_seconds > 0.0).then(|| w.busy_seconds / w.audio_seconds)
+}
+
+fn print_workers(workers: &[WorkerRow], all: bool) {
+    let shown: Vec<&WorkerRow> = workers.iter().filter(|w| all || !w.stopped).collect();
+    if shown.is_empty() {
+        return;
+    }
+    println!(
+        "{:<28} {:<16} {:<8} {:>6} {:>10} {:>6} {:<7}",
+        "worker", "host", "device", "chunks", "heartbeat", "RTF", "state"
+    );
+    let now = ws_book::store::now_ms();
+    for w in shown {
         println!(
-            "worker {} on {} ({}): {} chunks, heartbeat {} ms ago",
+            "{:<28} {:<16} {:<8} {:>6} {:>10} {:>6} {:<7}",
             w.info.id,
             w.info.host,
             w.info.device,
             w.chunks_done,
-            ws_book::store::now_ms() - w.heartbeat_ms
+            format!("{:.1} s ago", (now - w.heartbeat_ms) as f64 / 1000.0),
+            rtf(w).map(|r| format!("{r:.3}")).unwrap_or_else(|| "-".into()),
+            if w.stopped { "stopped" } else { "running" }
         );
     }
-    Ok((code, v))
+}
+
+/// `status --db URL` without a project: per-render progress and every worker of the database.
+fn farm(db: &str, json: bool) -> anyhow::Result<Vec<String>> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let (renders, workers) = rt.block_on(async {
+        let store = Store::open(db).await?;
+        let mut renders = Vec::new();
+        for r in store.renders().await? {
+            let p = store.progress(r.id).await?;
+            let failed = store.failed_chunks(r.id).await?.len() as u64;
+            renders.push((r, p, failed));
+        }
+        let workers = store.workers().await?;
+        store.close().await;
+        anyhow::Ok((renders, workers))
+    })?;
+    let sum = |p: &[ws_book::store::ChapterProgress], f: fn(&ws_book::store::ChapterProgress) -> u64| -> u64 {
+        p.iter().map(f).sum()
+    };
+    if json {
+        let rs: Vec<_> = renders
+            .iter()
+            .map(|(r, p, failed)| {
+                serde_json::json!({
+                    "name": r.name, "title": r.title, "engine": r.engine, "fingerprint": r.fingerprint,
+                    "done": sum(p, |c| c.done), "total": sum(p, |c| c.total), "pending": sum(p, |c| c.pending),
+                    "leased": sum(p, |c| c.leased), "failed": failed,
+                    "audio_seconds": p.iter().map(|c| c.audio_seconds).sum::<f64>(),
+                })
+            })
+            .collect();
+        let ws: Vec<_> = workers
+            .iter()
+            .map(|w| {
+                let mut v = serde_json::to_value(w).unwrap_or_default();
+                v["rtf"] = serde_json::json!(rtf(w));
+                v
+            })
+            .collect();
+        let v = serde_json::json!({ "db": ws_book::store::redact(db), "renders": rs, "workers": ws });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(renders.iter().map(|(r, _, _)| r.name.clone()).collect());
+    }
+    println!("{}", ws_book::store::redact(db));
+    println!(
+        "{:<24} {:<30} {:>10} {:>7} {:>6} {:>6} {:>8}",
+        "render", "title", "done", "pending", "leased", "failed", "audio s"
+    );
+    for (r, p, failed) in &renders {
+        println!(
+            "{:<24} {:<30} {:>10} {:>7} {:>6} {:>6} {:>8.1}",
+            r.name.chars().take(24).collect::<String>(),
+            r.title.chars().take(30).collect::<String>(),
+            format!("{}/{}", sum(p, |c| c.done), sum(p, |c| c.total)),
+            sum(p, |c| c.pending),
+            sum(p, |c| c.leased),
+            failed,
+            p.iter().map(|c| c.audio_seconds).sum::<f64>()
+        );
+    }
+    print_workers(&workers, true);
+    Ok(renders.iter().map(|(r, _, _)| r.name.clone()).collect())
 }

@@ -12,9 +12,16 @@ use ws_book::worker::{self, WorkerConfig, WorkerState};
 /// Arguments of `worker`.
 #[derive(Debug, Args)]
 pub struct WorkerArgs {
-    /// State database: a SQLite path or `sqlite:PATH`.
+    /// State database: a SQLite path, `sqlite:PATH`, or `postgres://USER@HOST:PORT/DB` (a render farm).
     #[arg(long)]
     pub db: String,
+    /// Device for the WhisperSpeech engine (`auto`, `cpu`, `cuda`, `cuda:N`); recorded with the
+    /// worker's registration and shown by `status` (the espeak draft engine always runs on the CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// How long to keep retrying when the database is unreachable before giving up.
+    #[arg(long, default_value_t = 300)]
+    pub reconnect_secs: u64,
     /// Engine: espeak or whisperspeech (auto picks what is available).
     #[arg(long, default_value = "auto")]
     pub engine: String,
@@ -38,7 +45,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
-    let eng = engine::create(kind)?;
+    let eng = engine::create_with(kind, None, &a.device)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let cancel = Arc::new(AtomicBool::new(false));
     let report = rt.block_on(async {
@@ -54,6 +61,12 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         cfg.batch_size = a.batch_size.max(1);
         cfg.lease = Duration::from_secs(a.lease_secs.max(1));
         cfg.exit_when_idle = !a.wait;
+        cfg.device = match kind {
+            engine::EngineKind::Espeak => "cpu".into(),
+            _ => a.device.clone(),
+        };
+        cfg.reconnect_for = Duration::from_secs(a.reconnect_secs);
+        cfg.refuse_on_mismatch = true;
         let r = worker::run(
             store.clone(),
             eng,

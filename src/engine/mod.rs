@@ -15,6 +15,10 @@ pub mod whisperspeech;
 /// Environment variable of the failure-injection testing hook: chunks whose text contains its value fail.
 pub const FAIL_CHUNKS_ENV: &str = "WS_BOOK_FAIL_CHUNKS";
 
+/// Environment variable of the slow-engine testing hook: each batch takes at least this many milliseconds
+/// (so tests can kill or freeze a worker while it holds a lease). The audio is unchanged.
+pub const CHUNK_DELAY_ENV: &str = "WS_BOOK_CHUNK_DELAY_MS";
+
 /// Errors from engines.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -194,9 +198,38 @@ pub fn create_with(
         }
         (EngineKind::Whisperspeech, None) => return Err(EngineError::Unavailable(whisperspeech_unavailable())),
     };
+    let engine: Box<dyn Engine> = match std::env::var(CHUNK_DELAY_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
+        Some(ms) if ms > 0 => Box::new(SlowEngine {
+            inner: engine,
+            delay: std::time::Duration::from_millis(ms),
+        }),
+        _ => engine,
+    };
     match std::env::var(FAIL_CHUNKS_ENV) {
         Ok(needle) if !needle.is_empty() => Ok(Box::new(FailingEngine { inner: engine, needle })),
         _ => Ok(engine),
+    }
+}
+
+/// Testing hook: sleeps before delegating, so a batch takes at least `delay`.
+struct SlowEngine {
+    inner: Box<dyn Engine>,
+    delay: std::time::Duration,
+}
+
+impl Engine for SlowEngine {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn fingerprint(&self) -> String {
+        self.inner.fingerprint()
+    }
+    fn sample_rate(&self) -> u32 {
+        self.inner.sample_rate()
+    }
+    fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
+        std::thread::sleep(self.delay);
+        self.inner.synthesize(batch)
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! [`Store`] is the only type the rest of the crate sees. Its methods speak in render concepts (sync a
 //! plan, claim a batch with a lease, complete with audio, fail with a retry time) and never expose the
-//! back end's SQL, locking or clock. SQLite ([`sqlite`]) is the embedded default; a PostgreSQL back end
-//! can be added as another [`Backend`] variant that passes the same tests.
+//! back end's SQL, locking or clock. SQLite ([`sqlite`]) is the embedded default; PostgreSQL
+//! ([`postgres`]) serves a farm of worker hosts. Both pass one parameterised test suite
+//! (`tests/store_api.rs`).
 //!
 //! Invariants kept here (DESIGN.md 4 and 5):
 //! - a chunk becomes `done` in the same transaction that stores its audio, and only while the completing
@@ -12,10 +13,12 @@
 //! - failures are retried after a back-off until `max_attempts`, then the chunk is `failed` with its error.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+pub mod postgres;
 pub mod sqlite;
 
 /// Errors from the store.
@@ -45,9 +48,17 @@ pub enum StoreError {
         /// The cause.
         source: sqlx::Error,
     },
-    /// The location names a back end this build does not have.
-    #[error("unsupported state database `{0}`: use a SQLite path or `sqlite:PATH` (PostgreSQL is not built in yet)")]
+    /// The location is neither a SQLite path nor a PostgreSQL URL.
+    #[error("unsupported state database `{0}`: use a SQLite path, `sqlite:PATH` or `postgres://USER@HOST:PORT/DB`")]
     Unsupported(String),
+    /// A content-addressed audio file (a render's `audio_dir`) could not be written or read.
+    #[error("audio file {path}: {source}")]
+    AudioFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
     /// No render of this name exists in the database.
     #[error("the state database has no render named `{0}` (run `ws-book render` first)")]
     NoRender(String),
@@ -59,6 +70,25 @@ pub enum StoreError {
         /// What is wrong.
         why: String,
     },
+}
+
+impl StoreError {
+    /// Whether the error is a lost or refused connection (the database restarting, a network cut) that a
+    /// retry after a back-off can get past, as opposed to a bad query or bad data.
+    pub fn is_transient(&self) -> bool {
+        let e = match self {
+            StoreError::Query { source, .. } | StoreError::Open { source, .. } => source,
+            _ => return false,
+        };
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                // PostgreSQL: class 08 connection exception, 57P01-57P03 shutdown / cannot connect now.
+                c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03"
+            }),
+            _ => false,
+        }
+    }
 }
 
 /// Result alias for store operations.
@@ -79,6 +109,8 @@ pub struct RenderSpec {
     pub fingerprint: String,
     /// Attempts per chunk before it is marked failed.
     pub max_attempts: u32,
+    /// Shared folder for content-addressed audio files (PostgreSQL); `None` keeps audio in the database.
+    pub audio_dir: Option<PathBuf>,
 }
 
 /// A chunk of the plan as the queue stores it.
@@ -128,6 +160,8 @@ pub struct Claim {
     pub lease_token: String,
     /// Failed attempts so far.
     pub attempts: u32,
+    /// The render's shared audio folder at claim time (PostgreSQL `store.audio_dir`), if any.
+    pub audio_dir: Option<PathBuf>,
 }
 
 /// What became of a completion or failure report.
@@ -234,6 +268,8 @@ pub struct ChunkState {
     pub completions: u32,
     /// Audio store key.
     pub store_key: String,
+    /// The worker holding the lease (`leased` rows only).
+    pub lease_owner: Option<String>,
 }
 
 /// A worker as registered.
@@ -272,6 +308,7 @@ pub struct WorkerRow {
 #[derive(Debug, Clone)]
 enum Backend {
     Sqlite(sqlite::SqliteStore),
+    Postgres(postgres::PgStore),
 }
 
 /// The store: cheap to clone (a connection pool).
@@ -287,6 +324,19 @@ pub fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A new lease token: unique per claim across hosts (worker id, time, process and a counter).
+pub(crate) fn new_token(worker_id: &str) -> String {
+    let n = TOKEN_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut h = blake3::Hasher::new();
+    h.update(worker_id.as_bytes());
+    h.update(&now_ms().to_le_bytes());
+    h.update(&n.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
+    h.finalize().to_hex()[..32].to_string()
 }
 
 /// Encodes samples as the stored blob (f32 little-endian): decoding gives the same bits back.
@@ -333,12 +383,28 @@ pub fn decode_samples(key: &str, bytes: &[u8]) -> Result<Vec<f32>> {
 pub enum Location {
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
 }
 
-/// Parses `PATH`, `sqlite:PATH` or `sqlite://PATH`.
+/// The location for messages: a URL's password replaced by `***`.
+pub fn redact(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.into();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return location.into();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => location.into(),
+    }
+}
+
+/// Parses `PATH`, `sqlite:PATH`, `sqlite://PATH`, or `postgres://…` / `postgresql://…`.
 pub fn parse_location(location: &str) -> Result<Location> {
     if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(StoreError::Unsupported(location.into()));
+        return Ok(Location::Postgres(location.into()));
     }
     let path = location
         .strip_prefix("sqlite://")
@@ -351,11 +417,21 @@ pub fn parse_location(location: &str) -> Result<Location> {
 }
 
 impl Store {
-    /// Opens (creating and migrating if needed) the database at `location`: a path, `sqlite:PATH`.
+    /// Opens (creating and migrating if needed) the database at `location`: a path, `sqlite:PATH`, or a
+    /// `postgres://` URL.
     pub async fn open(location: &str) -> Result<Store> {
         match parse_location(location)? {
             Location::Sqlite(path) => Self::open_sqlite(&path).await,
+            Location::Postgres(url) => Ok(Store {
+                backend: Backend::Postgres(postgres::PgStore::open(&url).await?),
+                location: redact(&url),
+            }),
         }
+    }
+
+    /// Whether this store is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Opens a SQLite database file, creating its folder and applying migrations.
@@ -381,6 +457,7 @@ impl Store {
     ) -> Result<SyncReport> {
         match &self.backend {
             Backend::Sqlite(s) => s.sync_plan(spec, chapters, chunks).await,
+            Backend::Postgres(s) => s.sync_plan(spec, chapters, chunks).await,
         }
     }
 
@@ -388,6 +465,7 @@ impl Store {
     pub async fn render(&self, name: &str) -> Result<RenderInfo> {
         match &self.backend {
             Backend::Sqlite(s) => s.render(name).await,
+            Backend::Postgres(s) => s.render(name).await,
         }
     }
 
@@ -395,6 +473,7 @@ impl Store {
     pub async fn renders(&self) -> Result<Vec<RenderInfo>> {
         match &self.backend {
             Backend::Sqlite(s) => s.renders().await,
+            Backend::Postgres(s) => s.renders().await,
         }
     }
 
@@ -402,6 +481,7 @@ impl Store {
     pub async fn set_outputs(&self, render_id: i64, outputs: &serde_json::Value) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(s) => s.set_outputs(render_id, outputs).await,
+            Backend::Postgres(s) => s.set_outputs(render_id, outputs).await,
         }
     }
 
@@ -409,6 +489,7 @@ impl Store {
     pub async fn register_worker(&self, w: &WorkerInfo) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(s) => s.register_worker(w).await,
+            Backend::Postgres(s) => s.register_worker(w).await,
         }
     }
 
@@ -416,6 +497,7 @@ impl Store {
     pub async fn heartbeat(&self, worker_id: &str, lease_ms: i64) -> Result<u64> {
         match &self.backend {
             Backend::Sqlite(s) => s.heartbeat(worker_id, lease_ms).await,
+            Backend::Postgres(s) => s.heartbeat(worker_id, lease_ms).await,
         }
     }
 
@@ -423,6 +505,7 @@ impl Store {
     pub async fn stop_worker(&self, worker_id: &str) -> Result<u64> {
         match &self.backend {
             Backend::Sqlite(s) => s.stop_worker(worker_id).await,
+            Backend::Postgres(s) => s.stop_worker(worker_id).await,
         }
     }
 
@@ -430,6 +513,7 @@ impl Store {
     pub async fn workers(&self) -> Result<Vec<WorkerRow>> {
         match &self.backend {
             Backend::Sqlite(s) => s.workers().await,
+            Backend::Postgres(s) => s.workers().await,
         }
     }
 
@@ -439,6 +523,7 @@ impl Store {
     pub async fn claim(&self, worker_id: &str, fingerprint: &str, n: u32, lease_ms: i64) -> Result<Vec<Claim>> {
         match &self.backend {
             Backend::Sqlite(s) => s.claim(worker_id, fingerprint, n, lease_ms).await,
+            Backend::Postgres(s) => s.claim(worker_id, fingerprint, n, lease_ms).await,
         }
     }
 
@@ -465,6 +550,7 @@ impl Store {
     ) -> Result<Vec<Outcome>> {
         match &self.backend {
             Backend::Sqlite(s) => s.complete_batch(items, worker_id, busy_seconds).await,
+            Backend::Postgres(s) => s.complete_batch(items, worker_id, busy_seconds).await,
         }
     }
 
@@ -473,6 +559,7 @@ impl Store {
     pub async fn fail(&self, claim: &Claim, error: &str, retry_after_ms: i64) -> Result<FailOutcome> {
         match &self.backend {
             Backend::Sqlite(s) => s.fail(claim, error, retry_after_ms).await,
+            Backend::Postgres(s) => s.fail(claim, error, retry_after_ms).await,
         }
     }
 
@@ -480,6 +567,7 @@ impl Store {
     pub async fn release(&self, claim: &Claim) -> Result<Outcome> {
         match &self.backend {
             Backend::Sqlite(s) => s.release(claim).await,
+            Backend::Postgres(s) => s.release(claim).await,
         }
     }
 
@@ -487,6 +575,7 @@ impl Store {
     pub async fn progress(&self, render_id: i64) -> Result<Vec<ChapterProgress>> {
         match &self.backend {
             Backend::Sqlite(s) => s.progress(render_id).await,
+            Backend::Postgres(s) => s.progress(render_id).await,
         }
     }
 
@@ -494,6 +583,7 @@ impl Store {
     pub async fn failed_chunks(&self, render_id: i64) -> Result<Vec<FailedChunk>> {
         match &self.backend {
             Backend::Sqlite(s) => s.failed_chunks(render_id).await,
+            Backend::Postgres(s) => s.failed_chunks(render_id).await,
         }
     }
 
@@ -501,6 +591,7 @@ impl Store {
     pub async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
         match &self.backend {
             Backend::Sqlite(s) => s.chunk_states(render_id).await,
+            Backend::Postgres(s) => s.chunk_states(render_id).await,
         }
     }
 
@@ -508,6 +599,7 @@ impl Store {
     pub async fn audio(&self, key: &str) -> Result<Option<StoredAudio>> {
         match &self.backend {
             Backend::Sqlite(s) => s.audio(key).await,
+            Backend::Postgres(s) => s.audio(key).await,
         }
     }
 
@@ -515,6 +607,16 @@ impl Store {
     pub async fn has_work(&self, fingerprint: &str) -> Result<bool> {
         match &self.backend {
             Backend::Sqlite(s) => s.has_work(fingerprint).await,
+            Backend::Postgres(s) => s.has_work(fingerprint).await,
+        }
+    }
+
+    /// Renders with pending or leased chunks whose engine fingerprint is not `fingerprint`: (name,
+    /// fingerprint). A worker that finds nothing to claim uses it to say why.
+    pub async fn other_work(&self, fingerprint: &str) -> Result<Vec<(String, String)>> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.other_work(fingerprint).await,
+            Backend::Postgres(s) => s.other_work(fingerprint).await,
         }
     }
 
@@ -522,6 +624,7 @@ impl Store {
     pub async fn close(&self) {
         match &self.backend {
             Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
         }
     }
 }

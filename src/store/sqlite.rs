@@ -3,18 +3,15 @@
 
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::Row;
 
 use super::{
-    decode_samples, encode_samples, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk, Outcome,
-    PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
+    decode_samples, encode_samples, new_token, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk,
+    Outcome, PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
 };
-
-static TOKEN_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A SQLite-backed store.
 #[derive(Debug, Clone)]
@@ -24,16 +21,6 @@ pub struct SqliteStore {
 
 fn q(action: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Query { action, source }
-}
-
-fn new_token(worker_id: &str) -> String {
-    let n = TOKEN_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut h = blake3::Hasher::new();
-    h.update(worker_id.as_bytes());
-    h.update(&now_ms().to_le_bytes());
-    h.update(&n.to_le_bytes());
-    h.update(&std::process::id().to_le_bytes());
-    h.finalize().to_hex()[..32].to_string()
 }
 
 impl SqliteStore {
@@ -407,6 +394,7 @@ impl SqliteStore {
                     request: r.try_get("request").map_err(e())?,
                     lease_token: token.clone(),
                     attempts: attempts as u32,
+                    audio_dir: None,
                 },
             ));
         }
@@ -603,7 +591,7 @@ impl SqliteStore {
 
     pub(super) async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
         let rows = sqlx::query(
-            "SELECT chapter, idx, status, attempts, completions, store_key FROM chunks
+            "SELECT chapter, idx, status, attempts, completions, store_key, lease_owner FROM chunks
              WHERE render_id = ?1 ORDER BY chapter, idx",
         )
         .bind(render_id)
@@ -624,6 +612,7 @@ impl SqliteStore {
                     attempts: attempts as u32,
                     completions: completions as u32,
                     store_key: r.try_get("store_key").map_err(e())?,
+                    lease_owner: r.try_get("lease_owner").map_err(e())?,
                 })
             })
             .collect()
@@ -663,5 +652,26 @@ impl SqliteStore {
         .map_err(q("look for work"))?;
         let n: i64 = row.try_get(0).map_err(q("look for work"))?;
         Ok(n > 0)
+    }
+
+    pub(super) async fn other_work(&self, fingerprint: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT r.name, r.fingerprint FROM renders r
+             WHERE r.fingerprint <> ?1
+               AND EXISTS (SELECT 1 FROM chunks c WHERE c.render_id = r.id AND c.status IN ('pending', 'leased'))
+             ORDER BY r.id",
+        )
+        .bind(fingerprint)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("look for other renders"))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(q("read a render"))?,
+                    r.try_get(1).map_err(q("read a render"))?,
+                ))
+            })
+            .collect()
     }
 }

@@ -1,5 +1,9 @@
-//! The store API against a real SQLite file: plan sync, atomic batch claims, leases, fencing, retries.
-//! Written against `Store` only, so a PostgreSQL back end can run the same tests.
+//! The store API against both back ends — a real SQLite file and a real PostgreSQL server (started by
+//! `pg_support` from the Debian `postgresql` package): plan sync, atomic batch claims, leases, heartbeats,
+//! fencing by lease token, retries, and audio round trips. One set of tests: each `async fn` below runs
+//! once per back end (`sqlite::NAME`, `postgres::NAME`).
+
+mod pg_support;
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -14,6 +18,7 @@ fn spec(max_attempts: u32) -> RenderSpec {
         engine: "espeak".into(),
         fingerprint: "fp1".into(),
         max_attempts,
+        audio_dir: None,
     }
 }
 
@@ -44,17 +49,74 @@ fn audio(x: f32) -> StoredAudio {
     }
 }
 
-async fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("state.db").display().to_string())
-        .await
-        .unwrap();
-    (dir, store)
+/// A store on a fresh database of one back end.
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
 }
 
-#[tokio::test]
-async fn sync_is_idempotent_and_reuses_stored_audio() {
-    let (_d, store) = open().await;
+impl Fixture {
+    async fn sqlite() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("state.db").display().to_string())
+            .await
+            .unwrap();
+        Fixture { _dir: dir, store }
+    }
+
+    async fn postgres() -> Fixture {
+        let url = tokio::task::spawn_blocking(|| pg_support::shared().fresh_db())
+            .await
+            .unwrap();
+        let store = Store::open(&url).await.unwrap();
+        assert!(store.is_postgres());
+        Fixture {
+            _dir: tempfile::tempdir().unwrap(),
+            store,
+        }
+    }
+}
+
+/// Runs each listed `async fn(&Store)` once per back end.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let f = super::Fixture::sqlite().await;
+                    super::$name(&f.store).await;
+                    f.store.close().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let f = super::Fixture::postgres().await;
+                    super::$name(&f.store).await;
+                    f.store.close().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    sync_is_idempotent_and_reuses_stored_audio,
+    audio_round_trips_bit_identically,
+    claims_are_batched_in_book_order_and_exclusive,
+    concurrent_claimers_never_share_a_chunk,
+    expired_leases_return_and_late_completion_is_fenced,
+    heartbeat_renews_leases,
+    failures_retry_after_backoff_then_fail_for_good,
+    stopping_a_worker_releases_its_leases_and_plan_changes_fence_old_leases,
+    workers_register_and_other_fingerprints_are_reported,
+    batch_completion_fences_each_item_by_its_own_token,
+);
+
+async fn sync_is_idempotent_and_reuses_stored_audio(store: &Store) {
     let plan = chunks(2, 3, "");
     let r1 = store.sync_plan(&spec(3), &titles(2), &plan).await.unwrap();
     assert_eq!((r1.total, r1.already_done, r1.reused, r1.queued), (6, 0, 0, 6));
@@ -88,9 +150,7 @@ async fn sync_is_idempotent_and_reuses_stored_audio() {
     assert!(store.audio(&c[0].store_key).await.unwrap().is_some());
 }
 
-#[tokio::test]
-async fn audio_round_trips_bit_identically() {
-    let (_d, store) = open().await;
+async fn audio_round_trips_bit_identically(store: &Store) {
     store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
     let c = store.claim("w", "fp1", 1, 10_000).await.unwrap();
     let a = StoredAudio {
@@ -108,9 +168,7 @@ async fn audio_round_trips_bit_identically() {
     assert_eq!(back.samples.len(), a.samples.len());
 }
 
-#[tokio::test]
-async fn claims_are_batched_in_book_order_and_exclusive() {
-    let (_d, store) = open().await;
+async fn claims_are_batched_in_book_order_and_exclusive(store: &Store) {
     let r = store.sync_plan(&spec(3), &titles(2), &chunks(2, 5, "")).await.unwrap();
     let a = store.claim("a", "fp1", 3, 10_000).await.unwrap();
     let b = store.claim("b", "fp1", 3, 10_000).await.unwrap();
@@ -124,9 +182,7 @@ async fn claims_are_batched_in_book_order_and_exclusive() {
     assert_eq!(prog[1].pending, 4);
 }
 
-#[tokio::test]
-async fn concurrent_claimers_never_share_a_chunk() {
-    let (_d, store) = open().await;
+async fn concurrent_claimers_never_share_a_chunk(store: &Store) {
     let r = store.sync_plan(&spec(3), &titles(4), &chunks(4, 50, "")).await.unwrap();
     let mut tasks = Vec::new();
     for w in 0..6 {
@@ -161,9 +217,7 @@ async fn concurrent_claimers_never_share_a_chunk() {
     assert!(states.iter().all(|s| s.status == "done" && s.completions == 1));
 }
 
-#[tokio::test]
-async fn expired_leases_return_and_late_completion_is_fenced() {
-    let (_d, store) = open().await;
+async fn expired_leases_return_and_late_completion_is_fenced(store: &Store) {
     let r = store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
     let old = store.claim("slow", "fp1", 1, 50).await.unwrap();
     assert_eq!(old.len(), 1);
@@ -188,9 +242,7 @@ async fn expired_leases_return_and_late_completion_is_fenced() {
     assert_eq!(a.samples[0], 0.4, "the fenced worker's audio was not stored");
 }
 
-#[tokio::test]
-async fn heartbeat_renews_leases() {
-    let (_d, store) = open().await;
+async fn heartbeat_renews_leases(store: &Store) {
     store.sync_plan(&spec(3), &titles(1), &chunks(1, 1, "")).await.unwrap();
     let c = store.claim("w", "fp1", 1, 150).await.unwrap();
     for _ in 0..4 {
@@ -207,9 +259,7 @@ async fn heartbeat_renews_leases() {
     );
 }
 
-#[tokio::test]
-async fn failures_retry_after_backoff_then_fail_for_good() {
-    let (_d, store) = open().await;
+async fn failures_retry_after_backoff_then_fail_for_good(store: &Store) {
     let r = store.sync_plan(&spec(2), &titles(1), &chunks(1, 2, "")).await.unwrap();
     let c = store.claim("w", "fp1", 1, 10_000).await.unwrap();
     assert_eq!(store.fail(&c[0], "boom one", 200).await.unwrap(), FailOutcome::Retrying);
@@ -232,9 +282,7 @@ async fn failures_retry_after_backoff_then_fail_for_good() {
     assert_eq!(r2.queued, 2);
 }
 
-#[tokio::test]
-async fn stopping_a_worker_releases_its_leases_and_plan_changes_fence_old_leases() {
-    let (_d, store) = open().await;
+async fn stopping_a_worker_releases_its_leases_and_plan_changes_fence_old_leases(store: &Store) {
     let r = store.sync_plan(&spec(3), &titles(1), &chunks(1, 3, "")).await.unwrap();
     let c = store.claim("w", "fp1", 2, 60_000).await.unwrap();
     assert_eq!(store.stop_worker("w").await.unwrap(), 2);
@@ -258,6 +306,129 @@ async fn stopping_a_worker_releases_its_leases_and_plan_changes_fence_old_leases
 
 #[tokio::test]
 async fn unsupported_locations_are_refused_with_a_sentence() {
-    let e = Store::open("postgres://localhost/x").await.unwrap_err().to_string();
-    assert!(e.contains("unsupported state database"), "{e}");
+    let e = Store::open("mysql://localhost/x").await.unwrap_err().to_string();
+    assert!(e.contains("unsupported state database `mysql://localhost/x`"), "{e}");
+    assert!(e.contains("postgres://"), "{e}");
+    assert_eq!(
+        ws_book::store::parse_location("postgresql://u@h/db").unwrap(),
+        ws_book::store::Location::Postgres("postgresql://u@h/db".into())
+    );
+    assert_eq!(
+        ws_book::store::redact("postgres://u:secret@h/db"),
+        "postgres://u:***@h/db"
+    );
+}
+
+async fn workers_register_and_other_fingerprints_are_reported(store: &Store) {
+    use ws_book::store::WorkerInfo;
+    store.sync_plan(&spec(3), &titles(1), &chunks(1, 2, "")).await.unwrap();
+    let w = WorkerInfo {
+        id: "gpu-7:42:0".into(),
+        host: "gpu-7".into(),
+        pid: 42,
+        device: "cuda:0".into(),
+        engine: "fp2".into(),
+    };
+    store.register_worker(&w).await.unwrap();
+    // A worker of another engine/model version sees the render's work but cannot claim it.
+    assert!(store.claim(&w.id, "fp2", 4, 10_000).await.unwrap().is_empty());
+    assert!(!store.has_work("fp2").await.unwrap());
+    assert_eq!(
+        store.other_work("fp2").await.unwrap(),
+        vec![("book.md".to_string(), "fp1".to_string())]
+    );
+    assert!(store.other_work("fp1").await.unwrap().is_empty());
+    let c = store.claim("gpu-8:1:0", "fp1", 1, 10_000).await.unwrap();
+    store
+        .register_worker(&WorkerInfo {
+            id: "gpu-8:1:0".into(),
+            host: "gpu-8".into(),
+            pid: 1,
+            device: "cuda:1".into(),
+            engine: "fp1".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.complete(&c[0], "gpu-8:1:0", &audio(0.5), 2.0).await.unwrap(),
+        Outcome::Recorded
+    );
+    let rows = store.workers().await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let r = rows.iter().find(|r| r.info.id == "gpu-8:1:0").unwrap();
+    assert_eq!((r.info.host.as_str(), r.info.device.as_str()), ("gpu-8", "cuda:1"));
+    assert_eq!(r.chunks_done, 1);
+    assert!((r.busy_seconds - 2.0).abs() < 1e-9);
+    assert!(r.heartbeat_ms > 0 && !r.stopped);
+    let g = rows.iter().find(|r| r.info.id == "gpu-7:42:0").unwrap();
+    assert_eq!((g.chunks_done, g.info.engine.as_str()), (0, "fp2"));
+}
+
+async fn batch_completion_fences_each_item_by_its_own_token(store: &Store) {
+    let r = store.sync_plan(&spec(3), &titles(1), &chunks(1, 3, "")).await.unwrap();
+    let mine = store.claim("a", "fp1", 2, 50).await.unwrap();
+    assert_eq!(mine.len(), 2);
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    // Worker b takes over the first two (expired) and then the third; a's second lease is renewed only
+    // after it was taken over, which does not bring it back.
+    let theirs = store.claim("b", "fp1", 1, 10_000).await.unwrap();
+    assert_eq!(theirs[0].chunk_id, mine[0].chunk_id);
+    assert_eq!(
+        store.heartbeat("a", 10_000).await.unwrap(),
+        1,
+        "a still holds its second lease"
+    );
+    let (x, y) = (audio(0.1), audio(0.2));
+    let out = store
+        .complete_batch(&[(&mine[0], &x), (&mine[1], &y)], "a", 0.5)
+        .await
+        .unwrap();
+    assert_eq!(out, vec![Outcome::LeaseLost, Outcome::Recorded]);
+    assert_eq!(
+        store.complete(&theirs[0], "b", &audio(0.3), 0.1).await.unwrap(),
+        Outcome::Recorded
+    );
+    let st = store.chunk_states(r.render_id).await.unwrap();
+    assert_eq!(
+        st.iter()
+            .map(|s| (s.status.as_str(), s.completions))
+            .collect::<Vec<_>>(),
+        vec![("done", 1), ("done", 1), ("pending", 0)]
+    );
+    // A failure report with a stale token is refused too.
+    assert_eq!(store.fail(&mine[0], "late", 0).await.unwrap(), FailOutcome::LeaseLost);
+    assert_eq!(store.release(&mine[1]).await.unwrap(), Outcome::LeaseLost);
+}
+
+/// PostgreSQL with `audio_dir`: audio goes to a content-addressed file (temporary name, renamed before the
+/// row commits) whose digest the database keeps; a damaged file is reported, never returned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_audio_dir_stores_content_addressed_files() {
+    let f = Fixture::postgres().await;
+    let store = &f.store;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(3);
+    s.audio_dir = Some(dir.path().join("farm-audio"));
+    store.sync_plan(&s, &titles(1), &chunks(1, 2, "")).await.unwrap();
+    let c = store.claim("w", "fp1", 2, 10_000).await.unwrap();
+    let a = audio(0.7);
+    assert_eq!(store.complete(&c[0], "w", &a, 0.0).await.unwrap(), Outcome::Recorded);
+    let bytes = ws_book::store::encode_samples(&a.samples);
+    let digest = blake3::hash(&bytes).to_hex().to_string();
+    let file = ws_book::store::postgres::audio_file(&dir.path().join("farm-audio"), &digest);
+    assert_eq!(std::fs::read(&file).unwrap(), bytes, "file holds the f32le samples");
+    let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left: {leftovers:?}");
+    assert_eq!(store.audio(&c[0].store_key).await.unwrap().unwrap(), a);
+    // Damage the file: reading it names the file and the digest mismatch.
+    std::fs::write(&file, [0u8; 20]).unwrap();
+    let e = store.audio(&c[0].store_key).await.unwrap_err().to_string();
+    assert!(e.contains("corrupt") && e.contains(&digest), "{e}");
+    std::fs::remove_file(&file).unwrap();
+    let e = store.audio(&c[0].store_key).await.unwrap_err().to_string();
+    assert!(e.contains(&file.display().to_string()), "{e}");
+    f.store.close().await;
 }
