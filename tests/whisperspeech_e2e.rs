@@ -182,3 +182,60 @@ fn missing_models_fail_whisperspeech_and_auto_falls_back() {
         assert!(err.to_lowercase().contains("espeak"), "{err}");
     }
 }
+
+#[test]
+fn a_standalone_worker_with_the_same_models_joins_and_one_with_other_models_refuses() {
+    let d = tempfile::tempdir().unwrap();
+    let yaml = project(d.path());
+    // the render's own worker is slowed so the standalone worker gets work
+    let render = std::process::Command::new(bin())
+        .args(["render", &yaml.display().to_string(), "--json", "--progress", "quiet"])
+        .env("WS_BOOK_HOME", d.path().join("home"))
+        .env("WS_BOOK_CHUNK_DELAY_MS", "1500")
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("WS_BOOK_FAIL_CHUNKS")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let db = d.path().join(".ws-book/state.db");
+    let t0 = std::time::Instant::now();
+    while !db.exists() {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(120), "no database");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let worker = |s2a: &str| {
+        std::process::Command::new(bin())
+            .args([
+                "worker",
+                "--db",
+                &db.display().to_string(),
+                "--engine",
+                "whisperspeech",
+                "--device",
+                "cpu",
+            ])
+            .args(["--t2s", &fx("t2s_tiny_a.model").display().to_string()])
+            .args(["--s2a", &fx(s2a).display().to_string()])
+            .args(["--vocos", &fx("vocos_tiny/pytorch_model.bin").display().to_string()])
+            .args(["--offline", "--json"])
+            .env("WS_BOOK_HOME", d.path().join("home"))
+            .env_remove("WS_BOOK_FAIL_CHUNKS")
+            .output()
+            .unwrap()
+    };
+    let other = worker("s2a_tiny_cond.model");
+    assert!(!other.status.success());
+    let err = String::from_utf8_lossy(&other.stderr);
+    assert!(err.contains("fingerprint"), "{err}");
+    let same = worker("s2a_tiny_a.model");
+    assert!(same.status.success(), "{}", String::from_utf8_lossy(&same.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&same.stdout).unwrap();
+    assert!(
+        v["done"].as_u64().unwrap() > 0,
+        "the standalone worker synthesised nothing: {v}"
+    );
+    let out = render.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(files(&d.path().join("out"), "m4b").len(), 1);
+}
