@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use render_support::{bin, ffprobe, files};
-use ws_book::engine::whisperspeech::{ModelPaths, WhisperSpeechEngine};
+use ws_book::engine::whisperspeech::{ModelOptions, ModelPaths, WhisperSpeechEngine};
 use ws_book::engine::{Engine, GenParams, Run, SynthRequest, VoiceSpec};
 
 fn fx(name: &str) -> PathBuf {
@@ -79,6 +79,24 @@ fn same_chunk_alone_and_in_a_batch_of_four_gives_the_same_tokens() {
     let (s1, _) = e.synthesize_with_tokens(&[req("Hello world.", 9, 0.7)]).unwrap();
     let (s2, _) = e.synthesize_with_tokens(&[req("Hello world.", 9, 0.7)]).unwrap();
     assert_eq!(s1, s2);
+}
+
+#[test]
+fn quantized_engine_states_its_precision_and_has_its_own_fingerprint() {
+    let f = WhisperSpeechEngine::load(&paths(), &Device::Cpu).unwrap();
+    let opts = ModelOptions {
+        quantize: true,
+        ..ModelOptions::default()
+    };
+    let mut q = WhisperSpeechEngine::load_with(&paths(), &Device::Cpu, opts).unwrap();
+    assert_eq!(f.describe(), "device cpu, dtype f32");
+    assert_eq!(q.describe(), "device cpu, dtype f32 + q8_0");
+    assert!(!f.fingerprint().contains("precision"), "{}", f.fingerprint());
+    assert!(q.fingerprint().ends_with(" precision:f32+q8_0"), "{}", q.fingerprint());
+    q.max_stoks = Some(12);
+    let (a, t) = q.synthesize_with_tokens(&[req("Hello world.", 5, 0.0)]).unwrap();
+    assert_eq!(a[0].samples.len(), 320 * t[0][0].len());
+    assert!(a[0].samples.iter().all(|x| x.is_finite()));
 }
 
 #[test]
