@@ -7,8 +7,8 @@
 //! RAYON_NUM_THREADS=2 cargo run --release --example s2a_bench -- engine /tmp/wsbench 250
 //! ```
 //! The checkpoints are written by `examples/s2a_bench_reference.py make` with the reference classes, so the
-//! PyTorch side (the same script) runs the very same weights. `s2a SIZE N BATCH…` times `S2a::generate` (encoder
-//! + prefill + 3·N − 1 decoder steps, greedy) on the same semantic tokens as the script (token i is
+//! PyTorch side (the same script) runs the very same weights. `s2a SIZE N BATCH…` times `S2a::generate` (encoder,
+//! prefill and 3·N − 1 decoder steps, greedy) on the same semantic tokens as the script (token i is
 //! `(7·i + 3) % 512`) in f32 and in the q8_0 speed mode, and reports frames/s (batch·(3N − 4) frames per run).
 //! `vocos L BATCH…` decodes `L` frames of the script's codes per row. `engine N` runs the whole
 //! `WhisperSpeechEngine` (t2s-base → s2a-tiny → Vocos) on one utterance capped at `N` semantic tokens (250 =
