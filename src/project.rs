@@ -342,6 +342,8 @@ pub struct EngineOptions {
     pub temperature: f64,
     /// Optional top-k sampling.
     pub top_k: Option<usize>,
+    /// The q8_0 CPU speed mode for the T2S and S2A decoders (not bit-identical to f32; its own content keys).
+    pub quantize: bool,
 }
 
 impl Default for EngineOptions {
@@ -351,6 +353,7 @@ impl Default for EngineOptions {
             models: BTreeMap::new(),
             temperature: 0.7,
             top_k: None,
+            quantize: false,
         }
     }
 }
@@ -427,6 +430,7 @@ const KNOWN_KEYS: &[&str] = &[
     "models",
     "temperature",
     "top_k",
+    "quantize",
     "workers",
     "device",
     "seed",

@@ -450,10 +450,11 @@ pub async fn render(
     // Engines: one per worker, created up front so a missing espeak-ng is reported before any work.
     let mut engines = Vec::with_capacity(n_workers);
     for _ in 0..n_workers {
-        engines.push(engine::create_with(
+        engines.push(engine::create_with_options(
             kind,
             models.as_ref().and_then(|m| m.as_ref().ok()),
             &cfg.render.device,
+            model_options(project),
         )?);
     }
     let fingerprint = engines[0].fingerprint();
@@ -766,6 +767,14 @@ fn planned_chunks(
     Ok(planned)
 }
 
+/// The WhisperSpeech precision options of a project (`engine.quantize`).
+fn model_options(project: &Project) -> engine::whisperspeech::ModelOptions {
+    engine::whisperspeech::ModelOptions {
+        quantize: project.config.engine.quantize,
+        ..Default::default()
+    }
+}
+
 /// WhisperSpeech models through the model manager: `whisperspeech` fetches what is missing (unless offline);
 /// `auto` uses only what is present (and then falls back to the draft with a warning); `espeak` needs none.
 fn engine_models(
@@ -825,7 +834,12 @@ pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Resu
     let choice = opts.engine.clone().unwrap_or_else(|| cfg.engine.name.clone());
     let models = engine_models(project, &choice, opts);
     let (kind, _warning) = engine::resolve_with(&choice, models.as_ref())?;
-    let eng = engine::create_with(kind, models.as_ref().and_then(|m| m.as_ref().ok()), &cfg.render.device)?;
+    let eng = engine::create_with_options(
+        kind,
+        models.as_ref().and_then(|m| m.as_ref().ok()),
+        &cfg.render.device,
+        model_options(project),
+    )?;
     let fingerprint = eng.fingerprint();
     let embeddings = resolve_voices(project, plan, kind).await?;
     let chapters: Vec<String> = plan.chapters.iter().map(|c| c.title.clone()).collect();

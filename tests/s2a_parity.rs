@@ -7,7 +7,9 @@ mod parity_support;
 use candle_core::{DType, Device, Tensor};
 use parity_support::{fx, max_abs_diff};
 use serde_json::Value;
+use ws_book::engine::whisperspeech::checkpoint::Checkpoint;
 use ws_book::engine::whisperspeech::s2a::{output_frames, S2a, S2aRequest};
+use ws_book::engine::whisperspeech::ModelOptions;
 
 fn load(file: &str) -> S2a {
     S2a::load(&fx(file), &Device::Cpu, DType::F32).unwrap()
@@ -182,4 +184,203 @@ fn library_conversion_gives_the_same_model() {
         check_logits(&m, name);
         check_generate(&m, name);
     }
+}
+
+/// The q8_0 speed mode on the tiny fixture (width 16: only the MLP's second layer has a 32-multiple input and is
+/// quantized): teacher-forced logits within 1 % of the logit range, and the reference's greedy tokens.
+#[test]
+fn quantized_decoder_on_the_tiny_fixture_keeps_the_reference_greedy_tokens() {
+    let q = S2a::load_with(
+        &fx("s2a_tiny_a.model"),
+        &Device::Cpu,
+        ModelOptions {
+            dtype: DType::F32,
+            quantize: true,
+        },
+    )
+    .unwrap();
+    assert!(q.is_quantized());
+    assert_eq!(q.options().label(), "f32 + q8_0");
+    assert!(!load("s2a_tiny_a.model").is_quantized());
+    let r = reference("s2a_tiny_a");
+    let got = q.logits(&r.stoks, &r.speakers, &r.atoks).unwrap();
+    let d = max_abs_diff(&got, &r.logits);
+    let range = parity_support::max_abs(&r.logits);
+    eprintln!("q8_0 tiny: teacher-forced logits max |Δ| = {d:e} (range {range})");
+    assert!(d > 0.0, "nothing was quantized");
+    assert!(d <= 0.01 * range, "q8_0 logits differ by {d}");
+    // greedy: a near-tie flipped by the rounding is carried forward autoregressively, so compare the frames up to
+    // the first difference and the overall agreement
+    let mut agree = 0;
+    let mut total = 0;
+    for case in r.cases.as_array().unwrap() {
+        let want: Vec<Vec<u32>> = case["atoks"].as_array().unwrap().iter().map(u32s).collect();
+        let got = q.generate(&[greedy(&q, &r, case)]).unwrap().remove(0);
+        assert_eq!(got[0].len(), want[0].len());
+        let frames = want[0].len();
+        let first = (0..frames)
+            .find(|&f| (0..4).any(|k| got[k][f] != want[k][f]))
+            .unwrap_or(frames);
+        agree += got
+            .iter()
+            .flatten()
+            .zip(want.iter().flatten())
+            .filter(|(a, b)| a == b)
+            .count();
+        total += frames * 4;
+        eprintln!("q8_0 tiny: greedy frames identical up to {first} of {frames}");
+        assert!(first >= 4, "greedy frames identical only up to {first}");
+    }
+    eprintln!("q8_0 tiny: greedy tokens agree {agree}/{total}");
+}
+
+/// A deterministic pseudo-random S2A checkpoint at width 64 (2 heads of 32, 1 encoder + 3 decoder layers), so
+/// that every decoder matmul, the splitter and the unembedding tables are quantized in the speed mode.
+fn wide_random_checkpoint() -> Checkpoint {
+    let (w, hw, ffn, q_n, codes, slen) = (64usize, 32usize, 2usize, 4usize, 65usize, 24usize);
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut t = std::collections::BTreeMap::new();
+    let mut add = |name: String, shape: &[usize], std: f32| {
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n)
+            .map(|_| {
+                // xorshift64*: uniform in [-√3, √3)·std (unit variance)
+                state ^= state >> 12;
+                state ^= state << 25;
+                state ^= state >> 27;
+                let u = (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40) as f32 / (1u64 << 24) as f32;
+                (2.0 * u - 1.0) * 3f32.sqrt() * std
+            })
+            .collect();
+        t.insert(name, Tensor::from_vec(v, shape, &Device::Cpu).unwrap());
+    };
+    let lin = |add: &mut dyn FnMut(String, &[usize], f32), p: &str, o: usize, i: usize, bias: bool| {
+        add(format!("{p}.weight"), &[o, i], 1.0 / (i as f32).sqrt());
+        if bias {
+            add(format!("{p}.bias"), &[o], 0.1);
+        }
+    };
+    let ln = |add: &mut dyn FnMut(String, &[usize], f32), p: &str| {
+        add(format!("{p}.weight"), &[w], 0.1);
+        add(format!("{p}.bias"), &[w], 0.1);
+    };
+    add("semantic_embedding.weight".into(), &[codes, w], 1.0);
+    lin(&mut add, "spk_to_hidden", w, 192, true);
+    let block = |add: &mut dyn FnMut(String, &[usize], f32), p: &str, cross: bool| {
+        let mut attns = vec!["attn"];
+        if cross {
+            attns.push("cross_attn");
+        }
+        for a in attns {
+            for m in ["query", "key", "value", "out"] {
+                lin(add, &format!("{p}.{a}.{m}"), w, w, m != "key");
+            }
+            ln(add, &format!("{p}.{a}_ln"));
+        }
+        lin(add, &format!("{p}.mlp.0"), w * ffn, w, true);
+        lin(add, &format!("{p}.mlp.2"), w, w * ffn, true);
+        ln(add, &format!("{p}.mlp_ln"));
+    };
+    block(&mut add, "encoder.0", false);
+    ln(&mut add, "ln_post");
+    for i in 0..3 {
+        block(&mut add, &format!("decoder.layers.{i}"), true);
+    }
+    ln(&mut add, "decoder.ln_post");
+    for q in 0..q_n {
+        add(format!("embds.embeddings.{q}.main.weight"), &[1024, w], 1.0);
+    }
+    add("embds.embeddings.0.special.weight".into(), &[2, w], 1.0);
+    lin(&mut add, "head.splitter.0", w * q_n, w, true);
+    let inv: Vec<f32> = (0..hw / 2)
+        .map(|i| 1.0 / 10000f32.powf(2.0 * i as f32 / hw as f32))
+        .collect();
+    let inv = Tensor::from_vec(inv, hw / 2, &Device::Cpu).unwrap();
+    let names: Vec<String> = t
+        .keys()
+        .filter(|k| k.ends_with(".query.weight"))
+        .map(|k| k.replace(".query.weight", ".rotary.inv_freq"))
+        .collect();
+    for n in names {
+        t.insert(n, inv.clone());
+    }
+    let meta = serde_json::json!({
+        "config": {"depth": 2, "n_head": w / hw, "head_width": hw, "ffn_mult": ffn, "ctx_n": 2250, "stoks_len": slen,
+                   "stoks_codes": codes, "stoks_width": null, "spk_width": 192, "atoks_width": null,
+                   "quantizers": q_n},
+        "tunables": {},
+    });
+    Checkpoint {
+        path: "<wide random>".into(),
+        meta,
+        tensors: t,
+    }
+}
+
+/// The speed mode with every decoder matmul quantized: teacher-forced logits stay within 2 % of the logit range
+/// of f32 and pick the same argmax at ≥ 97 % of the (row, quantizer, position) slots, and greedy generation
+/// agrees with f32 on ≥ 90 % of the acoustic tokens (a flipped near-tie is carried forward autoregressively,
+/// so some divergence is legitimate).
+#[test]
+fn fully_quantized_decoder_stays_close_to_f32() {
+    let ck = wide_random_checkpoint();
+    let f = S2a::from_checkpoint(&ck, &Device::Cpu, DType::F32).unwrap();
+    let q = S2a::from_checkpoint_with(
+        &ck,
+        &Device::Cpu,
+        ModelOptions {
+            dtype: DType::F32,
+            quantize: true,
+        },
+    )
+    .unwrap();
+    let spk: Vec<f32> = (0..192).map(|i| ((i * 37 % 17) as f32 - 8.0) / 8.0).collect();
+    let stoks: Vec<Vec<u32>> = (0..2)
+        .map(|r| (0..20).map(|i| ((i * 11 + r * 5) % 64) as u32).collect())
+        .collect();
+    let atoks: Vec<Vec<Vec<u32>>> = (0..2)
+        .map(|r| {
+            (0..4)
+                .map(|qq| {
+                    (0..40)
+                        .map(|p| {
+                            if p <= qq {
+                                1025
+                            } else {
+                                ((p * 97 + qq * 13 + r) % 1024) as u32
+                            }
+                        })
+                        .collect()
+                })
+                .collect()
+        })
+        .collect();
+    let speakers = vec![spk.clone(), spk.clone()];
+    let lf = f.logits(&stoks, &speakers, &atoks).unwrap();
+    let lq = q.logits(&stoks, &speakers, &atoks).unwrap();
+    let range = parity_support::max_abs(&lf);
+    let d = max_abs_diff(&lf, &lq);
+    let af = lf.argmax(3).unwrap().flatten_all().unwrap().to_vec1::<u32>().unwrap();
+    let aq = lq.argmax(3).unwrap().flatten_all().unwrap().to_vec1::<u32>().unwrap();
+    let same = af.iter().zip(&aq).filter(|(a, b)| a == b).count();
+    eprintln!(
+        "q8_0 wide: logits max |Δ| {d:.4} of range {range:.2}; argmax agrees at {same}/{}",
+        af.len()
+    );
+    assert!(d > 0.0, "nothing was quantized");
+    assert!(d <= 0.02 * range, "logits differ by {d} (range {range})");
+    assert!(same * 100 >= 97 * af.len(), "argmax agrees at only {same}/{}", af.len());
+
+    let req = S2aRequest {
+        temperature: 0.0,
+        ..S2aRequest::new(stoks[0].clone(), spk, 0)
+    };
+    let gf = f.generate(std::slice::from_ref(&req)).unwrap().remove(0);
+    let gq = q.generate(&[req]).unwrap().remove(0);
+    let frames = gf[0].len();
+    let first_diff = (0..frames)
+        .find(|&f| (0..4).any(|qq| gf[qq][f] != gq[qq][f]))
+        .unwrap_or(frames);
+    eprintln!("q8_0 wide: greedy frames identical up to {first_diff} of {frames}");
+    assert!(first_diff >= 8, "greedy frames identical only up to {first_diff}");
 }

@@ -138,3 +138,52 @@ fn debug_t2s_states_its_device_and_refuses_cuda_without_the_feature() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("no CUDA support"));
     }
 }
+
+#[test]
+fn quantize_flag_is_stated_in_the_first_output_line_of_debug_s2a_and_say() {
+    let model = fx("s2a_tiny_a.model");
+    let first = |out: &str| out.lines().next().unwrap_or("").to_string();
+    let s2a = |extra: &[&str]| {
+        let mut a = vec![
+            "debug",
+            "s2a",
+            "--model",
+            &model,
+            "--stoks",
+            "[1,5,9,13]",
+            "--temperature",
+            "0",
+        ];
+        a.extend_from_slice(extra);
+        ok(&ws(&a))
+    };
+    assert_eq!(first(&s2a(&[])), "device cpu, dtype f32");
+    let q = s2a(&["--quantize"]);
+    assert_eq!(first(&q), "device cpu, dtype f32 + q8_0");
+    // still 4 quantizers × (3·4 − 4) frames
+    assert_eq!(q.lines().filter(|l| l.split(' ').count() == 8).count(), 4, "{q}");
+    let json = s2a(&["--quantize", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["quantized"], true);
+
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("q.wav").display().to_string();
+    let (t2s, vocos) = (fx("t2s_tiny_a.model"), fx("vocos_tiny/pytorch_model.bin"));
+    let out = ok(&ws(&[
+        "say",
+        "Hi.",
+        "--t2s",
+        &t2s,
+        "--s2a",
+        &model,
+        "--vocos",
+        &vocos,
+        "--temperature",
+        "0",
+        "--quantize",
+        "-o",
+        &wav,
+    ]));
+    assert_eq!(first(&out), "device cpu, dtype f32 + q8_0");
+    assert!(std::fs::metadata(&wav).unwrap().len() > 44);
+}

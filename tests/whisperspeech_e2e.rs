@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use render_support::{bin, ffprobe, files};
-use ws_book::engine::whisperspeech::{ModelPaths, WhisperSpeechEngine};
+use ws_book::engine::whisperspeech::{ModelOptions, ModelPaths, WhisperSpeechEngine};
 use ws_book::engine::{Engine, GenParams, Run, SynthRequest, VoiceSpec};
 
 fn fx(name: &str) -> PathBuf {
@@ -79,6 +79,24 @@ fn same_chunk_alone_and_in_a_batch_of_four_gives_the_same_tokens() {
     let (s1, _) = e.synthesize_with_tokens(&[req("Hello world.", 9, 0.7)]).unwrap();
     let (s2, _) = e.synthesize_with_tokens(&[req("Hello world.", 9, 0.7)]).unwrap();
     assert_eq!(s1, s2);
+}
+
+#[test]
+fn quantized_engine_states_its_precision_and_has_its_own_fingerprint() {
+    let f = WhisperSpeechEngine::load(&paths(), &Device::Cpu).unwrap();
+    let opts = ModelOptions {
+        quantize: true,
+        ..ModelOptions::default()
+    };
+    let mut q = WhisperSpeechEngine::load_with(&paths(), &Device::Cpu, opts).unwrap();
+    assert_eq!(f.describe(), "device cpu, dtype f32");
+    assert_eq!(q.describe(), "device cpu, dtype f32 + q8_0");
+    assert!(!f.fingerprint().contains("precision"), "{}", f.fingerprint());
+    assert!(q.fingerprint().ends_with(" precision:f32+q8_0"), "{}", q.fingerprint());
+    q.max_stoks = Some(12);
+    let (a, t) = q.synthesize_with_tokens(&[req("Hello world.", 5, 0.0)]).unwrap();
+    assert_eq!(a[0].samples.len(), 320 * t[0][0].len());
+    assert!(a[0].samples.iter().all(|x| x.is_finite()));
 }
 
 #[test]
@@ -238,4 +256,23 @@ fn a_standalone_worker_with_the_same_models_joins_and_one_with_other_models_refu
     let out = render.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(files(&d.path().join("out"), "m4b").len(), 1);
+}
+
+#[test]
+fn project_engine_quantize_renders_in_the_speed_mode_with_its_own_keys() {
+    let d = tempfile::tempdir().unwrap();
+    let yaml = project(d.path());
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("engine:\n", "engine:\n  quantize: true\n")).unwrap();
+    let out = render(d.path(), &yaml);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(files(&d.path().join("out"), "m4b").len(), 1);
+    let st = std::process::Command::new(bin())
+        .args(["status", &yaml.display().to_string(), "--json"])
+        .env("WS_BOOK_HOME", d.path().join("home"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    let fp = v["render"]["fingerprint"].as_str().unwrap();
+    assert!(fp.contains("precision:f32+q8_0"), "{fp}");
 }

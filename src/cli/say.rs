@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use candle_core::DType;
 use clap::Args;
 use ws_book::engine::whisperspeech::engine::{default_speaker, device_name, select_device};
+use ws_book::engine::whisperspeech::layers::ModelOptions;
 use ws_book::engine::whisperspeech::{ModelPaths, S2a, S2aRequest, Vocos, WhisperSpeechEngine};
 use ws_book::engine::{Engine, GenParams, Run, SynthRequest, VoiceSpec};
 use ws_book::models::{BarProgress, Fetch, Resolver};
@@ -79,6 +79,9 @@ pub struct S2aArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Run the decoder with q8_0-quantized matmuls (CPU speed mode).
+    #[arg(long)]
+    pub quantize: bool,
     /// Print one JSON object (`atoks`, `device`, `dtype`, …).
     #[arg(long)]
     pub json: bool,
@@ -93,10 +96,14 @@ pub fn s2a(a: S2aArgs) -> anyhow::Result<i32> {
         (None, Some(v)) => voice_embedding(v)?,
         (None, None) => default_speaker(),
     };
+    let opts = ModelOptions {
+        quantize: a.quantize,
+        ..ModelOptions::default()
+    };
     if !a.json {
-        println!("device {}, dtype f32", device_name(&device));
+        println!("device {}, dtype {}", device_name(&device), opts.label());
     }
-    let model = S2a::load(&a.model, &device, DType::F32)
+    let model = S2a::load_with(&a.model, &device, opts)
         .with_context(|| format!("loading the S2A model {}", a.model.display()))?;
     let t0 = std::time::Instant::now();
     let req = S2aRequest {
@@ -108,7 +115,7 @@ pub fn s2a(a: S2aArgs) -> anyhow::Result<i32> {
     let secs = t0.elapsed().as_secs_f64();
     if a.json {
         let v = serde_json::json!({
-            "atoks": atoks, "device": device_name(&device), "dtype": "f32",
+            "atoks": atoks, "device": device_name(&device), "dtype": "f32", "quantized": model.is_quantized(),
             "conditioned": model.is_conditioned(), "generate_s": secs,
         });
         println!("{v}");
@@ -208,6 +215,9 @@ pub struct SayArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Run the T2S and S2A decoders with q8_0-quantized matmuls (CPU speed mode).
+    #[arg(long)]
+    pub quantize: bool,
     /// Output WAV (32-bit float, 24 kHz).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -216,7 +226,11 @@ pub struct SayArgs {
 /// Runs `say`.
 pub fn say(a: SayArgs) -> anyhow::Result<i32> {
     let device = select_device(&a.device)?;
-    println!("device {}, dtype f32", device_name(&device));
+    let opts = ModelOptions {
+        quantize: a.quantize,
+        ..ModelOptions::default()
+    };
+    println!("device {}, dtype {}", device_name(&device), opts.label());
     let mut settings = std::collections::BTreeMap::new();
     if let Some(dir) = &a.model_dir {
         let d = ModelPaths::in_dir(dir);
@@ -235,7 +249,7 @@ pub fn say(a: SayArgs) -> anyhow::Result<i32> {
     let resolver = Resolver::from_env(a.offline).with_progress(BarProgress::boxed);
     let paths = resolver.engine_models(&settings, Path::new("."), Fetch::Allow)?;
     let code = ws_book::lang::resolve(&a.lang).with_context(|| format!("unknown language `{}`", a.lang))?;
-    let mut engine = WhisperSpeechEngine::load(&paths, &device)?;
+    let mut engine = WhisperSpeechEngine::load_with(&paths, &device, opts)?;
     let req = SynthRequest {
         key: "say".into(),
         runs: vec![Run {

@@ -42,6 +42,9 @@ pub struct WorkerArgs {
     /// Never connect to the model hub (also HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub offline: bool,
+    /// The q8_0 CPU speed mode (must match the render's project `engine.quantize`, or the worker refuses).
+    #[arg(long)]
+    pub quantize: bool,
     /// Chunks per claim.
     #[arg(long, default_value_t = 1)]
     pub batch_size: u32,
@@ -91,7 +94,11 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
-    let eng = engine::create_with(kind, models.as_ref().and_then(|m| m.as_ref().ok()), &a.device)?;
+    let options = ws_book::engine::whisperspeech::ModelOptions {
+        quantize: a.quantize,
+        ..Default::default()
+    };
+    let eng = engine::create_with_options(kind, models.as_ref().and_then(|m| m.as_ref().ok()), &a.device, options)?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let cancel = Arc::new(AtomicBool::new(false));
     let report = rt.block_on(async {

@@ -190,11 +190,21 @@ pub fn create_with(
     models: Option<&whisperspeech::ModelPaths>,
     device: &str,
 ) -> Result<Box<dyn Engine>, EngineError> {
+    create_with_options(kind, models, device, whisperspeech::ModelOptions::default())
+}
+
+/// [`create_with`] with the WhisperSpeech precision options (`quantize`: the q8_0 CPU speed mode).
+pub fn create_with_options(
+    kind: EngineKind,
+    models: Option<&whisperspeech::ModelPaths>,
+    device: &str,
+    options: whisperspeech::ModelOptions,
+) -> Result<Box<dyn Engine>, EngineError> {
     let engine: Box<dyn Engine> = match (kind, models) {
         (EngineKind::Espeak, _) => Box::new(espeak::EspeakEngine::new()?),
         (EngineKind::Whisperspeech, Some(m)) => {
             let dev = whisperspeech::engine::select_device(device)?;
-            Box::new(whisperspeech::WhisperSpeechEngine::load(m, &dev)?)
+            Box::new(whisperspeech::WhisperSpeechEngine::load_with(m, &dev, options)?)
         }
         (EngineKind::Whisperspeech, None) => return Err(EngineError::Unavailable(whisperspeech_unavailable())),
     };

@@ -3,13 +3,15 @@
 //!
 //! Invariants: every request samples from its own seeds (T2S from the chunk seed, S2A from a seed derived from
 //! it), so a chunk's audio does not depend on its batch mates; the default voice is the reference pipeline's
-//! built-in speaker embedding; the fingerprint names the engine version and the BLAKE3 digests of the model files.
+//! built-in speaker embedding; the fingerprint names the engine version and the BLAKE3 digests of the model files,
+//! plus the precision when it is not plain f32 (the q8_0 speed mode changes the audio).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device};
+use candle_core::Device;
 
+use super::layers::ModelOptions;
 use super::s2a::{S2a, S2aRequest};
 use super::t2s::{T2s, T2sRequest};
 use super::vocos::{Vocos, SAMPLE_RATE};
@@ -146,6 +148,7 @@ pub struct WhisperSpeechEngine {
     fingerprint: String,
     default_speaker: Vec<f32>,
     device: Device,
+    options: ModelOptions,
     /// cap on semantic tokens per chunk (testing and bounded latency; `None` = the model's cap)
     pub max_stoks: Option<usize>,
 }
@@ -161,6 +164,12 @@ impl std::fmt::Debug for WhisperSpeechEngine {
 impl WhisperSpeechEngine {
     /// Loads the three models (f32) on `device`; a missing file is an error naming it.
     pub fn load(paths: &ModelPaths, device: &Device) -> Result<Self, EngineError> {
+        Self::load_with(paths, device, ModelOptions::default())
+    }
+
+    /// [`WhisperSpeechEngine::load`] with load options for T2S and S2A (dtype, the q8_0 CPU speed mode);
+    /// Vocos always runs f32.
+    pub fn load_with(paths: &ModelPaths, device: &Device, options: ModelOptions) -> Result<Self, EngineError> {
         if let Some(p) = paths.missing() {
             return Err(EngineError::Unavailable(format!(
                 "WhisperSpeech model file {} is missing (set engine.models.t2s/s2a/vocos in project.yaml)",
@@ -170,8 +179,8 @@ impl WhisperSpeechEngine {
         let un = |what: &str, p: &Path, e: &dyn std::fmt::Display| {
             EngineError::Unavailable(format!("loading the {what} model {}: {e}", p.display()))
         };
-        let t2s = T2s::load(&paths.t2s, device, DType::F32).map_err(|e| un("T2S", &paths.t2s, &e))?;
-        let s2a = S2a::load(&paths.s2a, device, DType::F32).map_err(|e| un("S2A", &paths.s2a, &e))?;
+        let t2s = T2s::load_with(&paths.t2s, device, options).map_err(|e| un("T2S", &paths.t2s, &e))?;
+        let s2a = S2a::load_with(&paths.s2a, device, options).map_err(|e| un("S2A", &paths.s2a, &e))?;
         let vocos = Vocos::load(&paths.vocos, paths.vocos_config.as_deref(), device)
             .map_err(|e| un("Vocos", &paths.vocos, &e))?;
         let mut fp = format!(
@@ -191,6 +200,10 @@ impl WhisperSpeechEngine {
         if let Some(c) = cfg {
             fp.push_str(&format!(" vocos-config:{}", digest(&c)?));
         }
+        // a non-default precision changes the audio, so it is part of the fingerprint (f32 keeps the old one)
+        if options.quantize || options.dtype != candle_core::DType::F32 {
+            fp.push_str(&format!(" precision:{}", options.label().replace(" + ", "+")));
+        }
         let default_speaker = default_speaker();
         if default_speaker.len() != s2a.speaker_width() {
             return Err(EngineError::Unavailable(format!(
@@ -206,13 +219,14 @@ impl WhisperSpeechEngine {
             fingerprint: fp,
             default_speaker,
             device: device.clone(),
+            options,
             max_stoks: None,
         })
     }
 
-    /// The device and dtype line (`device cpu, dtype f32`).
+    /// The device and dtype line (`device cpu, dtype f32`, or `dtype f32 + q8_0` in the speed mode).
     pub fn describe(&self) -> String {
-        format!("device {}, dtype f32", device_name(&self.device))
+        format!("device {}, dtype {}", device_name(&self.device), self.options.label())
     }
 
     /// Synthesises a batch and also returns each request's acoustic tokens `[Q][frames]`.

@@ -4,6 +4,37 @@
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
 use candle_core::{DType, Module, Result, Tensor};
 
+/// How a stage's weights are loaded: dtype and the q8_0 CPU speed mode (shared by T2S and S2A; the engine and
+/// the CLI's `--quantize` pass one value to every stage).
+#[derive(Debug, Clone, Copy)]
+pub struct ModelOptions {
+    /// weights/activations dtype (F32 default; F16/BF16 for GPUs). LayerNorm and softmax stay f32.
+    pub dtype: DType,
+    /// quantize the decoder's linear layers to q8_0 (CPU speed mode)
+    pub quantize: bool,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        Self {
+            dtype: DType::F32,
+            quantize: false,
+        }
+    }
+}
+
+impl ModelOptions {
+    /// A short label for output lines: `f32`, `f16`, `bf16`, with ` + q8_0` in the speed mode.
+    pub fn label(&self) -> String {
+        let dt = format!("{:?}", self.dtype).to_lowercase();
+        if self.quantize {
+            format!("{dt} + q8_0")
+        } else {
+            dt
+        }
+    }
+}
+
 /// A linear layer `y = x Wᵀ + b` with `W` `[out, in]`, either dense or q8_0-quantized (CPU speed mode).
 #[derive(Debug, Clone)]
 pub enum Linear {
@@ -43,6 +74,11 @@ impl Linear {
             }
             other => Ok(other),
         }
+    }
+
+    /// Whether the weights are q8_0.
+    pub fn is_quantized(&self) -> bool {
+        matches!(self, Self::Quant { .. })
     }
 
     /// Applies the layer to `[..., in]`.

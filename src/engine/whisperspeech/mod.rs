@@ -17,6 +17,7 @@ pub mod t2s;
 pub mod vocos;
 
 pub use engine::{ModelPaths, WhisperSpeechEngine};
+pub use layers::ModelOptions;
 pub use s2a::{S2a, S2aError, S2aRequest};
 pub use t2s::{Stop, T2s, T2sError, T2sOptions, T2sOutput, T2sRequest};
 pub use vocos::{Vocos, VocosError};

@@ -13,7 +13,7 @@ use candle_nn::kv_cache::KvCache;
 use serde_json::Value as Json;
 
 use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
-use super::layers::{attention, gelu, merge_heads, split_heads, LayerNorm, Linear};
+use super::layers::{attention, gelu, merge_heads, split_heads, LayerNorm, Linear, ModelOptions};
 use super::sampling::Sampler;
 
 /// EnCodec codes per quantizer (ids `0..CODES`).
@@ -291,6 +291,30 @@ impl Block {
     }
 }
 
+impl Block {
+    /// The q8_0 speed mode: every per-step matmul of a decoder block (self-attention QKV/out, cross-attention
+    /// query/out, MLP). The cross-attention K/V projection runs once per utterance and stays dense.
+    fn quantize(self) -> candle_core::Result<Self> {
+        Ok(Self {
+            qkv: self.qkv.quantize()?,
+            out: self.out.quantize()?,
+            cross: self
+                .cross
+                .map(|c| -> candle_core::Result<Cross> {
+                    Ok(Cross {
+                        q: c.q.quantize()?,
+                        out: c.out.quantize()?,
+                        ..c
+                    })
+                })
+                .transpose()?,
+            fc1: self.fc1.quantize()?,
+            fc2: self.fc2.quantize()?,
+            ..self
+        })
+    }
+}
+
 /// Speaker conditioning: plain (`spk_to_hidden`) or the conditioned variant's embedding sum.
 #[derive(Debug, Clone)]
 enum Conditioning {
@@ -305,6 +329,8 @@ enum Conditioning {
 #[derive(Debug, Clone)]
 struct Unembed {
     main_t: Tensor,
+    /// q8_0 per-quantizer `main` tables `[1024, atoks_width]` (speed mode only)
+    main_q: Option<Vec<Linear>>,
     h2e: Option<(Tensor, Tensor)>,
     special_t: Tensor,
 }
@@ -318,6 +344,7 @@ pub struct S2a {
     pub tunables: S2aTunables,
     device: Device,
     dtype: DType,
+    quantized: bool,
     width: usize,
     sem_emb: Tensor,
     enc_layers: Vec<Block>,
@@ -431,13 +458,26 @@ impl S2a {
     /// Loads an S2A model from a `.model` (PyTorch zip) file or a `.safetensors` file with its `.json`
     /// (`{"format":"whisperspeech-s2a","config":…,"tunables":…}`) beside it.
     pub fn load(path: &Path, device: &Device, dtype: DType) -> Result<Self> {
+        Self::load_with(path, device, ModelOptions { dtype, quantize: false })
+    }
+
+    /// [`S2a::load`] with options (q8_0 decoder, the CPU speed mode).
+    pub fn load_with(path: &Path, device: &Device, opts: ModelOptions) -> Result<Self> {
         let ck = checkpoint::load(path, device, LoadOptions::default())?;
-        Self::from_checkpoint(&ck, device, dtype)
+        Self::from_checkpoint_with(&ck, device, opts)
     }
 
     /// Builds the model from a loaded checkpoint; the conditioned variant is chosen when any tensor name starts
     /// with `cond_embeddings.`.
     pub fn from_checkpoint(ck: &Checkpoint, device: &Device, dtype: DType) -> Result<Self> {
+        Self::from_checkpoint_with(ck, device, ModelOptions { dtype, quantize: false })
+    }
+
+    /// [`S2a::from_checkpoint`] with options. With `quantize`, the decoder blocks, the head's splitter and the
+    /// unembedding tables run q8_0 matmuls (layers whose input width is not a multiple of 32 stay dense); the
+    /// encoder, which runs once per utterance, stays in `dtype`.
+    pub fn from_checkpoint_with(ck: &Checkpoint, device: &Device, opts: ModelOptions) -> Result<Self> {
+        let dtype = opts.dtype;
         let ld = Loader { ck, dtype };
         let config = S2aConfig::from_json(ck.get("config").ok_or_else(|| ld.err("no `config` entry".into()))?)
             .map_err(|m| ld.err(m))?;
@@ -526,8 +566,19 @@ impl S2a {
         let dec_emb = Tensor::cat(&ins, 0)?.to_dtype(dtype)?;
         // unembedding as the reference computes it: main logits `h2e(x) @ mainᵀ`, special logits `x @ specialᵀ`
         let stack = |v: &[Tensor]| -> Result<Tensor> { Ok(Tensor::stack(v, 0)?.contiguous()?.to_dtype(dtype)?) };
+        let main_q = if opts.quantize {
+            Some(
+                mains
+                    .iter()
+                    .map(|m| Linear::new(m.t().and_then(|m| m.contiguous())?, None).quantize())
+                    .collect::<candle_core::Result<Vec<_>>>()?,
+            )
+        } else {
+            None
+        };
         let unembed = Unembed {
             main_t: stack(&mains)?,
+            main_q,
             h2e: if h2e_ws.is_empty() {
                 None
             } else {
@@ -539,7 +590,15 @@ impl S2a {
             .map(|i| ld.block(&format!("decoder.layers.{i}"), c, scale, true))
             .collect::<Result<Vec<_>>>()?;
         let dec_ln = ld.ln("decoder.ln_post", w)?;
-        let splitter = ld.lin("head.splitter.0", w * q_n, w)?;
+        let mut dec_layers = dec_layers;
+        let mut splitter = ld.lin("head.splitter.0", w * q_n, w)?;
+        if opts.quantize {
+            dec_layers = dec_layers
+                .into_iter()
+                .map(Block::quantize)
+                .collect::<candle_core::Result<_>>()?;
+            splitter = splitter.quantize()?;
+        }
         let base_width = 3 * c.head_width;
         let logit_scale = tunables.output_mult / (w as f64 / base_width as f64);
         Ok(Self {
@@ -547,6 +606,7 @@ impl S2a {
             tunables,
             device: device.clone(),
             dtype,
+            quantized: opts.quantize,
             width: w,
             sem_emb,
             enc_layers,
@@ -579,6 +639,19 @@ impl S2a {
     /// Weights dtype.
     pub fn dtype(&self) -> DType {
         self.dtype
+    }
+
+    /// Whether the decoder runs the q8_0 speed mode.
+    pub fn is_quantized(&self) -> bool {
+        self.quantized
+    }
+
+    /// The load options this model was built with.
+    pub fn options(&self) -> ModelOptions {
+        ModelOptions {
+            dtype: self.dtype,
+            quantize: self.quantized,
+        }
     }
 
     /// Speaker embedding width the model takes.
@@ -749,7 +822,17 @@ impl S2a {
             Some((w, b)) => split.matmul(w)?.broadcast_add(b)?,
             None => split.clone(),
         };
-        let main = e.matmul(&u.main_t)?; // [Q, b·n, 1024]
+        let main = match &u.main_q {
+            Some(qs) => {
+                let per_q = qs
+                    .iter()
+                    .enumerate()
+                    .map(|(q, l)| l.forward(&e.get(q)?))
+                    .collect::<candle_core::Result<Vec<_>>>()?;
+                Tensor::stack(&per_q, 0)?
+            }
+            None => e.matmul(&u.main_t)?,
+        }; // [Q, b·n, 1024]
         let special = split.broadcast_matmul(&u.special_t)?; // [Q, b·n, 2]
         let logits = Tensor::cat(&[&main, &special], 2)?; // [Q, b·n, V]
         let logits = logits

@@ -11,7 +11,7 @@ use candle_nn::kv_cache::KvCache;
 use serde_json::Value as Json;
 
 use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
-use super::layers::{attention, gelu, merge_heads, split_heads, LayerNorm, Linear};
+use super::layers::{attention, gelu, merge_heads, split_heads, LayerNorm, Linear, ModelOptions};
 use super::sampling::Sampler;
 
 /// Number of language-embedding rows (WhisperSpeech's 99 languages).
@@ -144,23 +144,8 @@ pub struct T2sOutput {
     pub stop: Stop,
 }
 
-/// Load options.
-#[derive(Debug, Clone, Copy)]
-pub struct T2sOptions {
-    /// weights/activations dtype (F32 default; F16/BF16 for GPUs). LayerNorm and softmax stay f32.
-    pub dtype: DType,
-    /// quantize the decoder's linear layers to q8_0 (CPU speed mode)
-    pub quantize: bool,
-}
-
-impl Default for T2sOptions {
-    fn default() -> Self {
-        Self {
-            dtype: DType::F32,
-            quantize: false,
-        }
-    }
-}
+/// Load options (the shared [`ModelOptions`]).
+pub type T2sOptions = ModelOptions;
 
 #[derive(Debug, Clone)]
 struct Cross {
