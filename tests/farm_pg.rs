@@ -26,7 +26,8 @@ fn runtime() -> tokio::runtime::Runtime {
 fn states(rt: &tokio::runtime::Runtime, url: &str) -> Option<Vec<ChunkState>> {
     rt.block_on(async {
         let store = Store::open(url).await.ok()?;
-        let r = store.render("project.yaml").await.ok();
+        // each test has its own database: its one render (named `<folder>/project.yaml`)
+        let r = store.renders().await.ok().and_then(|rs| rs.into_iter().next());
         let s = match r {
             Some(r) => store.chunk_states(r.id).await.ok(),
             None => None,
