@@ -6,43 +6,7 @@ mod hub_support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use hub_support::FakeHub;
-
-fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/whisperspeech")
-        .join(name)
-}
-
-fn model_hub() -> FakeHub {
-    let hub = FakeHub::start();
-    let read = |n: &str| std::fs::read(fx(n)).unwrap();
-    hub.add(
-        "collabora/whisperspeech",
-        "t2s-tiny-en+pl.model",
-        read("t2s_tiny_a.model"),
-        true,
-    );
-    hub.add(
-        "collabora/whisperspeech",
-        "s2a-q4-tiny-en+pl.model",
-        read("s2a_tiny_a.model"),
-        true,
-    );
-    hub.add(
-        "charactr/vocos-encodec-24khz",
-        "pytorch_model.bin",
-        read("vocos_tiny/pytorch_model.bin"),
-        true,
-    );
-    hub.add(
-        "charactr/vocos-encodec-24khz",
-        "config.yaml",
-        read("vocos_tiny/config.yaml"),
-        false,
-    );
-    hub
-}
+use hub_support::model_hub;
 
 const TINY: [&str; 3] = [
     "collabora/whisperspeech:t2s-tiny-en+pl.model",

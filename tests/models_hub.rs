@@ -4,10 +4,9 @@
 mod hub_support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
-use hub_support::{sha256_hex, FakeHub, COMMIT};
+use hub_support::{fx, model_hub, sha256_hex, FakeHub, COMMIT};
 use ws_book::models::hub::NoProgress;
 use ws_book::models::{Fetch, Hub, HubConfig, HubError, Library, ModelsError, Resolver};
 
@@ -182,43 +181,6 @@ fn offline_mode_makes_no_connection() {
         .unwrap();
     assert_eq!(std::fs::read(p).unwrap(), payload(5000));
     assert_eq!(hub.connections.load(Ordering::SeqCst), before);
-}
-
-fn fx(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/whisperspeech")
-        .join(name)
-}
-
-/// A fake hub serving the tiny fixture models under their published names.
-fn model_hub() -> FakeHub {
-    let hub = FakeHub::start();
-    let read = |n: &str| std::fs::read(fx(n)).unwrap();
-    hub.add(
-        "collabora/whisperspeech",
-        "t2s-tiny-en+pl.model",
-        read("t2s_tiny_a.model"),
-        true,
-    );
-    hub.add(
-        "collabora/whisperspeech",
-        "s2a-q4-tiny-en+pl.model",
-        read("s2a_tiny_a.model"),
-        true,
-    );
-    hub.add(
-        "charactr/vocos-encodec-24khz",
-        "pytorch_model.bin",
-        read("vocos_tiny/pytorch_model.bin"),
-        true,
-    );
-    hub.add(
-        "charactr/vocos-encodec-24khz",
-        "config.yaml",
-        read("vocos_tiny/config.yaml"),
-        false,
-    );
-    hub
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod debug;
+mod model_args;
 mod models;
 mod plan;
 mod render;

@@ -2,13 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
+use super::model_args::ModelArgs;
+
 use anyhow::{bail, Context};
 use clap::Args;
 use ws_book::engine::whisperspeech::engine::{default_speaker, device_name, select_device};
 use ws_book::engine::whisperspeech::layers::ModelOptions;
-use ws_book::engine::whisperspeech::{ModelPaths, S2a, S2aRequest, Vocos, WhisperSpeechEngine};
+use ws_book::engine::whisperspeech::{S2a, S2aRequest, Vocos, WhisperSpeechEngine};
 use ws_book::engine::{Engine, GenParams, Run, SynthRequest, VoiceSpec};
-use ws_book::models::{BarProgress, Fetch, Resolver};
 
 /// Reads a JSON argument given inline or as a path to a JSON file.
 fn json_arg<T: serde::de::DeserializeOwned>(arg: &str, what: &str) -> anyhow::Result<T> {
@@ -185,24 +186,8 @@ pub struct SayArgs {
     /// Language code of the text.
     #[arg(long, default_value = "en")]
     pub lang: String,
-    /// Directory with `t2s.model`, `s2a.model` and `vocos/pytorch_model.bin`.
-    #[arg(long)]
-    pub model_dir: Option<PathBuf>,
-    /// Model preset: tiny, base or small (default small, the reference pipeline's models).
-    #[arg(long)]
-    pub preset: Option<String>,
-    /// T2S model: a preset, `owner/repo:file`, a library name or a local path (overrides --preset/--model-dir).
-    #[arg(long)]
-    pub t2s: Option<String>,
-    /// S2A model (as --t2s).
-    #[arg(long)]
-    pub s2a: Option<String>,
-    /// Vocos model: a repository, library name or local weights with config.yaml beside them (as --t2s).
-    #[arg(long)]
-    pub vocos: Option<String>,
-    /// Never connect to the model hub (also HF_HUB_OFFLINE=1).
-    #[arg(long)]
-    pub offline: bool,
+    #[command(flatten)]
+    pub models: ModelArgs,
     /// Speaking rate, characters per second.
     #[arg(long, default_value_t = 15.0)]
     pub cps: f64,
@@ -215,9 +200,6 @@ pub struct SayArgs {
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// Run the T2S and S2A decoders with q8_0-quantized matmuls (CPU speed mode).
-    #[arg(long)]
-    pub quantize: bool,
     /// Output WAV (32-bit float, 24 kHz).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -226,28 +208,13 @@ pub struct SayArgs {
 /// Runs `say`.
 pub fn say(a: SayArgs) -> anyhow::Result<i32> {
     let device = select_device(&a.device)?;
-    let opts = ModelOptions {
-        quantize: a.quantize,
-        ..ModelOptions::default()
-    };
+    let opts = a.models.options();
     println!("device {}, dtype {}", device_name(&device), opts.label());
-    let mut settings = std::collections::BTreeMap::new();
-    if let Some(dir) = &a.model_dir {
-        let d = ModelPaths::in_dir(dir);
-        for (k, p) in [("t2s", d.t2s), ("s2a", d.s2a), ("vocos", d.vocos)] {
-            settings.insert(k.to_string(), p.display().to_string());
-        }
-    }
-    if let Some(p) = &a.preset {
-        settings.insert("preset".into(), p.clone());
-    }
-    for (k, v) in [("t2s", &a.t2s), ("s2a", &a.s2a), ("vocos", &a.vocos)] {
-        if let Some(v) = v {
-            settings.insert(k.into(), v.clone());
-        }
-    }
-    let resolver = Resolver::from_env(a.offline).with_progress(BarProgress::boxed);
-    let paths = resolver.engine_models(&settings, Path::new("."), Fetch::Allow)?;
+    let paths = a
+        .models
+        .resolve("whisperspeech")
+        .unwrap_or_else(|| Err("no models".into()))
+        .map_err(anyhow::Error::msg)?;
     let code = ws_book::lang::resolve(&a.lang).with_context(|| format!("unknown language `{}`", a.lang))?;
     let mut engine = WhisperSpeechEngine::load_with(&paths, &device, opts)?;
     let req = SynthRequest {

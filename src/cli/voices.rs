@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use super::model_args::ModelArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use ws_book::engine::whisperspeech::ModelPaths;
 use ws_book::engine::{self, GenParams, Run, SynthRequest, VoiceSpec};
 use ws_book::speaker::{audio_in, average_embeddings, speaker_model_location, AudioWindow, SpeakerEncoder};
 use ws_book::voices::{file_digest, portable, validate_name, SourceRef, Voice, VoiceLibrary, DEFAULT_VOICE};
@@ -151,10 +151,10 @@ pub struct PreviewArgs {
     /// Language of the text (default: the voice's language, else en).
     #[arg(long)]
     pub lang: Option<String>,
-    /// Directory with `t2s.model`, `s2a.model` and `vocos/pytorch_model.bin`; without it (or with files
-    /// missing) the espeak-ng draft engine speaks, with a warning.
-    #[arg(long)]
-    pub model_dir: Option<PathBuf>,
+    /// WhisperSpeech models (default: the default preset, if it is in the model library); when they are
+    /// absent the espeak-ng draft engine speaks, with a warning.
+    #[command(flatten)]
+    pub models: ModelArgs,
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -343,18 +343,13 @@ async fn preview(a: PreviewArgs) -> anyhow::Result<i32> {
         .text
         .clone()
         .unwrap_or_else(|| format!("Hello. This is the voice {}, reading a short preview.", v.name));
-    let models = a.model_dir.as_deref().map(|d| Ok(ModelPaths::in_dir(d)));
+    let models = a.models.resolve("auto");
     let (kind, warning) = engine::resolve_with("auto", models.as_ref())?;
-    match (warning, &a.model_dir) {
-        (Some(_), None) => eprintln!(
-            "warning: DRAFT preview: no WhisperSpeech models given (--model-dir); speaking with the espeak-ng draft \
-             engine, which ignores the voice's embedding"
-        ),
-        (Some(w), Some(_)) => eprintln!("warning: {w}"),
-        (None, _) => {}
+    if let Some(w) = warning {
+        eprintln!("warning: DRAFT preview (the espeak-ng draft engine ignores the voice's embedding): {w}");
     }
     let paths = models.and_then(Result::ok);
-    let mut eng = engine::create_with(kind, paths.as_ref(), &a.device)?;
+    let mut eng = engine::create_with_options(kind, paths.as_ref(), &a.device, a.models.options())?;
     let req = SynthRequest {
         key: format!("preview-{}", v.name),
         runs: vec![Run {

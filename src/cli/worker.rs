@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+
+use super::model_args::ModelArgs;
 use ws_book::engine;
-use ws_book::models::{BarProgress, Fetch, Resolver};
 use ws_book::store::Store;
 use ws_book::worker::{self, WorkerConfig, WorkerState};
 
@@ -26,25 +27,10 @@ pub struct WorkerArgs {
     /// Engine: espeak or whisperspeech (auto picks what is available).
     #[arg(long, default_value = "auto")]
     pub engine: String,
-    /// WhisperSpeech model preset (tiny, base, small); must give the same models as the render's project, or
-    /// the worker refuses to claim (the engine fingerprint includes the model digests).
-    #[arg(long)]
-    pub preset: Option<String>,
-    /// T2S model: a preset name, `owner/repo:file`, a library name or a local path (overrides --preset).
-    #[arg(long)]
-    pub t2s: Option<String>,
-    /// S2A model (as --t2s).
-    #[arg(long)]
-    pub s2a: Option<String>,
-    /// Vocos model (as --t2s).
-    #[arg(long)]
-    pub vocos: Option<String>,
-    /// Never connect to the model hub (also HF_HUB_OFFLINE=1).
-    #[arg(long)]
-    pub offline: bool,
-    /// The q8_0 CPU speed mode (must match the render's project `engine.quantize`, or the worker refuses).
-    #[arg(long)]
-    pub quantize: bool,
+    /// WhisperSpeech models: the same models (and `--quantize`) as the render's project, or the worker refuses
+    /// to claim (the engine fingerprint includes the model digests and the precision).
+    #[command(flatten)]
+    pub models: ModelArgs,
     /// Chunks per claim.
     #[arg(long, default_value_t = 1)]
     pub batch_size: u32,
@@ -61,44 +47,18 @@ pub struct WorkerArgs {
 
 /// Runs `worker`.
 pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
-    // WhisperSpeech models through the model manager, as `render` does: `whisperspeech` fetches what is missing,
-    // `auto` uses what is present or falls back to the draft engine
-    let mut settings = std::collections::BTreeMap::new();
-    for (k, v) in [
-        ("preset", &a.preset),
-        ("t2s", &a.t2s),
-        ("s2a", &a.s2a),
-        ("vocos", &a.vocos),
-    ] {
-        if let Some(v) = v {
-            settings.insert(k.to_string(), v.clone());
-        }
-    }
-    let models = match a.engine.as_str() {
-        "whisperspeech" | "auto" => {
-            let fetch = if a.engine == "whisperspeech" {
-                Fetch::Allow
-            } else {
-                Fetch::Never
-            };
-            let resolver = Resolver::from_env(a.offline).with_progress(BarProgress::boxed);
-            Some(
-                resolver
-                    .engine_models(&settings, std::path::Path::new("."), fetch)
-                    .map_err(|e| e.to_string()),
-            )
-        }
-        _ => None,
-    };
+    // WhisperSpeech models through the model manager, as `render` resolves them
+    let models = a.models.resolve(&a.engine);
     let (kind, warning) = engine::resolve_with(&a.engine, models.as_ref())?;
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
-    let options = ws_book::engine::whisperspeech::ModelOptions {
-        quantize: a.quantize,
-        ..Default::default()
-    };
-    let eng = engine::create_with_options(kind, models.as_ref().and_then(|m| m.as_ref().ok()), &a.device, options)?;
+    let eng = engine::create_with_options(
+        kind,
+        models.as_ref().and_then(|m| m.as_ref().ok()),
+        &a.device,
+        a.models.options(),
+    )?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let cancel = Arc::new(AtomicBool::new(false));
     let report = rt.block_on(async {

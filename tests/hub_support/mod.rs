@@ -225,3 +225,41 @@ fn answer(st: &Arc<Mutex<State>>, method: &str, path: &str, headers: &BTreeMap<S
     h.push(("Content-Length".into(), f.bytes.len().to_string()));
     ("200 OK".into(), h, f.bytes, None)
 }
+
+/// A file under `tests/fixtures/whisperspeech/`.
+pub fn fx(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/whisperspeech")
+        .join(name)
+}
+
+/// A stand-in hub serving the tiny fixture models under the published `tiny` preset names.
+pub fn model_hub() -> FakeHub {
+    let hub = FakeHub::start();
+    let read = |n: &str| std::fs::read(fx(n)).unwrap();
+    hub.add(
+        "collabora/whisperspeech",
+        "t2s-tiny-en+pl.model",
+        read("t2s_tiny_a.model"),
+        true,
+    );
+    hub.add(
+        "collabora/whisperspeech",
+        "s2a-q4-tiny-en+pl.model",
+        read("s2a_tiny_a.model"),
+        true,
+    );
+    hub.add(
+        "charactr/vocos-encodec-24khz",
+        "pytorch_model.bin",
+        read("vocos_tiny/pytorch_model.bin"),
+        true,
+    );
+    hub.add(
+        "charactr/vocos-encodec-24khz",
+        "config.yaml",
+        read("vocos_tiny/config.yaml"),
+        false,
+    );
+    hub
+}
