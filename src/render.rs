@@ -14,7 +14,7 @@ use crate::audio::qc::{self, FileQc, QcError};
 use crate::audio::resample::{ResampleError, StreamResampler};
 use crate::audio::stitch::{self, ChunkSlot, StitchError};
 use crate::engine::{self, EngineError, EngineKind, GenParams, SynthRequest, VoiceSpec};
-use crate::models::{BarProgress, Fetch, Resolver};
+use crate::models::{BarProgress, Resolver};
 use crate::plan::{Chunk, Plan, Section};
 use crate::project::{Project, ProjectKind};
 use crate::publish::templates::Templates;
@@ -775,24 +775,15 @@ fn model_options(project: &Project) -> engine::whisperspeech::ModelOptions {
     }
 }
 
-/// WhisperSpeech models through the model manager: `whisperspeech` fetches what is missing (unless offline);
-/// `auto` uses only what is present (and then falls back to the draft with a warning); `espeak` needs none.
+/// WhisperSpeech models of a project through the model manager (see [`Resolver::for_engine`]).
 fn engine_models(
     project: &Project,
     choice: &str,
     opts: &RenderOptions,
 ) -> Option<Result<engine::whisperspeech::ModelPaths, String>> {
-    let fetch = match choice {
-        "whisperspeech" => Fetch::Allow,
-        "auto" => Fetch::Never,
-        _ => return None,
-    };
-    let resolver = Resolver::from_env(opts.offline).with_progress(BarProgress::boxed);
-    Some(
-        resolver
-            .engine_models(&project.config.engine.models, &project.base_dir, fetch)
-            .map_err(|e| e.to_string()),
-    )
+    Resolver::from_env(opts.offline)
+        .with_progress(BarProgress::boxed)
+        .for_engine(choice, &project.config.engine.models, &project.base_dir)
 }
 
 /// Each (speaker, voice) pair of the plan → its speaker embedding (WhisperSpeech; `None` for `default`, the

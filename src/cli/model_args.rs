@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use ws_book::engine::whisperspeech::{ModelOptions, ModelPaths};
-use ws_book::models::{BarProgress, Fetch, Resolver};
+use ws_book::models::{BarProgress, Resolver};
 
 /// Model selection flags.
 #[derive(Debug, Clone, Args)]
@@ -66,19 +66,10 @@ impl ModelArgs {
         }
     }
 
-    /// The models for an engine choice: `whisperspeech` fetches what is missing (unless offline), `auto` uses
-    /// only what is present (the caller falls back to the draft), `espeak` needs none (`None`).
+    /// The models for an engine choice (see `Resolver::for_engine`).
     pub fn resolve(&self, engine: &str) -> Option<Result<ModelPaths, String>> {
-        let fetch = match engine {
-            "whisperspeech" => Fetch::Allow,
-            "auto" => Fetch::Never,
-            _ => return None,
-        };
-        let resolver = Resolver::from_env(self.offline).with_progress(BarProgress::boxed);
-        Some(
-            resolver
-                .engine_models(&self.settings(), Path::new("."), fetch)
-                .map_err(|e| e.to_string()),
-        )
+        Resolver::from_env(self.offline)
+            .with_progress(BarProgress::boxed)
+            .for_engine(engine, &self.settings(), Path::new("."))
     }
 }

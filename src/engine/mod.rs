@@ -127,13 +127,7 @@ pub fn whisperspeech_unavailable() -> String {
         .to_string()
 }
 
-/// Turns `auto` / `whisperspeech` / `espeak` into an engine, with a warning when `auto` falls back to the
-/// draft engine. `whisperspeech` never falls back. Without model locations WhisperSpeech is unavailable.
-pub fn resolve(choice: &str) -> Result<(EngineKind, Option<String>), EngineError> {
-    resolve_with(choice, None)
-}
-
-/// [`resolve`] with the WhisperSpeech model locations (`Err` = why they cannot be used: a missing setting or
+/// Turns `auto` / `whisperspeech` / `espeak` into an engine kind given the WhisperSpeech model locations (`Err` = why they cannot be used: a missing setting or
 /// file). `whisperspeech` fails with that reason; `auto` uses WhisperSpeech when every model file exists and
 /// otherwise falls back to the espeak draft with a warning.
 pub fn resolve_with(

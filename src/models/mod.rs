@@ -205,6 +205,23 @@ impl Resolver {
         Ok(entry_resolved(&e))
     }
 
+    /// The models for an engine choice, as `render`, `worker`, `say` and `voices preview` all resolve them:
+    /// `whisperspeech` fetches what is missing (unless offline), `auto` uses only what is present (the caller
+    /// then falls back to the draft engine with this error as the warning), other engines need none (`None`).
+    pub fn for_engine(
+        &self,
+        choice: &str,
+        settings: &BTreeMap<String, String>,
+        base: &Path,
+    ) -> Option<Result<ModelPaths, String>> {
+        let fetch = match choice {
+            "whisperspeech" => Fetch::Allow,
+            "auto" => Fetch::Never,
+            _ => return None,
+        };
+        Some(self.engine_models(settings, base, fetch).map_err(|e| e.to_string()))
+    }
+
     /// The engine's three models from project.yaml `engine.models` (`preset`, `t2s`, `s2a`, `vocos`; a value
     /// may be a preset name, a hub reference, a local path or a library name). Everything missing is named in
     /// one error.

@@ -6,7 +6,6 @@
 //! built-in speaker embedding; the fingerprint names the engine version and the BLAKE3 digests of the model files,
 //! plus the precision when it is not plain f32 (the q8_0 speed mode changes the audio).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
@@ -46,25 +45,6 @@ pub struct ModelPaths {
 }
 
 impl ModelPaths {
-    /// From project.yaml `engine.models` (`t2s`, `s2a`, `vocos`, optional `vocos_config`); relative paths are
-    /// resolved against `base`. Missing keys are an error naming them.
-    pub fn from_settings(models: &BTreeMap<String, String>, base: &Path) -> Result<Self, String> {
-        let get = |k: &str| -> Result<PathBuf, String> {
-            let v = models.get(k).ok_or_else(|| {
-                format!(
-                    "WhisperSpeech models are missing: set `engine.models.{k}` (a local model path) in project.yaml"
-                )
-            })?;
-            Ok(base.join(v))
-        };
-        Ok(Self {
-            t2s: get("t2s")?,
-            s2a: get("s2a")?,
-            vocos: get("vocos")?,
-            vocos_config: models.get("vocos_config").map(|p| base.join(p)),
-        })
-    }
-
     /// The standard file names in one directory: `t2s.model`, `s2a.model`, `vocos/pytorch_model.bin`.
     pub fn in_dir(dir: &Path) -> Self {
         Self {
