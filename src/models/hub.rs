@@ -507,13 +507,12 @@ fn verify(path: &Path, etag: &str, size: Option<u64>, file: &str) -> Result<()> 
         return Ok(());
     }
     let actual = if etag.len() == 64 {
-        sha256_file(path)?
+        sha256_file(path)
     } else {
-        let mut h = sha1::Sha1::new();
-        h.update(format!("blob {len}\0").as_bytes());
-        hash_into(path, &mut h)?;
-        hex_string(&h.finalize())
-    };
+        // a git blob id: SHA-1 of "blob <len>\0" + content
+        hash_file::<sha1::Sha1>(path, format!("blob {len}\0").as_bytes())
+    }
+    .map_err(io_err(path))?;
     if !actual.eq_ignore_ascii_case(etag) {
         return Err(HubError::Checksum {
             file: file.into(),
@@ -524,23 +523,24 @@ fn verify(path: &Path, etag: &str, size: Option<u64>, file: &str) -> Result<()> 
     Ok(())
 }
 
-fn hash_into<D: Digest>(path: &Path, h: &mut D) -> Result<()> {
-    let mut f = File::open(path).map_err(io_err(path))?;
+/// The hex digest of `prefix` followed by the file's bytes.
+fn hash_file<D: Digest>(path: &Path, prefix: &[u8]) -> std::io::Result<String> {
+    let mut h = D::new();
+    h.update(prefix);
+    let mut f = File::open(path)?;
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f.read(&mut buf).map_err(io_err(path))?;
+        let n = f.read(&mut buf)?;
         if n == 0 {
-            return Ok(());
+            return Ok(hex_string(&h.finalize()));
         }
         h.update(&buf[..n]);
     }
 }
 
 /// The SHA-256 of a file, lower-case hex.
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut h = sha2::Sha256::new();
-    hash_into(path, &mut h)?;
-    Ok(hex_string(&h.finalize()))
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    hash_file::<sha2::Sha256>(path, b"")
 }
 
 fn hex_string(b: &[u8]) -> String {

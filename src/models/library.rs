@@ -213,13 +213,7 @@ impl Library {
         if !valid_name(name) {
             return Err(LibraryError::BadName(name.into()));
         }
-        let src_sha = super::hub::sha256_file(weights).map_err(|e| match e {
-            super::hub::HubError::Io { path, source } => LibraryError::Io { path, source },
-            other => LibraryError::Unrecognised {
-                path: weights.into(),
-                msg: other.to_string(),
-            },
-        })?;
+        let src_sha = super::hub::sha256_file(weights).map_err(io_err(weights))?;
         if let Some(old) = self.get(name) {
             if old.sources.first().is_some_and(|s| s.sha256 == src_sha) {
                 return Ok(old);
@@ -282,10 +276,7 @@ impl Library {
             fs::copy(c, &dst).map_err(io_err(c))?;
             sources.push(SourceFile {
                 file: file_name(c),
-                sha256: super::hub::sha256_file(c).map_err(|_| LibraryError::Unrecognised {
-                    path: c.clone(),
-                    msg: "unreadable".into(),
-                })?,
+                sha256: super::hub::sha256_file(c).map_err(io_err(c))?,
                 size: fs::metadata(c).map_err(io_err(c))?.len(),
             });
         }
@@ -364,7 +355,12 @@ impl Library {
 /// Checks a model's files against its manifest: the safetensors digest and that it parses.
 pub fn verify_entry(e: &Entry) -> std::result::Result<(), String> {
     let w = e.weights();
-    let d = blake3_file(&w).map_err(|err| format!("{}: {err}", w.display()))?;
+    let fail = |err: &dyn std::fmt::Display| format!("{}: {err}", w.display());
+    let file = fs::File::open(&w).map_err(|err| fail(&err))?;
+    // one read of the file (memory-mapped) serves both the digest and the parse check
+    // SAFETY: read-only map of a library file, which is only ever replaced by rename, never rewritten in place
+    let bytes = unsafe { memmap2::Mmap::map(&file) }.map_err(|err| fail(&err))?;
+    let d = blake3::hash(&bytes).to_hex().to_string();
     if d != e.digest {
         return Err(format!(
             "{}: digest {} differs from the manifest's {} (corrupted or modified; remove and fetch or import again)",
@@ -373,9 +369,7 @@ pub fn verify_entry(e: &Entry) -> std::result::Result<(), String> {
             &e.digest[..16.min(e.digest.len())]
         ));
     }
-    let bytes = fs::read(&w).map_err(|err| format!("{}: {err}", w.display()))?;
-    safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|err| format!("{}: not a safetensors file: {err}", w.display()))?;
+    safetensors::SafeTensors::deserialize(&bytes).map_err(|err| fail(&format!("not a safetensors file: {err}")))?;
     if let Some(c) = e.config() {
         if !c.is_file() {
             return Err(format!("{} is missing", c.display()));

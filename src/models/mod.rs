@@ -192,7 +192,10 @@ impl Resolver {
                 name: None,
             });
         }
-        let sha = hub::sha256_file(&p)?;
+        let sha = hub::sha256_file(&p).map_err(|source| LibraryError::Io {
+            path: p.clone(),
+            source,
+        })?;
         if let Some(e) = self.library.find_by_source_digest(&sha) {
             return Ok(entry_resolved(&e));
         }

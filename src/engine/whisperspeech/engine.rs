@@ -111,13 +111,28 @@ pub fn device_name(d: &Device) -> String {
     }
 }
 
+/// BLAKE3 (first 16 hex digits) of a model file. Remembered per process by (path, length, modification time):
+/// a render creates one engine per worker, and hashing a 0.9 GB checkpoint once is enough.
 fn digest(path: &Path) -> Result<String, EngineError> {
+    use std::sync::{Mutex, OnceLock};
+    type Key = (PathBuf, u64, Option<std::time::SystemTime>);
+    static SEEN: OnceLock<Mutex<std::collections::HashMap<Key, String>>> = OnceLock::new();
+    let unreadable =
+        |e: std::io::Error| EngineError::Unavailable(format!("cannot read model file {}: {e}", path.display()));
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(d) = seen.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(d);
+    }
     let mut h = blake3::Hasher::new();
-    let f = std::fs::File::open(path)
-        .map_err(|e| EngineError::Unavailable(format!("cannot read model file {}: {e}", path.display())))?;
-    h.update_reader(f)
-        .map_err(|e| EngineError::Unavailable(format!("cannot read model file {}: {e}", path.display())))?;
-    Ok(h.finalize().to_hex()[..16].to_string())
+    h.update_reader(std::fs::File::open(path).map_err(unreadable)?)
+        .map_err(unreadable)?;
+    let d = h.finalize().to_hex()[..16].to_string();
+    if let Ok(mut m) = seen.lock() {
+        m.insert(key, d.clone());
+    }
+    Ok(d)
 }
 
 /// The WhisperSpeech engine (one instance per worker/device).
