@@ -318,9 +318,9 @@ fn wide_random_checkpoint() -> Checkpoint {
 }
 
 /// The speed mode with every decoder matmul quantized: teacher-forced logits stay within 2 % of the logit range
-/// of f32 and pick the same argmax at ≥ 97 % of the (row, quantizer, position) slots, and greedy generation
-/// agrees with f32 on ≥ 90 % of the acoustic tokens (a flipped near-tie is carried forward autoregressively,
-/// so some divergence is legitimate).
+/// of f32 and pick the same argmax at ≥ 97 % of the (row, quantizer, position) slots, and greedy generation is
+/// identical to f32 for at least the first 8 frames (a flipped near-tie is then carried forward
+/// autoregressively, so later divergence is legitimate).
 #[test]
 fn fully_quantized_decoder_stays_close_to_f32() {
     let ck = wide_random_checkpoint();

@@ -193,12 +193,10 @@ fn missing_models_fail_whisperspeech_and_auto_falls_back() {
     std::fs::write(&yaml, text.replace("name: whisperspeech", "name: auto")).unwrap();
     let out = render(d.path(), &yaml);
     let err = String::from_utf8_lossy(&out.stderr);
-    if out.status.code() == Some(0) {
-        assert!(err.contains("DRAFT") && err.contains("gone.model"), "{err}");
-    } else {
-        // espeak-ng absent on this machine: the fallback was still chosen
-        assert!(err.to_lowercase().contains("espeak"), "{err}");
-    }
+    // espeak-ng is a CI dependency: the fallback must really render the draft
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("DRAFT") && err.contains("gone.model"), "{err}");
+    assert_eq!(files(&d.path().join("out"), "m4b").len(), 1);
 }
 
 #[test]
@@ -262,17 +260,31 @@ fn a_standalone_worker_with_the_same_models_joins_and_one_with_other_models_refu
 fn project_engine_quantize_renders_in_the_speed_mode_with_its_own_keys() {
     let d = tempfile::tempdir().unwrap();
     let yaml = project(d.path());
-    let text = std::fs::read_to_string(&yaml).unwrap();
-    std::fs::write(&yaml, text.replace("engine:\n", "engine:\n  quantize: true\n")).unwrap();
-    let out = render(d.path(), &yaml);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let f32_text = std::fs::read_to_string(&yaml).unwrap();
+    let q8_text = f32_text.replace("engine:\n", "engine:\n  quantize: true\n");
+    let synthesized = |text: &str| -> (u64, u64) {
+        std::fs::write(&yaml, text).unwrap();
+        let out = render(d.path(), &yaml);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["chunks"]["synthesized"].as_u64().unwrap(), v["chunks"]["total"].as_u64().unwrap())
+    };
+    let fingerprint = || -> String {
+        let st = std::process::Command::new(bin())
+            .args(["status", &yaml.display().to_string(), "--json"])
+            .env("WS_BOOK_HOME", d.path().join("home"))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+        v["render"]["fingerprint"].as_str().unwrap().to_string()
+    };
+    let (first, total) = synthesized(&f32_text);
+    assert_eq!(first, total);
+    assert!(!fingerprint().contains("q8_0"));
+    // the speed mode never reuses f32 chunks: everything is synthesised again, under its own keys …
+    assert_eq!(synthesized(&q8_text), (total, total));
+    assert!(fingerprint().contains("precision:f32+q8_0"));
+    // … and the f32 chunks are still there for an f32 render
+    assert_eq!(synthesized(&f32_text), (0, total));
     assert_eq!(files(&d.path().join("out"), "m4b").len(), 1);
-    let st = std::process::Command::new(bin())
-        .args(["status", &yaml.display().to_string(), "--json"])
-        .env("WS_BOOK_HOME", d.path().join("home"))
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
-    let fp = v["render"]["fingerprint"].as_str().unwrap();
-    assert!(fp.contains("precision:f32+q8_0"), "{fp}");
 }
