@@ -267,7 +267,10 @@ fn project_engine_quantize_renders_in_the_speed_mode_with_its_own_keys() {
         let out = render(d.path(), &yaml);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        (v["chunks"]["synthesized"].as_u64().unwrap(), v["chunks"]["total"].as_u64().unwrap())
+        (
+            v["chunks"]["synthesized"].as_u64().unwrap(),
+            v["chunks"]["total"].as_u64().unwrap(),
+        )
     };
     let fingerprint = || -> String {
         let st = std::process::Command::new(bin())

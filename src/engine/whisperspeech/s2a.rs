@@ -266,14 +266,12 @@ impl Block {
             .rope
             .apply(&split_heads(&qkv.narrow(D::Minus1, w, w)?, n_head)?, positions)?;
         let v = split_heads(&qkv.narrow(D::Minus1, 2 * w, w)?, n_head)?;
+        // the cache's narrowed views go straight into the matmuls (no per-step copy of the whole cache)
         let (k, v) = match cache {
-            Some(c) => {
-                let (k, v) = c.append(&k.contiguous()?, &v)?;
-                (k.contiguous()?, v.contiguous()?)
-            }
+            Some(c) => c.append(&k, &v)?,
             None => (k, v),
         };
-        let a = attention(&q.contiguous()?, &k, &v, causal.then_some(positions[0]))?;
+        let a = attention(&q, &k, &v, causal.then_some(positions[0]))?;
         let x = (x + self.out.forward(&merge_heads(&a)?)?)?;
         let x = match (&self.cross, xkv) {
             (Some(c), Some((k, v))) => {

@@ -36,8 +36,9 @@ impl Sampler {
                 .iter()
                 .map(|&x| if x.is_nan() { f32::NEG_INFINITY } else { x })
                 .collect();
-            v.sort_unstable_by(|a, b| b.total_cmp(a));
-            threshold = v[k - 1];
+            // the k-th largest value: an O(V) selection, not a full sort
+            let (_, kth, _) = v.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+            threshold = *kth;
         }
         let max = logits
             .iter()

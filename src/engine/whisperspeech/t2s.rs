@@ -412,11 +412,9 @@ impl Block {
         let q = split_heads(&qkv.narrow(D::Minus1, 0, w)?, n_head)?;
         let k = split_heads(&qkv.narrow(D::Minus1, w, w)?, n_head)?;
         let v = split_heads(&qkv.narrow(D::Minus1, 2 * w, w)?, n_head)?;
+        // the cache's narrowed views go straight into the matmuls (no per-step copy of the whole cache)
         let (k, v) = match cache {
-            Some(c) => {
-                let (k, v) = c.append(&k, &v)?;
-                (k.contiguous()?, v.contiguous()?)
-            }
+            Some(c) => c.append(&k, &v)?,
             None => (k, v),
         };
         let a = attention(&q, &k, &v, causal.then_some(p0))?;
