@@ -276,3 +276,89 @@ fn an_imported_speaker_encoder_is_used_by_voice_commands() {
     assert_eq!(direct["embedding"], via_lib["embedding"]);
     assert!(direct["embedding"].as_array().unwrap().len() > 8);
 }
+
+#[test]
+fn single_file_import_names_and_force_and_the_token_file_and_gated_repos() {
+    let hub = model_hub();
+    let d = tempfile::tempdir().unwrap();
+    let dead = "http://127.0.0.1:9";
+    let t2s = hub_support::fx("t2s_tiny_a.model").display().to_string();
+    let s2a = hub_support::fx("s2a_tiny_a.model").display().to_string();
+    let o = ws(d.path(), dead, &["models", "import", &t2s, "--name", "narrator-t2s"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("narrator-t2s: imported (t2s"), "{}", text(&o));
+    // the same file again is not a conflict; a different model under that name needs --force
+    let o = ws(d.path(), dead, &["models", "import", &t2s, "--name", "narrator-t2s"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = ws(d.path(), dead, &["models", "import", &s2a, "--name", "narrator-t2s"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("already in the library as `narrator-t2s`") && text(&o).contains("--force"),
+        "{}",
+        text(&o)
+    );
+    let kind = |d: &Path| {
+        let o = ws(d, dead, &["models", "list", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let m = v["models"].as_array().unwrap();
+        assert_eq!(m.len(), 1, "{v}");
+        m[0]["kind"].as_str().unwrap().to_string()
+    };
+    assert_eq!(kind(d.path()), "t2s");
+    let o = ws(
+        d.path(),
+        dead,
+        &["models", "import", &s2a, "--name", "narrator-t2s", "--force"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(kind(d.path()), "s2a");
+    // --name with several files is refused
+    let o = ws(d.path(), dead, &["models", "import", &t2s, &s2a, "--name", "x"]);
+    assert!(
+        !o.status.success() && text(&o).contains("--name needs exactly one"),
+        "{}",
+        text(&o)
+    );
+
+    // a private repository: 401 names HF_TOKEN; the token is read from $HF_HOME/token when HF_TOKEN is unset
+    hub.add(
+        "private/voices",
+        "t2s-private.model",
+        std::fs::read(hub_support::fx("t2s_tiny_a.model")).unwrap(),
+        true,
+    );
+    hub.state.lock().unwrap().token = Some("hf_from_file".into());
+    let p = tempfile::tempdir().unwrap();
+    let o = ws(
+        p.path(),
+        &hub.url,
+        &["models", "fetch", "private/voices:t2s-private.model"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("HTTP 401") && text(&o).contains("HF_TOKEN"),
+        "{}",
+        text(&o)
+    );
+    std::fs::create_dir_all(p.path().join("hf")).unwrap();
+    std::fs::write(p.path().join("hf/token"), "hf_from_file\n").unwrap();
+    let o = ws(
+        p.path(),
+        &hub.url,
+        &["models", "fetch", "private/voices:t2s-private.model"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("t2s-private: fetched and converted (t2s"),
+        "{}",
+        text(&o)
+    );
+    // a gated repository: 403 says so
+    let o = ws(p.path(), &hub.url, &["models", "fetch", "gated/models:t2s.model"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("HTTP 403") && text(&o).contains("gated"),
+        "{}",
+        text(&o)
+    );
+}

@@ -155,6 +155,14 @@ fn not_found_and_unauthorized_are_explained() {
         .unwrap_err();
     assert!(matches!(e, HubError::Unauthorized { .. }));
     assert!(e.to_string().contains("HF_TOKEN"), "{e}");
+    // a gated repository answers 403 even with a token: the message says to accept its terms
+    hub.add("gated/models", "g.model", payload(100), true);
+    let e = h.fetch("gated/models", "g.model", "main", &mut NoProgress).unwrap_err();
+    assert!(matches!(e, HubError::Forbidden { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains("HTTP 403") && e.to_string().contains("gated"),
+        "{e}"
+    );
     let mut c = cfg(&hub, dir.path());
     c.token = Some("hf_secret".into());
     let p = Hub::new(c)

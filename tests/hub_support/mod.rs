@@ -1,6 +1,6 @@
 //! A stand-in for the Hugging Face hub on 127.0.0.1: the `resolve` endpoint (HEAD answers with
 //! X-Repo-Commit, ETag / X-Linked-Etag, sizes, and a redirect to a "CDN" path for LFS files), ranged GETs,
-//! 401 for private repositories without a token, 404 with X-Error-Code, and fault injection (cut a
+//! 401 for private repositories without a token, 403 for gated ones, 404 with X-Error-Code, and fault injection (cut a
 //! connection mid-file, announce a wrong checksum). Every connection and request is recorded.
 #![allow(dead_code)]
 
@@ -202,6 +202,14 @@ fn answer(st: &Arc<Mutex<State>>, method: &str, path: &str, headers: &BTreeMap<S
                 None,
             );
         }
+    }
+    if repo.starts_with("gated/") {
+        return (
+            "403 Forbidden".into(),
+            vec![("Content-Length".into(), "0".into())],
+            vec![],
+            None,
+        );
     }
     if !g.files.keys().any(|k| k.starts_with(&format!("{repo}/"))) {
         return not_found("RepoNotFound");
