@@ -122,6 +122,20 @@ fn check_feed(p: &Podcast, plan: &serde_json::Value) -> Vec<String> {
     let mut last_date = None;
     for item in &items {
         titles.push(text(*item, None, "title"));
+        // itunes:season / itunes:episode from the front matter, absent where the front matter has none
+        let (season, episode) = match titles.last().unwrap().as_str() {
+            "First Light" => (Some("1"), Some("1")),
+            "The Visitor" => (Some("1"), Some("2")),
+            "Storm Season" => (Some("1"), Some("3")),
+            _ => (None, None),
+        };
+        let opt = |name: &str| {
+            item.children()
+                .find(|c| c.has_tag_name((ITUNES, name)))
+                .map(|n| n.text().unwrap_or("").to_string())
+        };
+        assert_eq!(opt("season").as_deref(), season, "{:?}", titles.last());
+        assert_eq!(opt("episode").as_deref(), episode, "{:?}", titles.last());
         assert!(!text(*item, None, "description").is_empty());
         let date = text(*item, None, "pubDate");
         assert!(date.ends_with("+0000"), "{date}");
@@ -311,4 +325,47 @@ fn transcript_cues_sit_on_the_assembled_chunk_offsets() {
         assert_eq!(starts[0], 0.0);
         assert!(cues.iter().any(|c| (c.0 - starts[1]).abs() <= 0.0015), "{starts:?}");
     }
+}
+
+#[test]
+fn a_template_beside_the_project_replaces_the_default_in_render() {
+    let p = Podcast::new();
+    let default =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/podcast/feed.xml.j2")).unwrap();
+    let custom = default.replacen("<channel>", "<channel>\n    <!-- studio feed template -->", 1);
+    assert_ne!(custom, default);
+    let t = p.root().join("templates/podcast/feed.xml.j2");
+    std::fs::create_dir_all(t.parent().unwrap()).unwrap();
+    std::fs::write(&t, &custom).unwrap();
+    let vtt = p.root().join("templates/transcript/transcript.vtt.j2");
+    std::fs::create_dir_all(vtt.parent().unwrap()).unwrap();
+    std::fs::write(
+        &vtt,
+        "WEBVTT - {{ title|vtt }} (studio)\n{% for c in cues %}\n{{ c.start_vtt }} --> {{ c.end_vtt }}\n\
+         <v {{ c.speaker|vtt }}>{{ c.text|vtt }}\n{% endfor %}",
+    )
+    .unwrap();
+    let plan = p.plan();
+    p.render();
+    let feed = std::fs::read_to_string(p.out().join("feed.xml")).unwrap();
+    assert!(feed.contains("<!-- studio feed template -->"), "{feed}");
+    check_feed(&p, &plan);
+    let stem = plan["chapters"][0]["file_stem"].as_str().unwrap();
+    let v = std::fs::read_to_string(p.out().join(format!("{stem}.vtt"))).unwrap();
+    assert!(
+        v.starts_with("WEBVTT - ") && v.lines().next().unwrap().ends_with("(studio)"),
+        "{v}"
+    );
+    // the SRT template was not overridden: the default is used
+    assert!(std::fs::read_to_string(p.out().join(format!("{stem}.srt")))
+        .unwrap()
+        .starts_with("1\n"));
+
+    // a broken override: the render says which template and which line
+    std::fs::write(&t, "<rss>\n{% for x in %}\n</rss>\n").unwrap();
+    let y = p.yaml();
+    let out = p.run(&["render", &y, "--engine", "espeak", "--progress", "quiet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("feed.xml.j2") && err.contains("line 2"), "{err}");
 }

@@ -208,3 +208,53 @@ fn a_project_template_overrides_the_default_and_errors_name_the_template() {
     let e = t.render("transcript/transcript.vtt.j2", &ctx).unwrap_err().to_string();
     assert!(e.contains("transcript.vtt.j2") && e.contains("line 4"), "{e}");
 }
+
+#[test]
+fn an_episodes_voices_override_the_projects_for_that_episode_only() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "p.yaml",
+        "kind: podcast\nepisodes: posts/*.md\nnarrator:\n  voice: anna\ncharacters:\n  mira:\n    voice: kasia\n\
+         feed:\n  base_url: https://example.com/p/\n",
+    );
+    let body = "\n\nThe keeper opened the door.\n\n\"I came for the logbooks,\" said Mira.\n";
+    write(
+        d.path(),
+        "posts/a.md",
+        &format!("---\ntitle: A\ndate: 2024-01-01\n---{body}"),
+    );
+    write(
+        d.path(),
+        "posts/b.md",
+        &format!("---\ntitle: B\ndate: 2024-01-02\nvoices: {{ narrator: guest, mira: ola }}\n---{body}"),
+    );
+    let p = ws_book::podcast::load_and_plan(&d.path().join("p.yaml")).unwrap();
+    let voices = |i: usize| -> Vec<(String, String)> {
+        p.plan.chapters[i]
+            .chunks
+            .iter()
+            .map(|c| (c.speaker.clone(), c.voice.clone()))
+            .collect()
+    };
+    let pair = |s: &str, v: &str| (s.to_string(), v.to_string());
+    // the dialogue tag "said Mira." is the narrator's
+    assert_eq!(
+        voices(0),
+        [
+            pair("narrator", "anna"),
+            pair("mira", "kasia"),
+            pair("narrator", "anna")
+        ]
+    );
+    assert_eq!(
+        voices(1),
+        [
+            pair("narrator", "guest"),
+            pair("mira", "ola"),
+            pair("narrator", "guest")
+        ]
+    );
+    // the same text in another voice is different audio: different content keys
+    assert_ne!(p.plan.chapters[0].chunks[0].key, p.plan.chapters[1].chunks[0].key);
+}
