@@ -190,7 +190,18 @@ where
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                if e.is_transient() {
+                    eprintln!(
+                        "worker {}: database unreachable while trying to {what} for {:.0} s (--reconnect-secs {}), \
+                         giving up",
+                        cfg.id,
+                        started.elapsed().as_secs_f64(),
+                        cfg.reconnect_for.as_secs()
+                    );
+                }
+                return Err(e.into());
+            }
         }
     }
 }

@@ -315,6 +315,62 @@ fn a_database_restart_during_a_render_is_ridden_out() {
 }
 
 #[test]
+fn a_worker_gives_up_after_reconnect_secs_without_the_database() {
+    let rt = runtime();
+    let server = PgServer::start();
+    let url = server.fresh_db();
+    let p = DemoProject::new();
+    let mut render = spawn_render(&p, &url, "300");
+    wait_for_render(&rt, &url);
+    let mut worker = p
+        .cmd(&[
+            "worker",
+            "--db",
+            &url,
+            "--engine",
+            "espeak",
+            "--lease-secs",
+            "2",
+            "--reconnect-secs",
+            "2",
+        ])
+        .env(ws_book::engine::CHUNK_DELAY_ENV, "300")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while states(&rt, &url).unwrap().iter().filter(|s| s.status == "done").count() < 2 {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The database goes away for good: the worker retries for --reconnect-secs (plus the pool's 5 s
+    // connect timeout per attempt), then exits with the error instead of the default 300 s.
+    server.stop();
+    let stopped = Instant::now();
+    let status = loop {
+        if let Some(st) = worker.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(60),
+            "the worker still retries 60 s after the database went away"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = worker.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!status.success(), "{err}");
+    assert!(
+        err.contains("database unreachable while trying to") && err.contains("(--reconnect-secs 2), giving up"),
+        "{err}"
+    );
+    assert!(!err.contains("database reachable again"), "{err}");
+    let _ = render.kill();
+    let _ = render.wait();
+}
+
+#[test]
 fn a_worker_of_another_engine_version_refuses_to_claim_and_says_why() {
     let rt = runtime();
     let url = pg_support::shared().fresh_db();

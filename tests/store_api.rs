@@ -416,6 +416,14 @@ async fn postgres_audio_dir_stores_content_addressed_files() {
     let bytes = ws_book::store::encode_samples(&a.samples);
     let digest = blake3::hash(&bytes).to_hex().to_string();
     let file = ws_book::store::postgres::audio_file(&dir.path().join("farm-audio"), &digest);
+    // the documented layout: AUDIO_DIR/<first two hex digits>/<blake3 hex>.f32le
+    assert_eq!(
+        file,
+        dir.path()
+            .join("farm-audio")
+            .join(&digest[..2])
+            .join(format!("{digest}.f32le"))
+    );
     assert_eq!(std::fs::read(&file).unwrap(), bytes, "file holds the f32le samples");
     let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap())
         .unwrap()
