@@ -362,3 +362,71 @@ fn single_file_import_names_and_force_and_the_token_file_and_gated_repos() {
         text(&o)
     );
 }
+
+#[test]
+fn voices_preview_speaks_through_whisperspeech_when_the_models_are_present() {
+    let hub = model_hub();
+    let d = tempfile::tempdir().unwrap();
+    let mut args = vec!["models", "fetch"];
+    args.extend(TINY);
+    let o = ws(d.path(), &hub.url, &args);
+    assert!(o.status.success(), "{}", text(&o));
+    let sp = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speaker");
+    let ckpt = sp.join("ecapa_small.ckpt").display().to_string();
+    let o = ws(
+        d.path(),
+        &hub.url,
+        &["models", "import", &ckpt, "--name", "spkrec-ecapa-voxceleb"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let clip = sp.join("clip16k_mono.wav").display().to_string();
+    let o = ws(d.path(), &hub.url, &["voices", "add", "carol", &clip]);
+    assert!(o.status.success(), "{}", text(&o));
+    let preview = |voice: &str, out: &str| {
+        let o = ws(
+            d.path(),
+            &hub.url,
+            &[
+                "voices",
+                "preview",
+                voice,
+                "Hello there.",
+                "--preset",
+                "tiny",
+                "--device",
+                "cpu",
+                "--seed",
+                "3",
+                "-o",
+                out,
+            ],
+        );
+        assert!(o.status.success(), "{}", text(&o));
+        let first = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string();
+        assert!(
+            first == "device cpu, dtype f32" && text(&o).contains("(whisperspeech engine)"),
+            "first line: {first}\n{}",
+            text(&o)
+        );
+        assert!(!text(&o).contains("draft"), "{}", text(&o));
+        let bytes = std::fs::read(d.path().join(out)).unwrap();
+        // RIFF/WAVE, fmt chunk: format 3 (IEEE float), 1 channel, 24 kHz, 32 bits
+        assert_eq!(&bytes[0..4], b"RIFF");
+        assert_eq!(u16::from_le_bytes([bytes[20], bytes[21]]), 3, "IEEE float");
+        assert_eq!(u32::from_le_bytes(bytes[24..28].try_into().unwrap()), 24_000);
+        let (rate, samples) = ws_book::audio::qc::decode_all(&d.path().join(out)).unwrap();
+        assert_eq!(rate, 24_000);
+        samples
+    };
+    let carol = preview("carol", "carol.wav");
+    assert!(carol.len() > 2400, "{} samples", carol.len());
+    // the voice conditions S2A: the same text and seed in the default voice is other audio
+    let default = preview("default", "default.wav");
+    assert_ne!(carol, default);
+    // and the same voice again is the same audio (seeded)
+    assert_eq!(preview("carol", "carol2.wav"), carol);
+}

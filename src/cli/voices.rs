@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::model_args::ModelArgs;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use ws_book::engine::{self, GenParams, Run, SynthRequest, VoiceSpec};
+use ws_book::engine::{self, whisperspeech, GenParams, Run, SynthRequest, VoiceSpec};
 use ws_book::speaker::{audio_in, average_embeddings, speaker_model_location, AudioWindow, SpeakerEncoder};
 use ws_book::voices::{file_digest, portable, validate_name, SourceRef, Voice, VoiceLibrary, DEFAULT_VOICE};
 
@@ -347,6 +347,18 @@ async fn preview(a: PreviewArgs) -> anyhow::Result<i32> {
     let (kind, warning) = engine::resolve_with("auto", models.as_ref())?;
     if let Some(w) = warning {
         eprintln!("warning: DRAFT preview (the espeak-ng draft engine ignores the voice's embedding): {w}");
+    }
+    // like `say`: the first line states the device and dtype (the draft engine runs on the CPU)
+    match kind {
+        engine::EngineKind::Whisperspeech => {
+            let device = whisperspeech::engine::select_device(&a.device)?;
+            println!(
+                "device {}, dtype {}",
+                whisperspeech::engine::device_name(&device),
+                a.models.options().label()
+            );
+        }
+        engine::EngineKind::Espeak => println!("device cpu, espeak-ng draft engine"),
     }
     let paths = models.and_then(Result::ok);
     let mut eng = engine::create_with_options(kind, paths.as_ref(), &a.device, a.models.options())?;
