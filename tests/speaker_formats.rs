@@ -33,6 +33,9 @@ fn every_common_format_decodes_to_the_reference_signal() {
     let orig = audio_in::load_reference(&src, &AudioWindow::default()).unwrap();
     let enc = SpeakerEncoder::load(&fx("ecapa_small.ckpt"), Some(&fx("ecapa_small.json")), &Device::Cpu).unwrap();
     let e0 = enc.embed(&orig).unwrap();
+    // another recording (other text, other sample rate): the yardstick for "the same voice" below
+    let other = audio_in::load_reference(&fx("clip48k_mono.wav"), &AudioWindow::default()).unwrap();
+    let c_other = cosine(&enc.embed(&other).unwrap(), &e0);
     // (file, ffmpeg args, max |Δ| for lossless or None for lossy)
     let cases: [(&str, &[&str], Option<f32>); 9] = [
         ("u8.wav", &["-c:a", "pcm_u8"], Some(1.0 / 128.0 + 1e-6)),
@@ -75,6 +78,13 @@ fn every_common_format_decodes_to_the_reference_signal() {
                     a.sample_rate
                 );
                 assert!(corr > 0.95, "{name}: waveform correlation {corr}");
+                // a lossy copy of the clip embeds closer to the clip than another recording does
+                // (random-weight test encoder: absolute cosines are lower than with the real model)
+                println!("  other recording: embedding cosine {c_other:.4}");
+                assert!(
+                    c > 0.8 && c > c_other,
+                    "{name}: embedding cosine {c}, other recording {c_other}"
+                );
             }
         }
     }
@@ -99,4 +109,16 @@ fn window_and_silence_trimming() {
     let trimmed = audio_in::trim_silence(&padded, 16_000);
     assert!(trimmed.len() <= full.samples.len() + 320, "{}", trimmed.len());
     assert!(trimmed.len() + 16_000 < padded.len());
+    // nothing of the speech is cut: the loud part of the clip survives whole, in place
+    let loud = |x: &[f32]| x.iter().position(|v| v.abs() > 0.05).unwrap();
+    let first = 16_000 + loud(&full.samples);
+    let last = 16_000 + full.samples.len() - 1 - full.samples.iter().rev().position(|v| v.abs() > 0.05).unwrap();
+    let off = (0..=padded.len() - trimmed.len())
+        .find(|&o| padded[o..o + trimmed.len()] == trimmed[..])
+        .expect("the trimmed signal is one slice of the input");
+    assert!(
+        off <= first && off + trimmed.len() > last,
+        "trimmed [{off}, {}) cuts speech [{first}, {last}]",
+        off + trimmed.len()
+    );
 }
