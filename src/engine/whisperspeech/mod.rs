@@ -2,15 +2,19 @@
 //!
 //! * [`checkpoint`]: restricted reader for PyTorch zip checkpoints and safetensors + JSON (shared by all stages)
 //! * [`layers`]: shared building blocks (linear/q8_0, LayerNorm in f32, attention)
+//! * [`rope`]: rotary position embedding with precomputed tables (S2A)
+//! * [`block`]: the residual attention block of T2S and S2A and the weight loader that builds it
 //! * [`sampling`]: temperature/top-k/greedy sampling from per-request seeded RNGs
 //! * [`t2s`]: text → semantic tokens
 //! * [`s2a`]: semantic → EnCodec acoustic tokens
 //! * [`vocos`]: EnCodec tokens → 24 kHz waveform
 //! * [`engine`]: the `whisperspeech` [`crate::engine::Engine`] (T2S → S2A → Vocos)
 
+pub mod block;
 pub mod checkpoint;
 pub mod engine;
 pub mod layers;
+pub mod rope;
 pub mod s2a;
 pub mod sampling;
 pub mod t2s;

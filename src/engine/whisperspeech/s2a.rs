@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::kv_cache::KvCache;
 use serde_json::Value as Json;
 
+use super::block::{Block, BlockShape, LoadError, WeightLoader};
 use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
-use super::layers::{attention, gelu, merge_heads, split_heads, LayerNorm, Linear, ModelOptions};
+use super::layers::{gelu, LayerNorm, Linear, ModelOptions};
 use super::sampling::Sampler;
 
 /// EnCodec codes per quantizer (ids `0..CODES`).
@@ -50,6 +51,16 @@ pub enum S2aError {
     /// A tensor operation failed.
     #[error("S2A computation failed: {0}")]
     Candle(#[from] candle_core::Error),
+}
+
+impl From<LoadError> for S2aError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Checkpoint(e) => Self::Checkpoint(e),
+            LoadError::Model { path, msg } => Self::Model { path, msg },
+            LoadError::Candle(e) => Self::Candle(e),
+        }
+    }
 }
 
 /// Result alias for this module.
@@ -192,127 +203,6 @@ pub fn output_frames(n: usize) -> usize {
     (3 * n).saturating_sub(4)
 }
 
-#[derive(Debug, Clone)]
-struct Rope {
-    inv_freq: Vec<f32>,
-}
-
-impl Rope {
-    /// Rotates `x` `[b, h, n, d]` whose row `i` sits at position `positions[i]` (rotate-half form, f32 angles).
-    fn apply(&self, x: &Tensor, positions: &[usize]) -> candle_core::Result<Tensor> {
-        let d = x.dim(D::Minus1)?;
-        let half = d / 2;
-        let n = positions.len();
-        let mut cos = Vec::with_capacity(n * d);
-        let mut sin = Vec::with_capacity(n * d);
-        for &p in positions {
-            for _ in 0..2 {
-                for &f in &self.inv_freq {
-                    let a = p as f32 * f;
-                    cos.push(a.cos());
-                    sin.push(a.sin());
-                }
-            }
-        }
-        let dev = x.device();
-        let cos = Tensor::from_vec(cos, (n, d), dev)?.to_dtype(x.dtype())?;
-        let sin = Tensor::from_vec(sin, (n, d), dev)?.to_dtype(x.dtype())?;
-        let x1 = x.narrow(D::Minus1, 0, half)?;
-        let x2 = x.narrow(D::Minus1, half, half)?;
-        let rot = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-        x.broadcast_mul(&cos)? + rot.broadcast_mul(&sin)?
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Cross {
-    ln: LayerNorm,
-    q: Linear,
-    kv: Linear,
-    out: Linear,
-    rope: Rope,
-}
-
-#[derive(Debug, Clone)]
-struct Block {
-    attn_ln: LayerNorm,
-    qkv: Linear,
-    out: Linear,
-    rope: Rope,
-    cross: Option<Cross>,
-    mlp_ln: LayerNorm,
-    fc1: Linear,
-    fc2: Linear,
-}
-
-impl Block {
-    /// Self-attention at `positions` (causal from `positions[0]` when `causal`, through `cache` when given),
-    /// cross-attention over the precomputed (already rotated) `xkv`, MLP.
-    fn forward(
-        &self,
-        x: &Tensor,
-        n_head: usize,
-        positions: &[usize],
-        causal: bool,
-        cache: Option<&mut KvCache>,
-        xkv: Option<&(Tensor, Tensor)>,
-    ) -> candle_core::Result<Tensor> {
-        let w = x.dim(D::Minus1)?;
-        let qkv = self.qkv.forward(&self.attn_ln.forward(x)?)?;
-        let q = self
-            .rope
-            .apply(&split_heads(&qkv.narrow(D::Minus1, 0, w)?, n_head)?, positions)?;
-        let k = self
-            .rope
-            .apply(&split_heads(&qkv.narrow(D::Minus1, w, w)?, n_head)?, positions)?;
-        let v = split_heads(&qkv.narrow(D::Minus1, 2 * w, w)?, n_head)?;
-        // the cache's narrowed views go straight into the matmuls (no per-step copy of the whole cache)
-        let (k, v) = match cache {
-            Some(c) => c.append(&k, &v)?,
-            None => (k, v),
-        };
-        let a = attention(&q, &k, &v, causal.then_some(positions[0]))?;
-        let x = (x + self.out.forward(&merge_heads(&a)?)?)?;
-        let x = match (&self.cross, xkv) {
-            (Some(c), Some((k, v))) => {
-                let q = split_heads(&c.q.forward(&c.ln.forward(&x)?)?, n_head)?;
-                let q = c.rope.apply(&q, positions)?.contiguous()?;
-                let a = attention(&q, k, v, None)?;
-                (&x + c.out.forward(&merge_heads(&a)?)?)?
-            }
-            _ => x,
-        };
-        let h = self
-            .fc2
-            .forward(&gelu(&self.fc1.forward(&self.mlp_ln.forward(&x)?)?)?)?;
-        x + h
-    }
-}
-
-impl Block {
-    /// The q8_0 speed mode: every per-step matmul of a decoder block (self-attention QKV/out, cross-attention
-    /// query/out, MLP). The cross-attention K/V projection runs once per utterance and stays dense.
-    fn quantize(self) -> candle_core::Result<Self> {
-        Ok(Self {
-            qkv: self.qkv.quantize()?,
-            out: self.out.quantize()?,
-            cross: self
-                .cross
-                .map(|c| -> candle_core::Result<Cross> {
-                    Ok(Cross {
-                        q: c.q.quantize()?,
-                        out: c.out.quantize()?,
-                        ..c
-                    })
-                })
-                .transpose()?,
-            fc1: self.fc1.quantize()?,
-            fc2: self.fc2.quantize()?,
-            ..self
-        })
-    }
-}
-
 /// Speaker conditioning: plain (`spk_to_hidden`) or the conditioned variant's embedding sum.
 #[derive(Debug, Clone)]
 enum Conditioning {
@@ -357,94 +247,6 @@ pub struct S2a {
     logit_scale: f64,
 }
 
-struct Loader<'a> {
-    ck: &'a Checkpoint,
-    dtype: DType,
-}
-
-impl Loader<'_> {
-    fn err(&self, msg: String) -> S2aError {
-        S2aError::Model {
-            path: self.ck.path.display().to_string(),
-            msg,
-        }
-    }
-    fn ts(&self, name: &str, dims: &[usize]) -> Result<Tensor> {
-        let t = self.ck.tensor(name)?.to_dtype(DType::F32)?;
-        if t.dims() != dims {
-            return Err(self.err(format!("{name} has shape {:?}, the config implies {dims:?}", t.dims())));
-        }
-        Ok(t)
-    }
-    fn has(&self, name: &str) -> bool {
-        self.ck.tensors.contains_key(name)
-    }
-    fn ln(&self, p: &str, w: usize) -> Result<LayerNorm> {
-        Ok(LayerNorm::new(
-            self.ts(&format!("{p}.weight"), &[w])?,
-            self.ts(&format!("{p}.bias"), &[w])?,
-        )?)
-    }
-    fn lin(&self, p: &str, out: usize, inp: usize) -> Result<Linear> {
-        let w = self.ts(&format!("{p}.weight"), &[out, inp])?.to_dtype(self.dtype)?;
-        let b = self.ts(&format!("{p}.bias"), &[out])?.to_dtype(self.dtype)?;
-        Ok(Linear::new(w, Some(b)))
-    }
-    fn rope(&self, p: &str, d: usize) -> Result<Rope> {
-        let t = self.ts(&format!("{p}.rotary.inv_freq"), &[d / 2])?;
-        Ok(Rope {
-            inv_freq: t.to_vec1::<f32>()?,
-        })
-    }
-    /// `(q·s, qb·s, k, v, vb)` with the net logit scale folded into the query.
-    fn attn(&self, p: &str, w: usize, scale: f64) -> Result<[Tensor; 5]> {
-        Ok([
-            (self.ts(&format!("{p}.query.weight"), &[w, w])? * scale)?,
-            (self.ts(&format!("{p}.query.bias"), &[w])? * scale)?,
-            self.ts(&format!("{p}.key.weight"), &[w, w])?,
-            self.ts(&format!("{p}.value.weight"), &[w, w])?,
-            self.ts(&format!("{p}.value.bias"), &[w])?,
-        ])
-    }
-    fn block(&self, p: &str, c: &S2aConfig, scale: f64, cross: bool) -> Result<Block> {
-        let w = c.width();
-        let dt = self.dtype;
-        let [qw, qb, kw, vw, vb] = self.attn(&format!("{p}.attn"), w, scale)?;
-        let zeros = Tensor::zeros(w, DType::F32, qb.device())?;
-        let qkv = Linear::new(
-            Tensor::cat(&[&qw, &kw, &vw], 0)?.to_dtype(dt)?,
-            Some(Tensor::cat(&[&qb, &zeros, &vb], 0)?.to_dtype(dt)?),
-        );
-        let cross = if cross {
-            let cp = format!("{p}.cross_attn");
-            let [qw, qb, kw, vw, vb] = self.attn(&cp, w, scale)?;
-            Some(Cross {
-                ln: self.ln(&format!("{p}.cross_attn_ln"), w)?,
-                q: Linear::new(qw.to_dtype(dt)?, Some(qb.to_dtype(dt)?)),
-                kv: Linear::new(
-                    Tensor::cat(&[&kw, &vw], 0)?.to_dtype(dt)?,
-                    Some(Tensor::cat(&[&zeros, &vb], 0)?.to_dtype(dt)?),
-                ),
-                out: self.lin(&format!("{cp}.out"), w, w)?,
-                rope: self.rope(&cp, c.head_width)?,
-            })
-        } else {
-            None
-        };
-        let m = w * c.ffn_mult;
-        Ok(Block {
-            attn_ln: self.ln(&format!("{p}.attn_ln"), w)?,
-            qkv,
-            out: self.lin(&format!("{p}.attn.out"), w, w)?,
-            rope: self.rope(&format!("{p}.attn"), c.head_width)?,
-            cross,
-            mlp_ln: self.ln(&format!("{p}.mlp_ln"), w)?,
-            fc1: self.lin(&format!("{p}.mlp.0"), m, w)?,
-            fc2: self.lin(&format!("{p}.mlp.2"), w, m)?,
-        })
-    }
-}
-
 /// Per-batch decoder state: rotated cross K/V per layer and the self-attention caches.
 struct DecState {
     xkv: Vec<(Tensor, Tensor)>,
@@ -476,29 +278,38 @@ impl S2a {
     /// encoder, which runs once per utterance, stays in `dtype`.
     pub fn from_checkpoint_with(ck: &Checkpoint, device: &Device, opts: ModelOptions) -> Result<Self> {
         let dtype = opts.dtype;
-        let ld = Loader { ck, dtype };
+        let ld = WeightLoader { ck, dtype };
         let config = S2aConfig::from_json(ck.get("config").ok_or_else(|| ld.err("no `config` entry".into()))?)
             .map_err(|m| ld.err(m))?;
         let tunables = S2aTunables::from_json(ck.get("tunables").unwrap_or(&Json::Null));
         if !tunables.rope {
-            return Err(ld.err("legacy checkpoint without rotary positions (rope=False) is not supported".into()));
+            return Err(ld
+                .err("legacy checkpoint without rotary positions (rope=False) is not supported".into())
+                .into());
         }
         let c = &config;
         let w = c.width();
         let q_n = c.quantizers;
-        let scale = tunables.query_mult * 8.0 / c.head_width as f64;
+        let shape = BlockShape {
+            width: w,
+            ffn_mult: c.ffn_mult,
+            head_width: c.head_width,
+            scale: tunables.query_mult * 8.0 / c.head_width as f64,
+            // encoder positions 0..stoks_len, decoder 0..ctx_n, cross-attention keys at 3·j
+            rope_positions: Some(c.ctx_n.max(3 * c.stoks_len)),
+        };
         let enc_depth = (2.0 * c.depth as f64 * tunables.encoder_depth_ratio) as usize;
         let dec_depth = (2 * c.depth).saturating_sub(enc_depth);
 
         let sem = ld.ts("semantic_embedding.weight", &[c.stoks_codes, c.stoks_width])?;
         let sem_emb = if c.stoks_width != w {
-            ld.lin("emb_to_hidden", w, c.stoks_width)?
+            ld.lin("emb_to_hidden", w, c.stoks_width, true)?
                 .forward(&sem.to_dtype(dtype)?)?
         } else {
             sem.to_dtype(dtype)?
         };
         let enc_layers = (0..enc_depth)
-            .map(|i| ld.block(&format!("encoder.{i}"), c, scale, false))
+            .map(|i| Ok(ld.block(&format!("encoder.{i}"), &shape, false)?))
             .collect::<Result<Vec<_>>>()?;
         let enc_ln = ld.ln("ln_post", w)?;
 
@@ -513,7 +324,7 @@ impl S2a {
             let constant = ((row("lang", 100, 99)? + row("snr", 11, 8)?)? + row("c50", 7, 5)?)?;
             let p = "cond_embeddings.speaker.spk_to_hidden";
             let proj = if ld.has(&format!("{p}.weight")) {
-                Some(ld.lin(p, w, c.spk_width)?)
+                Some(ld.lin(p, w, c.spk_width, true)?)
             } else {
                 None
             };
@@ -523,7 +334,7 @@ impl S2a {
             }
         } else {
             let proj = if c.spk_width != w {
-                Some(ld.lin("spk_to_hidden", w, c.spk_width)?)
+                Some(ld.lin("spk_to_hidden", w, c.spk_width, true)?)
             } else {
                 None
             };
@@ -533,7 +344,9 @@ impl S2a {
             Conditioning::Speaker { proj } | Conditioning::Cond { proj, .. } => proj.is_some(),
         };
         if !spk_in && c.spk_width != w {
-            return Err(ld.err("speaker width differs from the model width but no projection is stored".into()));
+            return Err(ld
+                .err("speaker width differs from the model width but no projection is stored".into())
+                .into());
         }
 
         // acoustic embeddings: per quantizer [main (projected) ; shared special]
@@ -546,7 +359,7 @@ impl S2a {
             let p = format!("embds.embeddings.{q}");
             let main = ld.ts(&format!("{p}.main.weight"), &[CODES, c.atoks_width])?;
             if c.atoks_width != w {
-                let e2h = ld.lin(&format!("{p}.emb_to_hidden"), w, c.atoks_width)?;
+                let e2h = ld.lin(&format!("{p}.emb_to_hidden"), w, c.atoks_width, true)?;
                 h2e_ws.push(ld.ts(&format!("{p}.hidden_to_emb.weight"), &[c.atoks_width, w])?.t()?);
                 h2e_bs.push(
                     ld.ts(&format!("{p}.hidden_to_emb.bias"), &[c.atoks_width])?
@@ -585,11 +398,11 @@ impl S2a {
             special_t: special.t()?.contiguous()?.to_dtype(dtype)?,
         };
         let dec_layers = (0..dec_depth)
-            .map(|i| ld.block(&format!("decoder.layers.{i}"), c, scale, true))
+            .map(|i| Ok(ld.block(&format!("decoder.layers.{i}"), &shape, true)?))
             .collect::<Result<Vec<_>>>()?;
         let dec_ln = ld.ln("decoder.ln_post", w)?;
         let mut dec_layers = dec_layers;
-        let mut splitter = ld.lin("head.splitter.0", w * q_n, w)?;
+        let mut splitter = ld.lin("head.splitter.0", w * q_n, w, true)?;
         if opts.quantize {
             dec_layers = dec_layers
                 .into_iter()
@@ -719,16 +532,8 @@ impl S2a {
         }
         let ids = Tensor::from_vec(ids, b * l, &self.device)?;
         let mut x = self.sem_emb.index_select(&ids, 0)?.reshape((b, l, self.width))?;
-        let positions: Vec<usize> = (0..l).collect();
         for layer in &self.enc_layers {
-            x = layer.forward(
-                &x,
-                self.config.n_head,
-                &positions,
-                self.tunables.causal_encoder,
-                None,
-                None,
-            )?;
+            x = layer.forward(&x, self.config.n_head, 0, self.tunables.causal_encoder, None, None)?;
         }
         let x = self.enc_ln.forward(&x)?;
         let spk = Tensor::from_vec(spk, (b, c.spk_width), &self.device)?.to_dtype(self.dtype)?;
@@ -755,17 +560,7 @@ impl S2a {
         let xkv = self
             .dec_layers
             .iter()
-            .map(|layer| -> candle_core::Result<(Tensor, Tensor)> {
-                let Some(c) = &layer.cross else {
-                    candle_core::bail!("decoder layer without cross-attention")
-                };
-                let kv = c.kv.forward(&xenc)?;
-                let k = split_heads(&kv.narrow(D::Minus1, 0, self.width)?, n)?;
-                Ok((
-                    c.rope.apply(&k, &kpos)?.contiguous()?,
-                    split_heads(&kv.narrow(D::Minus1, self.width, self.width)?, n)?,
-                ))
-            })
+            .map(|layer| layer.cross_kv(&xenc, n, &kpos))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let caches = self
             .dec_layers
@@ -800,12 +595,11 @@ impl S2a {
             .index_select(&ids, 0)?
             .reshape((b, n, q_n, self.width))?
             .sum(2)?;
-        let positions: Vec<usize> = (st.pos..st.pos + n).collect();
         for (i, layer) in self.dec_layers.iter().enumerate() {
             x = layer.forward(
                 &x,
                 self.config.n_head,
-                &positions,
+                st.pos,
                 true,
                 Some(&mut st.caches[i]),
                 Some(&st.xkv[i]),

@@ -6,12 +6,13 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Device, Tensor};
 use candle_nn::kv_cache::KvCache;
 use serde_json::Value as Json;
 
+use super::block::{Block, BlockShape, LoadError, WeightLoader};
 use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
-use super::layers::{attention, gelu, merge_heads, split_heads, LayerNorm, Linear, ModelOptions};
+use super::layers::{LayerNorm, Linear, ModelOptions};
 use super::sampling::Sampler;
 
 /// Number of language-embedding rows (WhisperSpeech's 99 languages).
@@ -42,6 +43,16 @@ pub enum T2sError {
     /// A tensor operation failed.
     #[error("T2S computation failed: {0}")]
     Candle(#[from] candle_core::Error),
+}
+
+impl From<LoadError> for T2sError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Checkpoint(e) => Self::Checkpoint(e),
+            LoadError::Model { path, msg } => Self::Model { path, msg },
+            LoadError::Candle(e) => Self::Candle(e),
+        }
+    }
 }
 
 /// Result alias for this module.
@@ -146,25 +157,6 @@ pub struct T2sOutput {
 
 /// Load options (the shared [`ModelOptions`]).
 pub type T2sOptions = ModelOptions;
-
-#[derive(Debug, Clone)]
-struct Cross {
-    ln: LayerNorm,
-    q: Linear,
-    kv: Linear,
-    out: Linear,
-}
-
-#[derive(Debug, Clone)]
-struct Block {
-    attn_ln: LayerNorm,
-    qkv: Linear,
-    out: Linear,
-    cross: Option<Cross>,
-    mlp_ln: LayerNorm,
-    fc1: Linear,
-    fc2: Linear,
-}
 
 /// The T2S model.
 #[derive(Debug, Clone)]
@@ -292,148 +284,6 @@ pub fn cps_bin(cps: f32, bins: usize) -> usize {
     }
 }
 
-struct Loader<'a> {
-    ck: &'a Checkpoint,
-    dtype: DType,
-}
-
-impl Loader<'_> {
-    fn t(&self, name: &str) -> Result<Tensor> {
-        Ok(self.ck.tensor(name)?.to_dtype(DType::F32)?)
-    }
-    fn shape(&self, name: &str, t: &Tensor, dims: &[usize]) -> Result<()> {
-        if t.dims() != dims {
-            return Err(T2sError::Model {
-                path: self.ck.path.display().to_string(),
-                msg: format!("{name} has shape {:?}, the config implies {:?}", t.dims(), dims),
-            });
-        }
-        Ok(())
-    }
-    fn ts(&self, name: &str, dims: &[usize]) -> Result<Tensor> {
-        let t = self.t(name)?;
-        self.shape(name, &t, dims)?;
-        Ok(t)
-    }
-    fn ln(&self, p: &str, w: usize) -> Result<LayerNorm> {
-        Ok(LayerNorm::new(
-            self.ts(&format!("{p}.weight"), &[w])?,
-            self.ts(&format!("{p}.bias"), &[w])?,
-        )?)
-    }
-    fn lin(&self, p: &str, out: usize, inp: usize, bias: bool) -> Result<Linear> {
-        let w = self.ts(&format!("{p}.weight"), &[out, inp])?.to_dtype(self.dtype)?;
-        let b = if bias {
-            Some(self.ts(&format!("{p}.bias"), &[out])?.to_dtype(self.dtype)?)
-        } else {
-            None
-        };
-        Ok(Linear::new(w, b))
-    }
-    /// Attention projections with the net logit scale folded into the query (`q·s`, `k` unscaled).
-    fn attn(&self, p: &str, w: usize, scale: f64) -> Result<(Tensor, Tensor, Tensor, Tensor, Tensor)> {
-        let qw = (self.ts(&format!("{p}.query.weight"), &[w, w])? * scale)?;
-        let qb = (self.ts(&format!("{p}.query.bias"), &[w])? * scale)?;
-        let kw = self.ts(&format!("{p}.key.weight"), &[w, w])?;
-        let vw = self.ts(&format!("{p}.value.weight"), &[w, w])?;
-        let vb = self.ts(&format!("{p}.value.bias"), &[w])?;
-        Ok((qw, qb, kw, vw, vb))
-    }
-    fn block(&self, p: &str, cfg: &T2sConfig, scale: f64, cross: bool) -> Result<Block> {
-        let w = cfg.width();
-        let (qw, qb, kw, vw, vb) = self.attn(&format!("{p}.attn"), w, scale)?;
-        let zeros = Tensor::zeros(w, DType::F32, qb.device())?;
-        let qkv = Linear::new(
-            Tensor::cat(&[&qw, &kw, &vw], 0)?.to_dtype(self.dtype)?,
-            Some(Tensor::cat(&[&qb, &zeros, &vb], 0)?.to_dtype(self.dtype)?),
-        );
-        let cross = if cross {
-            let (qw, qb, kw, vw, vb) = self.attn(&format!("{p}.cross_attn"), w, scale)?;
-            Some(Cross {
-                ln: self.ln(&format!("{p}.cross_attn_ln"), w)?,
-                q: Linear::new(qw.to_dtype(self.dtype)?, Some(qb.to_dtype(self.dtype)?)),
-                kv: Linear::new(
-                    Tensor::cat(&[&kw, &vw], 0)?.to_dtype(self.dtype)?,
-                    Some(Tensor::cat(&[&zeros, &vb], 0)?.to_dtype(self.dtype)?),
-                ),
-                out: self.lin(&format!("{p}.cross_attn.out"), w, w, true)?,
-            })
-        } else {
-            None
-        };
-        let m = w * cfg.ffn_mult;
-        Ok(Block {
-            attn_ln: self.ln(&format!("{p}.attn_ln"), w)?,
-            qkv,
-            out: self.lin(&format!("{p}.attn.out"), w, w, true)?,
-            cross,
-            mlp_ln: self.ln(&format!("{p}.mlp_ln"), w)?,
-            fc1: self.lin(&format!("{p}.mlp.0"), m, w, true)?,
-            fc2: self.lin(&format!("{p}.mlp.2"), w, m, true)?,
-        })
-    }
-}
-
-impl Block {
-    fn quantize(self) -> candle_core::Result<Self> {
-        Ok(Self {
-            qkv: self.qkv.quantize()?,
-            out: self.out.quantize()?,
-            cross: self
-                .cross
-                .map(|c| -> candle_core::Result<Cross> {
-                    Ok(Cross {
-                        q: c.q.quantize()?,
-                        out: c.out.quantize()?,
-                        ..c
-                    })
-                })
-                .transpose()?,
-            fc1: self.fc1.quantize()?,
-            fc2: self.fc2.quantize()?,
-            ..self
-        })
-    }
-
-    /// Self-attention (causal from position `p0`, through `cache` when given), cross-attention over the
-    /// precomputed `xkv`, MLP.
-    fn forward(
-        &self,
-        x: &Tensor,
-        n_head: usize,
-        p0: usize,
-        causal: bool,
-        cache: Option<&mut KvCache>,
-        xkv: Option<&(Tensor, Tensor)>,
-    ) -> candle_core::Result<Tensor> {
-        let w = x.dim(D::Minus1)?;
-        let lnx = self.attn_ln.forward(x)?;
-        let qkv = self.qkv.forward(&lnx)?;
-        let q = split_heads(&qkv.narrow(D::Minus1, 0, w)?, n_head)?;
-        let k = split_heads(&qkv.narrow(D::Minus1, w, w)?, n_head)?;
-        let v = split_heads(&qkv.narrow(D::Minus1, 2 * w, w)?, n_head)?;
-        // the cache's narrowed views go straight into the matmuls (no per-step copy of the whole cache)
-        let (k, v) = match cache {
-            Some(c) => c.append(&k, &v)?,
-            None => (k, v),
-        };
-        let a = attention(&q, &k, &v, causal.then_some(p0))?;
-        let x = (x + self.out.forward(&merge_heads(&a)?)?)?;
-        let x = match (&self.cross, xkv) {
-            (Some(c), Some((k, v))) => {
-                let q = split_heads(&c.q.forward(&c.ln.forward(&x)?)?, n_head)?;
-                let a = attention(&q, k, v, None)?;
-                (&x + c.out.forward(&merge_heads(&a)?)?)?
-            }
-            _ => x,
-        };
-        let h = self
-            .fc2
-            .forward(&gelu(&self.fc1.forward(&self.mlp_ln.forward(&x)?)?)?)?;
-        x + h
-    }
-}
-
 /// Per-utterance decoder state: encoder cross K/V per layer, cps embedding and self-attention caches.
 struct DecState {
     xkv: Vec<(Tensor, Tensor)>,
@@ -467,8 +317,14 @@ impl T2s {
         let c = &config;
         let w = c.width();
         let dtype = opts.dtype;
-        let ld = Loader { ck, dtype };
-        let scale = tunables.query_mult * 8.0 / c.head_width as f64;
+        let ld = WeightLoader { ck, dtype };
+        let shape = BlockShape {
+            width: w,
+            ffn_mult: c.ffn_mult,
+            head_width: c.head_width,
+            scale: tunables.query_mult * 8.0 / c.head_width as f64,
+            rope_positions: None,
+        };
         let enc_depth = (2.0 * c.depth as f64 * tunables.encoder_depth_ratio) as usize;
         let dec_depth = (2 * c.depth).saturating_sub(enc_depth);
 
@@ -488,7 +344,7 @@ impl T2s {
         };
         let enc_pos = ld.ts("encoder.positional_embedding", &[c.ttoks_len, w])?;
         let enc_layers = (0..enc_depth)
-            .map(|i| ld.block(&format!("encoder.layers.{i}"), c, scale, false))
+            .map(|i| Ok(ld.block(&format!("encoder.layers.{i}"), &shape, false)?))
             .collect::<Result<Vec<_>>>()?;
         let enc_ln = ld.ln("encoder.ln_post", w)?;
 
@@ -523,7 +379,7 @@ impl T2s {
         };
         let dec_pos = ld.ts("embeddings.positional_embedding", &[c.stoks_len, w])?;
         let dec_layers = (0..dec_depth)
-            .map(|i| ld.block(&format!("decoder.layers.{i}"), c, scale, true))
+            .map(|i| Ok(ld.block(&format!("decoder.layers.{i}"), &shape, true)?))
             .collect::<Result<Vec<_>>>()?;
         let dec_ln = ld.ln("decoder.ln_post", w)?;
         let base_width = 3 * c.head_width;
@@ -615,17 +471,7 @@ impl T2s {
         let xkv = self
             .dec_layers
             .iter()
-            .map(|layer| -> candle_core::Result<(Tensor, Tensor)> {
-                let Some(c) = &layer.cross else {
-                    candle_core::bail!("decoder layer without cross-attention")
-                };
-                let kv = c.kv.forward(&xenc)?;
-                let n = self.config.n_head;
-                Ok((
-                    split_heads(&kv.narrow(D::Minus1, 0, self.width)?, n)?,
-                    split_heads(&kv.narrow(D::Minus1, self.width, self.width)?, n)?,
-                ))
-            })
+            .map(|layer| layer.cross_kv(&xenc, self.config.n_head, &[]))
             .collect::<candle_core::Result<Vec<_>>>()?;
         let cps = match &self.cps_emb {
             Some(e) => Some(
