@@ -430,3 +430,34 @@ fn voices_preview_speaks_through_whisperspeech_when_the_models_are_present() {
     // and the same voice again is the same audio (seeded)
     assert_eq!(preview("carol", "carol2.wav"), carol);
 }
+
+#[test]
+fn render_online_fetches_the_missing_models_once_and_speaks_with_them() {
+    let hub = model_hub();
+    let d = tempfile::tempdir().unwrap();
+    let yaml = project(d.path(), "whisperspeech").display().to_string();
+    let o = ws(d.path(), &hub.url, &["render", &yaml, "--progress", "plain", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    for f in ["t2s-tiny-en+pl.model", "s2a-q4-tiny-en+pl.model", "pytorch_model.bin"] {
+        assert!(err.contains(f), "no fetch line for {f}: {err}");
+    }
+    assert!(!err.contains("DRAFT"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["complete"], true, "{v}");
+    assert!(d.path().join("out").read_dir().unwrap().any(|e| e
+        .unwrap()
+        .path()
+        .extension()
+        .is_some_and(|x| x == "mp3")));
+    let o = ws(d.path(), &hub.url, &["models", "list", "--json"]);
+    let l: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(l["models"].as_array().unwrap().len(), 3, "{l}");
+    // the models are in the library now: a re-render neither downloads nor synthesises
+    let before = hub.connections.load(std::sync::atomic::Ordering::SeqCst);
+    let o = ws(d.path(), &hub.url, &["render", &yaml, "--progress", "plain", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["chunks"]["synthesized"], 0, "{v}");
+    assert_eq!(hub.connections.load(std::sync::atomic::Ordering::SeqCst), before);
+}
