@@ -1,6 +1,7 @@
 //! Crash safety: SIGKILL a real `ws-book render` child at several points, run it again, and prove the
 //! final audio is bit-identical to an uninterrupted render and no chunk was completed twice. Also: two
-//! standalone worker processes and a render share one database, and every chunk is done exactly once.
+//! standalone worker processes and a render share one database, and every chunk is done exactly once;
+//! Ctrl-C (SIGINT) finishes or releases the in-flight chunk, exits 130, and the next run resumes.
 
 mod render_support;
 
@@ -185,4 +186,76 @@ fn two_worker_processes_and_a_render_share_one_database() {
     assert!(worker_done > 0, "the standalone workers took part");
     assert!(worker_done < completions, "the render's own worker took part");
     assert!(files(&p.out(), "m4b").len() == 1);
+}
+
+#[test]
+fn ctrl_c_finishes_in_flight_chunks_exits_130_and_the_next_run_resumes() {
+    let rt = runtime();
+    let reference = DemoProject::new();
+    let (out, v) = reference.render(&["--workers", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let total = v["chunks"]["total"].as_u64().unwrap();
+
+    let p = DemoProject::new();
+    let yaml = p.yaml().display().to_string();
+    let child = p
+        .cmd(&[
+            "render",
+            &yaml,
+            "--engine",
+            "espeak",
+            "--progress",
+            "quiet",
+            "--workers",
+            "1",
+        ])
+        .env(ws_book::engine::CHUNK_DELAY_ENV, "300")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while counts(&rt, &p.db()).is_none_or(|(done, _)| done < 2) {
+        assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SIGINT, as Ctrl-C in a terminal
+    let st = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    let (done, all) = counts(&rt, &p.db()).unwrap();
+    assert_eq!(all, total);
+    assert!(done >= 2 && done < total, "{done} of {total} done when interrupted");
+    // nothing left leased: the in-flight chunk was finished or released
+    let leased = rt.block_on(async {
+        let store = Store::open(&p.db().display().to_string()).await.unwrap();
+        let r = store.render(&render_name(&p.db())).await.unwrap();
+        let n = store
+            .chunk_states(r.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|c| c.status == "leased")
+            .count();
+        store.close().await;
+        n
+    });
+    assert_eq!(leased, 0);
+    // the same command again: only the rest is synthesised, and the audio equals an uninterrupted render
+    let (out, v) = p.render(&["--workers", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v["chunks"]["synthesized"].as_u64().unwrap(), total - done);
+    for ext in ["m4b", "mp3"] {
+        let (a, b) = (files(&reference.out(), ext), files(&p.out(), ext));
+        assert!(!a.is_empty() && a.len() == b.len(), "{ext}: {a:?} vs {b:?}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(decoded(x), decoded(y), "{} differs", y.display());
+        }
+    }
 }
