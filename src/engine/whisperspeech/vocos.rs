@@ -472,3 +472,79 @@ impl TensorNet {
         Ok(spec.flatten_all()?.to_vec1::<f32>()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Checkpoint {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/whisperspeech/vocos_tiny/pytorch_model.bin");
+        checkpoint::load(&p, &Device::Cpu, LoadOptions::default()).unwrap()
+    }
+
+    fn config() -> VocosConfig {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/whisperspeech/vocos_tiny/config.yaml");
+        VocosConfig::from_file(&p).unwrap()
+    }
+
+    /// A pseudo-random code grid `[q][l]`.
+    fn grid(q: usize, l: usize, seed: usize) -> Vec<Vec<u32>> {
+        (0..q)
+            .map(|k| {
+                (0..l)
+                    .map(|f| ((37 * f + 101 * k + 613 * seed) % 1024) as u32)
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn max_rel(got: &[f32], want: &[f32]) -> f32 {
+        assert_eq!(got.len(), want.len());
+        let peak = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(peak > 0.0, "silent reference");
+        got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max) / peak
+    }
+
+    #[test]
+    fn cpu_fast_path_matches_candle_ops() {
+        let ck = fixture();
+        let fast = Vocos::from_checkpoint(&ck, config(), &Device::Cpu).unwrap();
+        let ops = Vocos::from_checkpoint_tensor_ops(&ck, config(), &Device::Cpu).unwrap();
+        assert!(matches!(fast.net, Net::Cpu(_)) && matches!(ops.net, Net::Tensor(_)));
+        // every bandwidth; lengths shorter than the depthwise kernel, one frame, and rows of unequal length
+        for q in [2, 4, 8] {
+            let codes = vec![
+                grid(q, 1, 0),
+                grid(q, 3, 1),
+                grid(q, 40, 2),
+                grid(q, 40, 3),
+                grid(q, 97, 4),
+            ];
+            let (a, b) = (fast.decode(&codes).unwrap(), ops.decode(&codes).unwrap());
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(x.len(), 320 * codes[i][0].len());
+                let e = max_rel(x, y);
+                assert!(
+                    e <= 1e-5,
+                    "q {q} row {i}: fast path differs from candle ops by {e:e} of the peak"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cpu_fast_path_row_does_not_depend_on_batch_or_threads() {
+        let v = Vocos::from_checkpoint(&fixture(), config(), &Device::Cpu).unwrap();
+        let codes: Vec<_> = (0..5).map(|s| grid(4, 60, s)).collect();
+        let batch = v.decode(&codes).unwrap();
+        let alone = v.decode(&codes[3..4]).unwrap();
+        assert_eq!(
+            batch[3], alone[0],
+            "a row decoded in a batch differs from the row alone"
+        );
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let serial = one.install(|| v.decode(&codes)).unwrap();
+        assert_eq!(batch, serial, "the output depends on the thread count");
+        assert_ne!(batch[0], batch[1], "different codes gave the same audio");
+    }
+}
