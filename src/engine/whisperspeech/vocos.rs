@@ -196,13 +196,9 @@ pub struct Vocos {
     istft: Istft,
 }
 
-/// `layer_norm` without affine (eps) followed by per-condition scale/shift rows `[1, dim]`.
+/// AdaLayerNorm: `layer_norm` (eps) with the condition's scale and shift rows as its weight and bias.
 fn ada_norm(x: &Tensor, n: &AdaNorm, id: usize, eps: f32) -> candle_core::Result<Tensor> {
-    let dim = x.dim(D::Minus1)?;
-    let ones = Tensor::ones(dim, DType::F32, x.device())?;
-    let zeros = Tensor::zeros(dim, DType::F32, x.device())?;
-    let y = candle_nn::ops::layer_norm(&x.contiguous()?, &ones, &zeros, eps)?;
-    y.broadcast_mul(&n.scale.get(id)?)?.broadcast_add(&n.shift.get(id)?)
+    candle_nn::ops::layer_norm(&x.contiguous()?, &n.scale.get(id)?, &n.shift.get(id)?, eps)
 }
 
 /// Depthwise conv1d, kernel `k` (odd), zero "same" padding: `x` `[b, c, l]`, `w` `[c, k]`, `b` `[c]`.
