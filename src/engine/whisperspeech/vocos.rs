@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor, D};
+use candle_core::{DType, Device, Tensor};
 use serde_json::Value as Json;
 
 use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
