@@ -100,11 +100,20 @@ fn bench_vocos(dir: &Path, l: usize, batches: &[usize]) -> anyhow::Result<()> {
             .collect()
     };
     v.decode(&[grid(0, 16)])?; // warm-up
+    let mut first_row: Option<Vec<f32>> = None;
     for &bs in batches {
         let codes: Vec<Vec<Vec<u32>>> = (0..bs).map(|b| grid(b, l)).collect();
         let t = Instant::now();
         let audio = v.decode(&codes)?;
         let s = t.elapsed().as_secs_f64();
+        // row 0 has the same codes at every batch size: the output must not depend on the batch
+        match &first_row {
+            None => first_row = audio.first().cloned(),
+            Some(r) if audio.first() != Some(r) => {
+                println!("WARNING: row 0 at batch {bs} differs from the first batch")
+            }
+            Some(_) => {}
+        }
         let secs = audio.iter().map(Vec::len).sum::<usize>() as f64 / 24_000.0;
         println!(
             "candle vocos f32 batch {bs}: {l} frames × {bs} = {secs:.1} s of audio in {s:.3} s = {:.1}× real time",

@@ -13,12 +13,14 @@
 pub mod block;
 pub mod checkpoint;
 pub mod engine;
+pub mod istft;
 pub mod layers;
 pub mod rope;
 pub mod s2a;
 pub mod sampling;
 pub mod t2s;
 pub mod vocos;
+mod vocos_cpu;
 
 pub use engine::{ModelPaths, WhisperSpeechEngine};
 pub use layers::ModelOptions;

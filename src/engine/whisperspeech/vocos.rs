@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor, D};
-use realfft::RealFftPlanner;
+use candle_core::{DType, Device, Tensor};
 use serde_json::Value as Json;
 
 use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
+use super::istft::Istft;
 use super::layers::{gelu, Linear};
+use super::vocos_cpu::{self, CpuNet};
 
 /// Output sample rate of the EnCodec 24 kHz Vocos.
 pub const SAMPLE_RATE: u32 = 24_000;
@@ -162,12 +163,18 @@ struct ConvNeXt {
     gamma: Tensor,
 }
 
-/// The Vocos vocoder.
+/// The weights, in the layout of the path that runs them.
 #[derive(Debug, Clone)]
-pub struct Vocos {
-    /// architecture sizes
-    pub config: VocosConfig,
-    device: Device,
+enum Net {
+    /// candle tensor ops on the model's device (GPU; the reference path on the CPU in tests)
+    Tensor(Box<TensorNet>),
+    /// fused passes over channel-last buffers (CPU, see `vocos_cpu`)
+    Cpu(Box<CpuNet>),
+}
+
+/// The weights as candle tensors.
+#[derive(Debug, Clone)]
+struct TensorNet {
     codebooks: Tensor,
     embed_w: Tensor,
     embed_b: Tensor,
@@ -176,16 +183,22 @@ pub struct Vocos {
     final_w: Tensor,
     final_b: Tensor,
     out: Linear,
-    window: Vec<f32>,
 }
 
-/// `layer_norm` without affine (eps) followed by per-condition scale/shift rows `[1, dim]`.
+/// The Vocos vocoder.
+#[derive(Debug, Clone)]
+pub struct Vocos {
+    /// architecture sizes
+    pub config: VocosConfig,
+    device: Device,
+    codebook_rows: usize,
+    net: Net,
+    istft: Istft,
+}
+
+/// AdaLayerNorm: `layer_norm` (eps) with the condition's scale and shift rows as its weight and bias.
 fn ada_norm(x: &Tensor, n: &AdaNorm, id: usize, eps: f32) -> candle_core::Result<Tensor> {
-    let dim = x.dim(D::Minus1)?;
-    let ones = Tensor::ones(dim, DType::F32, x.device())?;
-    let zeros = Tensor::zeros(dim, DType::F32, x.device())?;
-    let y = candle_nn::ops::layer_norm(&x.contiguous()?, &ones, &zeros, eps)?;
-    y.broadcast_mul(&n.scale.get(id)?)?.broadcast_add(&n.shift.get(id)?)
+    candle_nn::ops::layer_norm(&x.contiguous()?, &n.scale.get(id)?, &n.shift.get(id)?, eps)
 }
 
 /// Depthwise conv1d, kernel `k` (odd), zero "same" padding: `x` `[b, c, l]`, `w` `[c, k]`, `b` `[c]`.
@@ -222,8 +235,18 @@ impl Vocos {
         Self::from_checkpoint(&ck, cfg, device)
     }
 
-    /// Builds the vocoder from loaded weights and a config.
+    /// Builds the vocoder from loaded weights and a config: on the CPU the fused fast path, elsewhere candle ops.
     pub fn from_checkpoint(ck: &Checkpoint, config: VocosConfig, device: &Device) -> Result<Self> {
+        Self::build(ck, config, device, device.is_cpu())
+    }
+
+    /// Builds the vocoder with candle tensor ops whatever the device (the reference for the CPU fast path).
+    #[cfg(test)]
+    fn from_checkpoint_tensor_ops(ck: &Checkpoint, config: VocosConfig, device: &Device) -> Result<Self> {
+        Self::build(ck, config, device, false)
+    }
+
+    fn build(ck: &Checkpoint, config: VocosConfig, device: &Device, fast: bool) -> Result<Self> {
         let merr = |msg: String| VocosError::Model {
             path: ck.path.display().to_string(),
             msg,
@@ -282,9 +305,7 @@ impl Vocos {
             )));
         }
         let window = ts("head.istft.window", &[c.n_fft])?.to_vec1::<f32>()?;
-        Ok(Self {
-            config: config.clone(),
-            device: device.clone(),
+        let tn = TensorNet {
             codebooks,
             embed_w: ts("backbone.embed.weight", &[c.dim, c.input_channels, 7])?,
             embed_b: ts("backbone.embed.bias", &[c.dim])?,
@@ -293,7 +314,18 @@ impl Vocos {
             final_w: ts("backbone.final_layer_norm.weight", &[c.dim])?,
             final_b: ts("backbone.final_layer_norm.bias", &[c.dim])?,
             out: lin("head.out", c.n_fft + 2, c.dim)?,
-            window,
+        };
+        let net = if fast {
+            Net::Cpu(Box::new(tn.to_cpu_net()?))
+        } else {
+            Net::Tensor(Box::new(tn))
+        };
+        Ok(Self {
+            config: config.clone(),
+            device: device.clone(),
+            codebook_rows: rows,
+            net,
+            istft: Istft::new(window, c.hop_length),
         })
     }
 
@@ -336,7 +368,7 @@ impl Vocos {
             8 => 2,
             q => return Err(VocosError::Input(format!("{q} quantizers; Vocos takes 2, 4 or 8"))),
         };
-        if bandwidth_id >= self.config.adanorm_num_embeddings || q_n * 1024 > self.codebooks.dim(0)? {
+        if bandwidth_id >= self.config.adanorm_num_embeddings || q_n * 1024 > self.codebook_rows {
             return Err(VocosError::Input(format!(
                 "{q_n} quantizers exceed the model's codebooks"
             )));
@@ -357,8 +389,66 @@ impl Vocos {
                 }
             }
         }
-        let ids = Tensor::from_vec(ids, b * l * q_n, &self.device)?;
-        let c = self.config.input_channels;
+        match &self.net {
+            Net::Cpu(net) => {
+                let mut frames = net.forward(&ids, q_n, l, bandwidth_id);
+                Ok(self.istft.run(&mut frames, Some(&net.out_b), l))
+            }
+            Net::Tensor(net) => {
+                let mut frames = net.forward(ids, b, l, q_n, bandwidth_id, self.config.input_channels)?;
+                Ok(self.istft.run(&mut frames, None, l))
+            }
+        }
+    }
+}
+
+impl TensorNet {
+    /// The same weights in the CPU fast path's layouts.
+    fn to_cpu_net(&self) -> candle_core::Result<CpuNet> {
+        let ada = |n: &AdaNorm| vocos_cpu::AdaRows::new(&n.scale, &n.shift);
+        let dense = |l: &Linear| -> candle_core::Result<(Tensor, Tensor)> {
+            match l {
+                Linear::Dense { w, b: Some(b) } => Ok((w.clone(), b.clone())),
+                _ => Err(candle_core::Error::Msg(
+                    "Vocos linear layers are dense with a bias".into(),
+                )),
+            }
+        };
+        let blocks = self
+            .blocks
+            .iter()
+            .map(|blk| {
+                let (w1, b1) = dense(&blk.pw1)?;
+                let (w2, b2) = dense(&blk.pw2)?;
+                vocos_cpu::Block::new(&blk.dw_w, &blk.dw_b, ada(&blk.norm)?, &w1, &b1, &w2, &b2, &blk.gamma)
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let (out_w, out_b) = dense(&self.out)?;
+        CpuNet::new(
+            &self.codebooks,
+            &self.embed_w,
+            &self.embed_b,
+            ada(&self.norm)?,
+            blocks,
+            &self.final_w,
+            &self.final_b,
+            &out_w,
+            &out_b,
+        )
+    }
+
+    /// The backbone and head (with bias) with candle ops: frames `[b·l, n_fft + 2]`, flattened.
+    fn forward(
+        &self,
+        ids: Vec<u32>,
+        b: usize,
+        l: usize,
+        q_n: usize,
+        bandwidth_id: usize,
+        c: usize,
+    ) -> Result<Vec<f32>> {
+        let device = self.codebooks.device();
+        let ids = Tensor::from_vec(ids, b * l * q_n, device)?;
         let feats = self.codebooks.index_select(&ids, 0)?.reshape((b, l, q_n, c))?.sum(2)?; // [b, L, C]
         let x = feats.transpose(1, 2)?.contiguous()?; // [b, C, L]
         let x = x
@@ -374,46 +464,83 @@ impl Vocos {
             x = (x + h)?;
         }
         let x = candle_nn::ops::layer_norm(&x.transpose(1, 2)?.contiguous()?, &self.final_w, &self.final_b, 1e-6)?;
-        let spec = self.out.forward(&x)?.to_dtype(DType::F32)?.to_vec3::<f32>()?; // [b, L, n_fft + 2]
-        Ok(spec.into_iter().map(|frames| self.istft(&frames)).collect())
+        let spec = self.out.forward(&x)?.to_dtype(DType::F32)?; // [b, L, n_fft + 2]
+        Ok(spec.flatten_all()?.to_vec1::<f32>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> Checkpoint {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/whisperspeech/vocos_tiny/pytorch_model.bin");
+        checkpoint::load(&p, &Device::Cpu, LoadOptions::default()).unwrap()
     }
 
-    /// ISTFT with "same" padding of one row of frames `[L][n_fft + 2]` (log-magnitudes then phases).
-    fn istft(&self, frames: &[Vec<f32>]) -> Vec<f32> {
-        let n = self.config.n_fft;
-        let hop = self.config.hop_length;
-        let bins = n / 2 + 1;
-        let t = frames.len();
-        let mut planner = RealFftPlanner::<f32>::new();
-        let ifft = planner.plan_fft_inverse(n);
-        let mut spec = ifft.make_input_vec();
-        let mut buf = ifft.make_output_vec();
-        let mut scratch = ifft.make_scratch_vec();
-        let total = (t - 1) * hop + n;
-        let mut y = vec![0f32; total];
-        let mut env = vec![0f32; total];
-        let inv_n = 1.0 / n as f32;
-        for (f, fr) in frames.iter().enumerate() {
-            for k in 0..bins {
-                let mag = fr[k].exp().min(100.0);
-                let (s, c) = fr[bins + k].sin_cos();
-                spec[k] = realfft::num_complex::Complex::new(mag * c, mag * s);
-            }
-            // irfft ignores the imaginary parts of the DC and Nyquist bins
-            spec[0].im = 0.0;
-            spec[bins - 1].im = 0.0;
-            // the only error realfft reports is non-zero DC/Nyquist imaginary parts, cleared above
-            let _ = ifft.process_with_scratch(&mut spec, &mut buf, &mut scratch);
-            let off = f * hop;
-            for i in 0..n {
-                let w = self.window[i];
-                y[off + i] += buf[i] * inv_n * w;
-                env[off + i] += w * w;
+    fn config() -> VocosConfig {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/whisperspeech/vocos_tiny/config.yaml");
+        VocosConfig::from_file(&p).unwrap()
+    }
+
+    /// A pseudo-random code grid `[q][l]`.
+    fn grid(q: usize, l: usize, seed: usize) -> Vec<Vec<u32>> {
+        (0..q)
+            .map(|k| {
+                (0..l)
+                    .map(|f| ((37 * f + 101 * k + 613 * seed) % 1024) as u32)
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn max_rel(got: &[f32], want: &[f32]) -> f32 {
+        assert_eq!(got.len(), want.len());
+        let peak = want.iter().fold(0f32, |m, x| m.max(x.abs()));
+        assert!(peak > 0.0, "silent reference");
+        got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max) / peak
+    }
+
+    #[test]
+    fn cpu_fast_path_matches_candle_ops() {
+        let ck = fixture();
+        let fast = Vocos::from_checkpoint(&ck, config(), &Device::Cpu).unwrap();
+        let ops = Vocos::from_checkpoint_tensor_ops(&ck, config(), &Device::Cpu).unwrap();
+        assert!(matches!(fast.net, Net::Cpu(_)) && matches!(ops.net, Net::Tensor(_)));
+        // every bandwidth; lengths shorter than the depthwise kernel, one frame, and rows of unequal length
+        for q in [2, 4, 8] {
+            let codes = vec![
+                grid(q, 1, 0),
+                grid(q, 3, 1),
+                grid(q, 40, 2),
+                grid(q, 40, 3),
+                grid(q, 97, 4),
+            ];
+            let (a, b) = (fast.decode(&codes).unwrap(), ops.decode(&codes).unwrap());
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                assert_eq!(x.len(), 320 * codes[i][0].len());
+                let e = max_rel(x, y);
+                assert!(
+                    e <= 1e-5,
+                    "q {q} row {i}: fast path differs from candle ops by {e:e} of the peak"
+                );
             }
         }
-        let pad = (n - hop) / 2;
-        (pad..total - pad)
-            .map(|i| if env[i] > 1e-11 { y[i] / env[i] } else { 0.0 })
-            .collect()
+    }
+
+    #[test]
+    fn cpu_fast_path_row_does_not_depend_on_batch_or_threads() {
+        let v = Vocos::from_checkpoint(&fixture(), config(), &Device::Cpu).unwrap();
+        let codes: Vec<_> = (0..5).map(|s| grid(4, 60, s)).collect();
+        let batch = v.decode(&codes).unwrap();
+        let alone = v.decode(&codes[3..4]).unwrap();
+        assert_eq!(
+            batch[3], alone[0],
+            "a row decoded in a batch differs from the row alone"
+        );
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let serial = one.install(|| v.decode(&codes)).unwrap();
+        assert_eq!(batch, serial, "the output depends on the thread count");
+        assert_ne!(batch[0], batch[1], "different codes gave the same audio");
     }
 }
