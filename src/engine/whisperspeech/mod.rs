@@ -7,7 +7,8 @@
 //! * [`sampling`]: temperature/top-k/greedy sampling from per-request seeded RNGs
 //! * [`t2s`]: text → semantic tokens
 //! * [`s2a`]: semantic → EnCodec acoustic tokens
-//! * [`vocos`]: EnCodec tokens → 24 kHz waveform
+//! * [`vocos`]: EnCodec tokens → 24 kHz waveform (on the CPU through the fused `vocos_cpu` passes)
+//! * [`istft`]: the Vocos head's inverse STFT, planned once per model, parallel over frames
 //! * [`engine`]: the `whisperspeech` [`crate::engine::Engine`] (T2S → S2A → Vocos)
 
 pub mod block;
