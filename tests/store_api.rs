@@ -468,6 +468,13 @@ async fn postgres_claims_walk_the_queue_index_in_book_order() {
     let store = Store::open(&url).await.unwrap();
     store.sync_plan(&spec(3), &titles(20), &chunks(20, 100, "")).await.unwrap();
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // The plan sync analysed the table: the planner knows the new queue before autovacuum gets to it.
+    let analysed: bool =
+        sqlx::query_scalar("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'chunks'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(analysed, "sync_plan must ANALYZE chunks");
     conn.execute(AssertSqlSafe(format!(
         "PREPARE claim_plan (text, text, bigint, bigint, text, bigint) AS {}",
         ws_book::store::postgres::CLAIM_SQL
