@@ -466,7 +466,10 @@ async fn postgres_claims_walk_the_queue_index_in_book_order() {
         .await
         .unwrap();
     let store = Store::open(&url).await.unwrap();
-    store.sync_plan(&spec(3), &titles(20), &chunks(20, 100, "")).await.unwrap();
+    store
+        .sync_plan(&spec(3), &titles(20), &chunks(20, 100, ""))
+        .await
+        .unwrap();
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     // The plan sync analysed the table: the planner knows the new queue before autovacuum gets to it.
     let analysed: bool =

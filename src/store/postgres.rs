@@ -406,15 +406,15 @@ impl PgStore {
         let now = now_ms();
         let token = new_token(worker_id);
         let rows = sqlx::query(CLAIM_SQL)
-        .bind(worker_id)
-        .bind(&token)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(fingerprint)
-        .bind(n as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("claim chunks"))?;
+            .bind(worker_id)
+            .bind(&token)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(fingerprint)
+            .bind(n as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("claim chunks"))?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let e = || q("read a claim");
