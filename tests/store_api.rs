@@ -510,3 +510,34 @@ async fn postgres_claims_walk_the_queue_index_in_book_order() {
     assert_eq!(leased, vec![(6, 0), (6, 1)]);
     store.close().await;
 }
+
+/// PostgreSQL: pooled connections are not pinged before every statement any more, only after sitting idle
+/// ≥ 1 s; such a connection that the server dropped meanwhile (restart, failover, idle timeout) is noticed
+/// by that ping and replaced, so the next store call succeeds instead of failing with an I/O error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_idle_pooled_connections_dropped_by_the_server_are_replaced() {
+    use sqlx::Connection;
+    let url = tokio::task::spawn_blocking(|| pg_support::shared().fresh_db())
+        .await
+        .unwrap();
+    let store = Store::open(&url).await.unwrap();
+    store.sync_plan(&spec(3), &titles(1), &chunks(1, 3, "")).await.unwrap();
+    assert!(store.has_work("fp1").await.unwrap());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(killed >= 1, "the store's pooled connection was terminated");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(
+        store.has_work("fp1").await.unwrap(),
+        "a dead idle connection must be replaced"
+    );
+    let c = store.claim("w", "fp1", 1, 60_000).await.unwrap();
+    assert_eq!(c.len(), 1);
+    store.close().await;
+}
