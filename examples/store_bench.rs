@@ -1,5 +1,7 @@
 //! Benchmark: claim + complete throughput of the store on PostgreSQL vs SQLite, with 1, 4 and 16
-//! concurrent claimers (chunks/s), and a double-claim check (every chunk claimed and completed once).
+//! concurrent claimers (chunks/s), and a double-claim check (every chunk claimed and completed once). Each
+//! claimer is a registered worker with its own id (as each worker loop of a farm is), so completions update
+//! its `workers` row like a real worker's do.
 //!
 //! `cargo run --example store_bench -- [CHUNKS] [AUDIO_SAMPLES] [BATCH]` (defaults 4000 chunks, 240
 //! samples, batch 1: claim 1 + complete 1; with BATCH > 1 each claim takes BATCH chunks, completed in one
@@ -13,7 +15,7 @@ mod pg_support;
 use std::collections::HashSet;
 use std::time::Instant;
 
-use ws_book::store::{PlannedChunk, RenderSpec, Store, StoredAudio};
+use ws_book::store::{PlannedChunk, RenderSpec, Store, StoredAudio, WorkerInfo};
 
 struct Run {
     backend: &'static str,
@@ -63,7 +65,17 @@ async fn run(
         let audio = audio.clone();
         let fp = spec.fingerprint.clone();
         tasks.push(tokio::spawn(async move {
-            let id = format!("w{w}");
+            let id = format!("w{w}-{claimers}-{batch}");
+            // Registered like a real worker, so each completion also updates its counters row.
+            store
+                .register_worker(&WorkerInfo {
+                    id: id.clone(),
+                    host: "bench".into(),
+                    pid: std::process::id(),
+                    device: "cpu".into(),
+                    engine: fp.clone(),
+                })
+                .await?;
             let mut mine = Vec::new();
             loop {
                 let c = store.claim(&id, &fp, batch, 60_000).await?;

@@ -440,3 +440,112 @@ async fn postgres_audio_dir_stores_content_addressed_files() {
     assert!(e.contains(&file.display().to_string()), "{e}");
     f.store.close().await;
 }
+
+/// The lines of `EXPLAIN EXECUTE claim_plan(…)` under `plan_cache_mode = mode` (prepared statements switch
+/// from custom to generic plans after five executions, so both must be right).
+async fn claim_plan(conn: &mut sqlx::PgConnection, mode: &str) -> String {
+    use sqlx::{AssertSqlSafe, Executor};
+    conn.execute(AssertSqlSafe(format!("SET plan_cache_mode = {mode}")))
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let lines: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "EXPLAIN EXECUTE claim_plan('w', 't', {}, {now}, 'fp1', 1)",
+        now + 60_000
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    lines.join("\n")
+}
+
+/// PostgreSQL: a claim walks the partial index `chunks_claimable` in book order and stops at the first
+/// unlocked rows; it never reads every claimable row and sorts them (the plan the planner chose for the
+/// former `IN (…)` join without fresh statistics, which made each claim cost O(queue) and capped
+/// single-chunk claim throughput). Checked right after a plan sync and again after 300 claims and
+/// completions have left dead index entries behind, with custom and generic plans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_claims_walk_the_queue_index_in_book_order() {
+    use sqlx::{AssertSqlSafe, Connection, Executor};
+    let url = tokio::task::spawn_blocking(|| pg_support::shared().fresh_db())
+        .await
+        .unwrap();
+    let store = Store::open(&url).await.unwrap();
+    store
+        .sync_plan(&spec(3), &titles(20), &chunks(20, 100, ""))
+        .await
+        .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    // The plan sync analysed the table: the planner knows the new queue before autovacuum gets to it.
+    let analysed: bool =
+        sqlx::query_scalar("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'chunks'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(analysed, "sync_plan must ANALYZE chunks");
+    conn.execute(AssertSqlSafe(format!(
+        "PREPARE claim_plan (text, text, bigint, bigint, text, bigint) AS {}",
+        ws_book::store::postgres::CLAIM_SQL
+    )))
+    .await
+    .unwrap();
+    for stage in ["after the plan sync", "after 300 claims"] {
+        for mode in ["force_custom_plan", "force_generic_plan"] {
+            let plan = claim_plan(&mut conn, mode).await;
+            assert!(
+                plan.contains("Index Scan using chunks_claimable") && !plan.contains("Sort"),
+                "{stage}, {mode}: the claim must walk chunks_claimable in order, not sort the queue:\n{plan}"
+            );
+        }
+        for i in 0..300 {
+            let c = store.claim("w", "fp1", 1, 60_000).await.unwrap();
+            assert_eq!(c.len(), 1);
+            let done = store.complete(&c[0], "w", &audio(i as f32), 0.0).await.unwrap();
+            assert_eq!(done, Outcome::Recorded);
+        }
+    }
+    // The plan's order is the book order.
+    let next = store.claim("w", "fp1", 2, 60_000).await.unwrap();
+    let states = store.chunk_states(next[0].render_id).await.unwrap();
+    let leased: Vec<_> = states
+        .iter()
+        .filter(|s| s.status == "leased")
+        .map(|s| (s.chapter, s.index))
+        .collect();
+    assert_eq!(leased, vec![(6, 0), (6, 1)]);
+    store.close().await;
+}
+
+/// PostgreSQL: pooled connections are not pinged before every statement any more, only after sitting idle
+/// ≥ 1 s; such a connection that the server dropped meanwhile (restart, failover, idle timeout) is noticed
+/// by that ping and replaced, so the next store call succeeds instead of failing with an I/O error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_idle_pooled_connections_dropped_by_the_server_are_replaced() {
+    use sqlx::Connection;
+    let url = tokio::task::spawn_blocking(|| pg_support::shared().fresh_db())
+        .await
+        .unwrap();
+    let store = Store::open(&url).await.unwrap();
+    store.sync_plan(&spec(3), &titles(1), &chunks(1, 3, "")).await.unwrap();
+    assert!(store.has_work("fp1").await.unwrap());
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let killed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(killed >= 1, "the store's pooled connection was terminated");
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    assert!(
+        store.has_work("fp1").await.unwrap(),
+        "a dead idle connection must be replaced"
+    );
+    let c = store.claim("w", "fp1", 1, 60_000).await.unwrap();
+    assert_eq!(c.len(), 1);
+    store.close().await;
+}

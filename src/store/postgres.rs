@@ -7,12 +7,39 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
-use sqlx::Row;
+use sqlx::{Connection, Row};
 
 use super::{
     decode_samples, encode_samples, new_token, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk,
     Outcome, PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
 };
+
+/// A pooled connection idle at least this long is pinged before it is handed out again.
+const IDLE_PING: Duration = Duration::from_secs(1);
+
+/// The claim, one statement: pick claimable rows in book order, skipping rows another claimer has locked,
+/// and lease them. Under READ COMMITTED a row changed since the snapshot is re-checked after locking.
+/// Binds: `$1` worker id, `$2` lease token, `$3` lease expiry, `$4` now (ms), `$5` engine fingerprint,
+/// `$6` how many.
+///
+/// The render ids are an array (`= ANY (ARRAY(…))`, an init plan) rather than an `IN (…)` join so that the
+/// planner can walk the partial index `chunks_claimable` (render, chapter, index) in order and stop at the
+/// first `$6` unlocked rows. With the join it chose to read every claimable row of the render and sort them
+/// whenever its statistics were thin or stale, which made each claim cost O(queue) instead of O(claimers).
+pub const CLAIM_SQL: &str = "WITH picked AS (
+         SELECT c.id FROM chunks c
+         WHERE c.render_id = ANY (ARRAY(SELECT r.id FROM renders r WHERE r.fingerprint = $5))
+           AND c.status IN ('pending', 'leased')
+           AND ((c.status = 'pending' AND c.retry_after <= $4)
+                OR (c.status = 'leased' AND c.lease_expires < $4))
+         ORDER BY c.render_id, c.chapter, c.idx
+         LIMIT $6
+         FOR UPDATE OF c SKIP LOCKED)
+     UPDATE chunks SET status = 'leased', lease_owner = $1, lease_token = $2, lease_expires = $3,
+         updated_ms = $4
+     FROM picked WHERE chunks.id = picked.id
+     RETURNING chunks.id, chunks.render_id, chunks.chapter, chunks.idx, chunks.store_key, chunks.request,
+         chunks.attempts, (SELECT r.audio_dir FROM renders r WHERE r.id = chunks.render_id) AS audio_dir";
 
 /// A PostgreSQL-backed store.
 #[derive(Debug, Clone)]
@@ -60,6 +87,18 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(5))
+            // sqlx pings every connection it returns to the pool; pinging it again on every acquire cost a
+            // third round trip per statement. Only a connection that sat idle long enough for the server to
+            // have gone away unnoticed is pinged before use (a dead one is dropped and replaced).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(|source| StoreError::Open {
@@ -158,8 +197,9 @@ impl PgStore {
                 .map_err(q("drop vanished chunks"))?
                 .rows_affected();
         }
+        let mut changed = dropped;
         for c in chunks {
-            sqlx::query(
+            changed += sqlx::query(
                 "INSERT INTO chunks (render_id, chapter, idx, plan_key, store_key, request, status, updated_ms)
                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7)
                  ON CONFLICT (render_id, chapter, idx) DO UPDATE SET
@@ -178,7 +218,8 @@ impl PgStore {
             .bind(now)
             .execute(&mut *tx)
             .await
-            .map_err(q("queue a chunk"))?;
+            .map_err(q("queue a chunk"))?
+            .rows_affected();
         }
         let already_done: i64 = sqlx::query("SELECT COUNT(*) FROM chunks WHERE render_id = $1 AND status = 'done'")
             .bind(render_id)
@@ -208,6 +249,15 @@ impl PgStore {
                 .try_get(0)
                 .map_err(q("count queued chunks"))?;
         tx.commit().await.map_err(q("commit a plan sync"))?;
+        if changed + reused > 0 {
+            // Fresh statistics for the planner: without them (autovacuum analyses a minute or more later) it
+            // plans the claim as "read every claimable row of the render, sort, lock the first" instead of
+            // walking `chunks_claimable` in book order, and every claim reads the whole queue.
+            sqlx::query("ANALYZE chunks")
+                .execute(&self.pool)
+                .await
+                .map_err(q("analyse the chunks table"))?;
+        }
         Ok(SyncReport {
             render_id,
             total: chunks.len() as u64,
@@ -355,33 +405,16 @@ impl PgStore {
     pub(super) async fn claim(&self, worker_id: &str, fingerprint: &str, n: u32, lease_ms: i64) -> Result<Vec<Claim>> {
         let now = now_ms();
         let token = new_token(worker_id);
-        // One statement: pick claimable rows in book order, skipping rows another claimer has locked, and
-        // lease them. Under READ COMMITTED a row changed since the snapshot is re-checked after locking.
-        let rows = sqlx::query(
-            "WITH picked AS (
-                 SELECT c.id FROM chunks c
-                 WHERE c.status IN ('pending', 'leased')
-                   AND c.render_id IN (SELECT r.id FROM renders r WHERE r.fingerprint = $5)
-                   AND ((c.status = 'pending' AND c.retry_after <= $4)
-                        OR (c.status = 'leased' AND c.lease_expires < $4))
-                 ORDER BY c.render_id, c.chapter, c.idx
-                 LIMIT $6
-                 FOR UPDATE OF c SKIP LOCKED)
-             UPDATE chunks SET status = 'leased', lease_owner = $1, lease_token = $2, lease_expires = $3,
-                 updated_ms = $4
-             FROM picked WHERE chunks.id = picked.id
-             RETURNING chunks.id, chunks.render_id, chunks.chapter, chunks.idx, chunks.store_key, chunks.request,
-                 chunks.attempts, (SELECT r.audio_dir FROM renders r WHERE r.id = chunks.render_id) AS audio_dir",
-        )
-        .bind(worker_id)
-        .bind(&token)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(fingerprint)
-        .bind(n as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("claim chunks"))?;
+        let rows = sqlx::query(CLAIM_SQL)
+            .bind(worker_id)
+            .bind(&token)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(fingerprint)
+            .bind(n as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("claim chunks"))?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             let e = || q("read a claim");
