@@ -85,7 +85,7 @@ fn check_generate(model: &S2a, name: &str) {
     for (i, (case, req)) in cases.iter().zip(&reqs).enumerate() {
         let want: Vec<Vec<u32>> = case["atoks"].as_array().unwrap().iter().map(u32s).collect();
         let got = model.generate(std::slice::from_ref(req)).unwrap().remove(0);
-        assert_eq!(got.len(), 4);
+        assert_eq!(got.len(), model.config.quantizers);
         assert_eq!(
             got[0].len(),
             3 * req.stoks.len() - 4,
@@ -132,6 +132,24 @@ fn conditioned_variant_is_detected_and_matches_reference() {
     assert!(m.is_conditioned());
     check_logits(&m, "s2a_tiny_cond");
     check_generate(&m, "s2a_tiny_cond");
+}
+
+/// Other configurations than the tiny fixtures: 2, 8 and 3 quantizers, depth 3 (odd: encoder/decoder split
+/// 3 + 3) and 1, 3-4 heads, MLP ×4, a projected acoustic width, stoks_len 30, a 129-code semantic vocabulary,
+/// and the conditioned variant at Q = 3.
+#[test]
+fn other_configurations_match_reference() {
+    for (name, q, cond) in [
+        ("s2a_q2_d3", 2, false),
+        ("s2a_q8_d1", 8, false),
+        ("s2a_cond_q3", 3, true),
+    ] {
+        let m = load(&format!("{name}.model"));
+        assert_eq!(m.config.quantizers, q, "{name}");
+        assert_eq!(m.is_conditioned(), cond, "{name}");
+        check_logits(&m, name);
+        check_generate(&m, name);
+    }
 }
 
 #[test]
