@@ -20,7 +20,7 @@ pub struct DebugArgs {
 pub enum DebugCommand {
     /// Generate semantic tokens with a T2S model and print them (without SOT/EOS).
     T2s(T2sArgs),
-    /// Generate acoustic tokens `[Q][3·len − 4]` (Q = the model's quantizers, 4 for WhisperSpeech) with an S2A model (un-delayed).
+    /// Generate acoustic tokens `[Q][3·len − 4]` with an S2A model (un-delayed; Q = its quantizers).
     S2a(super::say::S2aArgs),
     /// Decode acoustic tokens to a 32-bit float 24 kHz WAV with Vocos.
     Vocos(super::say::VocosArgs),
