@@ -123,6 +123,17 @@ fn tiny_b_old_format_matches_reference() {
     );
 }
 
+/// Another configuration: 4 heads, 1 encoder + 5 decoder layers, MLP ×4, a bidirectional encoder, 80 text and
+/// 96 semantic positions, 40 semantic codes.
+#[test]
+fn tiny_c_other_configuration_matches_reference() {
+    let m = T2s::load(&fx("t2s_tiny_c.model"), &Device::Cpu, DType::F32).unwrap();
+    assert!(!m.tunables.causal_encoder);
+    assert_eq!((m.config.n_head, m.config.ffn_mult, m.config.stoks_len), (4, 4, 96));
+    assert!(check_logits(&m, "t2s_tiny_c") <= 1e-4);
+    check_greedy(&m, "t2s_tiny_c");
+}
+
 #[test]
 fn code_switch_language_ids_per_position() {
     let runs = vec![(" Hi ".to_string(), 0), ("żó".to_string(), 10), ("x".to_string(), 2)];
