@@ -7,14 +7,24 @@ use candle_core::Device;
 use ws_book::engine::whisperspeech::vocos::{Vocos, VocosConfig};
 
 fn fx(name: &str) -> PathBuf {
+    fixture("vocos_tiny", name)
+}
+
+fn fixture(dir: &str, name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/whisperspeech/vocos_tiny")
+        .join("tests/fixtures/whisperspeech")
+        .join(dir)
         .join(name)
 }
 
 fn reference() -> (Vec<Vec<Vec<u32>>>, Vec<Vec<f32>>) {
-    let st = candle_core::safetensors::load(fx("reference.safetensors"), &Device::Cpu).unwrap();
-    let codes = st["codes"]
+    reference_of("vocos_tiny", "")
+}
+
+/// Codes `[b][Q][L]` and reference audio `[b][hop·L]` (tensors `codes{suffix}`, `audio{suffix}`).
+fn reference_of(dir: &str, suffix: &str) -> (Vec<Vec<Vec<u32>>>, Vec<Vec<f32>>) {
+    let st = candle_core::safetensors::load(fixture(dir, "reference.safetensors"), &Device::Cpu).unwrap();
+    let codes = st[&format!("codes{suffix}")]
         .to_vec3::<i64>()
         .unwrap()
         .into_iter()
@@ -24,7 +34,7 @@ fn reference() -> (Vec<Vec<Vec<u32>>>, Vec<Vec<f32>>) {
                 .collect()
         })
         .collect();
-    (codes, st["audio"].to_vec2::<f32>().unwrap())
+    (codes, st[&format!("audio{suffix}")].to_vec2::<f32>().unwrap())
 }
 
 fn rel_err(got: &[f32], want: &[f32]) -> f32 {
@@ -48,6 +58,24 @@ fn waveform_matches_reference_batched_and_alone() {
     }
     let alone = v.decode(&codes[1..]).unwrap();
     assert!(rel_err(&alone[0], &want[1]) <= 1e-4);
+}
+
+/// Another shape: width 32, MLP 96, 2 blocks, 4-wide features, n_fft 512 / hop 128, at Q = 8 and Q = 16.
+#[test]
+fn another_configuration_matches_reference_at_8_and_16_quantizers() {
+    let v = Vocos::load(&fixture("vocos_other", "pytorch_model.bin"), None, &Device::Cpu).unwrap();
+    assert_eq!((v.config.dim, v.config.n_fft, v.config.hop_length), (32, 512, 128));
+    for (suffix, q) in [("", 8), ("_q16", 16)] {
+        let (codes, want) = reference_of("vocos_other", suffix);
+        assert_eq!(codes[0].len(), q);
+        let got = v.decode(&codes).unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(g.len(), 128 * codes[i][0].len());
+            let e = rel_err(g, w);
+            eprintln!("Q={q} row {i}: waveform max |Δ| / peak = {e:e}");
+            assert!(e <= 1e-4, "Q={q} row {i}: relative error {e}");
+        }
+    }
 }
 
 #[test]

@@ -339,8 +339,8 @@ impl Vocos {
         &self.device
     }
 
-    /// Decodes code grids `codes[b][Q][L]` (EnCodec codes 0..1023, Q ∈ {2, 4, 8}) into waveforms of `hop·L`
-    /// samples each. Rows of equal length run as one batch.
+    /// Decodes code grids `codes[b][Q][L]` (EnCodec codes 0..1023; Q ∈ {2, 4, 8, 16}, EnCodec's 1.5 / 3 / 6 /
+    /// 12 kbps) into waveforms of `hop·L` samples each. Rows of equal length run as one batch.
     pub fn decode(&self, codes: &[Vec<Vec<u32>>]) -> Result<Vec<Vec<f32>>> {
         let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, g) in codes.iter().enumerate() {
@@ -366,7 +366,8 @@ impl Vocos {
             2 => 0,
             4 => 1,
             8 => 2,
-            q => return Err(VocosError::Input(format!("{q} quantizers; Vocos takes 2, 4 or 8"))),
+            16 => 3,
+            q => return Err(VocosError::Input(format!("{q} quantizers; Vocos takes 2, 4, 8 or 16"))),
         };
         if bandwidth_id >= self.config.adanorm_num_embeddings || q_n * 1024 > self.codebook_rows {
             return Err(VocosError::Input(format!(
@@ -508,7 +509,7 @@ mod tests {
         let ops = Vocos::from_checkpoint_tensor_ops(&ck, config(), &Device::Cpu).unwrap();
         assert!(matches!(fast.net, Net::Cpu(_)) && matches!(ops.net, Net::Tensor(_)));
         // every bandwidth; lengths shorter than the depthwise kernel, one frame, and rows of unequal length
-        for q in [2, 4, 8] {
+        for q in [2, 4, 8, 16] {
             let codes = vec![
                 grid(q, 1, 0),
                 grid(q, 3, 1),
