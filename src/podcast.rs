@@ -160,7 +160,7 @@ fn read_front_matter(path: &Path) -> Result<FrontMatter, PlanError> {
         path: path.to_path_buf(),
         source,
     })?;
-    let Some(yaml) = front_matter(&text) else {
+    let Some(yaml) = front_matter(text.strip_prefix('\u{feff}').unwrap_or(&text)) else {
         return Err(content_err(
             path,
             "line 1: an episode needs YAML front matter between `---` lines with at least `title` and `date`".into(),

@@ -153,6 +153,32 @@ fn attribution_cases_exact() {
 }
 
 #[test]
+fn a_byte_order_mark_is_not_spoken_and_keeps_the_first_heading_and_front_matter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "bom.md",
+        "\u{feff}---\ntitle: Front\n---\n\n# Rozdział pierwszy\r\n\r\nZażółć gęślą jaźń.\r\n\r\n# Two\n\nMore.\n",
+    );
+    let y = write(dir.path(), "p.yaml", "manuscripts: [bom.md]\nlanguage: pl\n");
+    let p = plan::load_and_plan(&y).expect("plan").1;
+    let titles: Vec<&str> = p.chapters.iter().map(|c| c.title.as_str()).collect();
+    assert_eq!(titles, ["Rozdział pierwszy", "Two"]);
+    let spoken: String = p
+        .chapters
+        .iter()
+        .flat_map(|c| &c.chunks)
+        .flat_map(|c| &c.runs)
+        .map(|r| r.text.as_str())
+        .collect();
+    assert!(
+        !spoken.contains('\u{feff}') && !spoken.contains("title:") && !spoken.contains('#'),
+        "{spoken}"
+    );
+    assert!(spoken.contains("Zażółć gęślą jaźń."), "{spoken}");
+}
+
+#[test]
 fn overlong_sentence_is_split_at_clauses_never_inside_words() {
     let dir = tempfile::tempdir().expect("tempdir");
     let long = (0..60)

@@ -119,6 +119,15 @@ fn episode_front_matter_errors_name_the_file_and_line() {
     let e = ws_book::podcast::load_and_plan(&y).unwrap_err().to_string();
     assert!(e.contains("unknown speaker `bob`"), "{e}");
 
+    // a byte-order mark before the front matter (Windows editors) is not an error
+    write(
+        d.path(),
+        "posts/a.md",
+        "\u{feff}---\ntitle: A\ndate: 2024-01-02\n---\n\nText.\n",
+    );
+    let p = ws_book::podcast::load_and_plan(&y).unwrap();
+    assert_eq!(p.episodes[0].title, "A");
+
     // Two episodes with one slug.
     write(
         d.path(),

@@ -63,6 +63,8 @@ pub fn read_markdown(path: &Path, opts: &ReadOptions) -> Result<RawBook, Manuscr
 
 /// Parses Markdown text; errors are messages without the file name.
 pub fn parse_markdown(text: &str, opts: &ReadOptions) -> Result<RawBook, String> {
+    // a byte-order mark (editors on Windows write one) would otherwise turn a first `# Heading` into spoken text
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut options = Options::empty();
     options.insert(Options::ENABLE_FOOTNOTES);
     options.insert(Options::ENABLE_TABLES);
