@@ -146,6 +146,24 @@ pub async fn render_batch(inputs: &[PathBuf], opts: &RenderOptions, cancel: Arc<
         results.push(r);
         let last = results.len() - 1;
         match podcast::load_and_plan(&input) {
+            Ok(p) if p.plan.chapters.iter().all(|c| c.chunks.is_empty()) => {
+                // an empty render would "complete" with no audio at all: say so instead
+                let sources: Vec<String> = if p.episodes.is_empty() {
+                    p.project
+                        .config
+                        .manuscripts
+                        .iter()
+                        .map(|m| m.display().to_string())
+                        .collect()
+                } else {
+                    vec!["the episodes".into()]
+                };
+                results[last].error = Some(format!(
+                    "nothing to speak: no text in {} (an empty file, or only images and markup?)",
+                    sources.join(", ")
+                ));
+                results[last].input_error = true;
+            }
             Ok(p) => planned.push((last, p)),
             Err(e) => {
                 results[last].error = Some(e.to_string());

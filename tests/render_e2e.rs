@@ -224,4 +224,18 @@ fn bad_input_exits_2_and_whisperspeech_says_what_is_missing() {
     assert!(err.contains("WhisperSpeech") && err.contains("missing"), "{err}");
     let out = p.cmd(&["render", "/nonexistent/book.md"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    // a manuscript with nothing to speak is an input error, not an empty "complete" render
+    let empty = p.dir.path().join("empty.md");
+    std::fs::write(&empty, "<!-- nothing yet -->\n\n![cover](cover.png)\n").unwrap();
+    let out = p
+        .cmd(&["render", &empty.display().to_string(), "--engine", "espeak"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("nothing to speak: no text in") && err.contains("empty.md"),
+        "{err}"
+    );
+    assert!(!p.dir.path().join("out").exists() || files(&p.dir.path().join("out"), "m4b").is_empty());
 }
