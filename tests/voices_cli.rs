@@ -207,6 +207,7 @@ fn bad_reference_audio_is_refused_with_the_file_named() {
         (&clipped, "clipped"),
         (&empty, "no audio"),
         (&d.path().join("missing.wav"), "no such file"),
+        (&d.path().to_path_buf(), "is a folder, not an audio file"),
     ] {
         let err = fails(&ws(&home, &["voices", "add", "x", &s(file)]));
         assert!(
@@ -310,4 +311,14 @@ fn missing_speaker_model_names_the_file_and_the_fix() {
         err.contains("embedding_model.ckpt") && err.contains("spkrec-ecapa-voxceleb") && err.contains("models fetch"),
         "{err}"
     );
+    // a bad recording is reported before the missing model (the cheaper, more specific fix comes first)
+    let missing = d.path().join("typo.wav");
+    let o = Command::new(bin())
+        .args(["voices", "add", "x", &s(&missing)])
+        .env("WS_BOOK_HOME", d.path())
+        .env_remove("WS_BOOK_SPEAKER_MODEL")
+        .output()
+        .unwrap();
+    let err = fails(&o);
+    assert!(err.contains("typo.wav") && err.contains("no such file"), "{err}");
 }

@@ -195,16 +195,21 @@ async fn add(a: AddArgs) -> anyhow::Result<i32> {
     if !a.force && lib.exists(&a.name).await? {
         bail!("voice `{}` exists already; pass --force to replace it", a.name);
     }
+    // the recordings first: a missing or unusable file is reported before any model is looked for
+    let window = a.window.window();
+    let clips = a
+        .audio
+        .iter()
+        .map(|p| audio_in::load_reference(p, &window))
+        .collect::<Result<Vec<_>, _>>()?;
     let (weights, config) = speaker_model_location(a.model.as_deref(), a.config.as_deref())?;
     let enc = SpeakerEncoder::load(&weights, config.as_deref(), &candle_core::Device::Cpu)
         .with_context(|| format!("loading the speaker encoder {}", weights.display()))?;
-    let window = a.window.window();
     let mut embs = Vec::new();
     let mut sources = Vec::new();
-    for p in &a.audio {
-        let audio = audio_in::load_reference(p, &window)?;
+    for (p, audio) in a.audio.iter().zip(&clips) {
         let seconds = audio.samples.len() as f64 / f64::from(audio.sample_rate);
-        embs.push(enc.embed(&audio)?);
+        embs.push(enc.embed(audio)?);
         sources.push(SourceRef {
             file: p
                 .file_name()

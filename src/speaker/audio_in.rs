@@ -61,6 +61,9 @@ fn bad(path: &Path, message: impl Into<String>) -> SpeakerError {
 
 /// Decodes channel `window.channel` of `path` (all of it, at the file's rate), then cuts and checks the window.
 pub fn load_reference(path: &Path, window: &AudioWindow) -> Result<ReferenceAudio, SpeakerError> {
+    if path.is_dir() {
+        return Err(bad(path, "is a folder, not an audio file"));
+    }
     if !path.is_file() {
         return Err(bad(path, "no such file"));
     }
