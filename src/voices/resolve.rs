@@ -64,10 +64,7 @@ impl VoiceResolver {
     }
 
     async fn library(&mut self) -> Result<&VoiceLibrary, VoiceError> {
-        if self.library.is_none() {
-            self.library = Some(VoiceLibrary::open_default().await?);
-        }
-        Ok(self.library.as_ref().expect("opened above"))
+        open_library(&mut self.library).await
     }
 
     /// Checks that `voice` exists (library name known, reference file present) without computing anything.
@@ -117,25 +114,25 @@ impl VoiceResolver {
             VoiceSource::Library(name) => self.library().await?.get(&name).await?.embedding,
             VoiceSource::File(p) => {
                 let digest = file_digest(&p).map_err(|e| perr(format!("cannot read {}: {e}", p.display())))?;
-                if self.encoder.is_none() {
-                    let enc =
-                        SpeakerEncoder::locate(self.speaker_model.as_deref(), None).map_err(|e| perr(e.to_string()))?;
-                    let md = file_digest(&enc.model_path).map_err(|e| perr(e.to_string()))?;
-                    self.encoder = Some((enc, md));
-                }
-                let model_digest = self.encoder.as_ref().map(|(_, d)| d.clone()).unwrap_or_default();
-                let cached = self.library().await?.cached_embedding(&digest, &model_digest).await?;
-                match cached {
+                let loaded = match self.encoder.take() {
+                    Some(x) => x,
+                    None => {
+                        let enc = SpeakerEncoder::locate(self.speaker_model.as_deref(), None)
+                            .map_err(|e| perr(e.to_string()))?;
+                        let md = file_digest(&enc.model_path).map_err(|e| perr(e.to_string()))?;
+                        (enc, md)
+                    }
+                };
+                // kept for the next voice; the library is a separate field, so both can be borrowed at once
+                let (enc, model_digest) = self.encoder.insert(loaded);
+                let lib = open_library(&mut self.library).await?;
+                match lib.cached_embedding(&digest, model_digest).await? {
                     Some(e) => e,
                     None => {
-                        let (enc, _) = self.encoder.as_ref().expect("loaded above");
                         let e = enc
                             .embed_file(&p, &AudioWindow::default())
                             .map_err(|e| perr(e.to_string()))?;
-                        self.library()
-                            .await?
-                            .cache_embedding(&digest, &model_digest, &p, &e)
-                            .await?;
+                        lib.cache_embedding(&digest, model_digest, &p, &e).await?;
                         e
                     }
                 }
@@ -144,4 +141,13 @@ impl VoiceResolver {
         self.memo.insert(voice.to_string(), e.clone());
         Ok(e)
     }
+}
+
+/// Opens the voice library in `slot` on first use.
+async fn open_library(slot: &mut Option<VoiceLibrary>) -> Result<&VoiceLibrary, VoiceError> {
+    let lib = match slot.take() {
+        Some(l) => l,
+        None => VoiceLibrary::open_default().await?,
+    };
+    Ok(slot.insert(lib))
 }
