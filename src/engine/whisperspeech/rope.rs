@@ -71,43 +71,48 @@ impl Rope {
 mod tests {
     use super::*;
 
-    /// The kernel path (tables, narrowed) equals the rotate-half formula `x·cos + rotate_half(x)·sin`.
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// Both paths — the precomputed tables (narrowed) and positions past them (rows built on the fly) — equal
+    /// the rotate-half formula `x·cos + rotate_half(x)·sin`, computed here independently.
     #[test]
     fn tables_and_kernel_match_the_rotate_half_formula() {
         let dev = Device::Cpu;
         let inv_freq: Vec<f32> = (0..4).map(|i| 1.0 / 10000f32.powf(i as f32 / 4.0)).collect();
         let rope = Rope::new(inv_freq.clone(), 16, &dev).unwrap();
         let x = Tensor::randn(0f32, 1.0, (2, 3, 5, 8), &dev).unwrap();
-        let p0 = 7;
-        let got = rope.apply_from(&x, p0).unwrap();
-        let positions: Vec<usize> = (p0..p0 + 5).collect();
-        let (c, s) = tables(&inv_freq, &positions, &dev).unwrap();
-        let c = Tensor::cat(&[&c, &c], 1).unwrap();
-        let s = Tensor::cat(&[&s, &s], 1).unwrap();
-        let x1 = x.narrow(3, 0, 4).unwrap();
-        let x2 = x.narrow(3, 4, 4).unwrap();
-        let rot = Tensor::cat(&[&x2.neg().unwrap(), &x1], 3).unwrap();
-        let want = (x.broadcast_mul(&c).unwrap() + rot.broadcast_mul(&s).unwrap()).unwrap();
-        let d = (got - &want)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert!(d < 1e-6, "max |Δ| {d}");
-        // beyond the tables, and at explicit positions: the same rotation
-        let far = rope.apply_from(&x, 14).unwrap();
-        let explicit = rope.apply(&x, &[14, 15, 16, 17, 18]).unwrap();
-        let d = (far - explicit)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .max_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert_eq!(d, 0.0);
+        let formula = |p0: usize| {
+            let (mut c, mut s) = (Vec::new(), Vec::new());
+            for p in p0..p0 + 5 {
+                for _ in 0..2 {
+                    for f in &inv_freq {
+                        c.push((p as f32 * f).cos());
+                        s.push((p as f32 * f).sin());
+                    }
+                }
+            }
+            let c = Tensor::from_vec(c, (5, 8), &dev).unwrap();
+            let s = Tensor::from_vec(s, (5, 8), &dev).unwrap();
+            let x1 = x.narrow(3, 0, 4).unwrap();
+            let x2 = x.narrow(3, 4, 4).unwrap();
+            let rot = Tensor::cat(&[&x2.neg().unwrap(), &x1], 3).unwrap();
+            (x.broadcast_mul(&c).unwrap() + rot.broadcast_mul(&s).unwrap()).unwrap()
+        };
+        // positions 7..12 lie in the tables; 14..19 run past their 16 rows
+        for p0 in [0, 7, 14] {
+            let d = max_diff(&rope.apply_from(&x, p0).unwrap(), &formula(p0));
+            assert!(d < 1e-6, "p0 {p0}: max |Δ| {d}");
+        }
+        let explicit = rope.apply(&x, &[7, 8, 9, 10, 11]).unwrap();
+        assert!(max_diff(&explicit, &formula(7)) < 1e-6);
     }
 }
