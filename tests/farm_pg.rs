@@ -11,8 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pg_support::PgServer;
-use render_support::{files, DemoProject};
-use ws_book::audio::qc;
+use render_support::{assert_same_audio, reference_render, wait_until, DemoProject};
 use ws_book::store::{ChunkState, PlannedChunk, RenderSpec, Store};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -79,19 +78,8 @@ fn spawn_worker(p: &DemoProject, url: &str, delay_ms: &str) -> Child {
     .unwrap()
 }
 
-fn decoded(path: &std::path::Path) -> Vec<u32> {
-    qc::decode_all(path).unwrap().1.iter().map(|x| x.to_bits()).collect()
-}
-
 fn wait_for_render(rt: &tokio::runtime::Runtime, url: &str) {
-    let t0 = Instant::now();
-    while states(rt, url).is_none() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "the render never queued its chunks"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the render queues its chunks", || states(rt, url).is_some());
 }
 
 /// The first chunk leased by one of `pids` (worker ids are `host:pid:n`): (pid, chapter, index).
@@ -108,27 +96,10 @@ fn signal(pid: u32, sig: &str) {
     assert!(ok.success(), "kill {sig} {pid}");
 }
 
-fn assert_same_audio(reference: &DemoProject, p: &DemoProject) {
-    let (a, b) = (files(&reference.out(), "m4b"), files(&p.out(), "m4b"));
-    assert_eq!(b.len(), 1, "one m4b");
-    assert_eq!(
-        decoded(&a[0]),
-        decoded(&b[0]),
-        "m4b audio differs from the single-worker render"
-    );
-    let (ma, mb) = (files(&reference.out(), "mp3"), files(&p.out(), "mp3"));
-    assert_eq!(ma.len(), mb.len());
-    for (x, y) in ma.iter().zip(&mb) {
-        assert_eq!(decoded(x), decoded(y), "{} differs", y.display());
-    }
-}
-
 #[test]
 fn three_workers_sigkill_and_a_frozen_worker_still_give_bit_identical_audio() {
     let rt = runtime();
-    let reference = DemoProject::new();
-    let (out, _) = reference.render(&["--workers", "1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (reference, _) = reference_render();
 
     let server = PgServer::start();
     let url = server.fresh_db();
@@ -257,9 +228,7 @@ fn three_workers_sigkill_and_a_frozen_worker_still_give_bit_identical_audio() {
 #[test]
 fn a_database_restart_during_a_render_is_ridden_out() {
     let rt = runtime();
-    let reference = DemoProject::new();
-    let (out, _) = reference.render(&["--workers", "1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (reference, _) = reference_render();
 
     let server = PgServer::start();
     let url = server.fresh_db();
@@ -413,9 +382,7 @@ fn a_worker_of_another_engine_version_refuses_to_claim_and_says_why() {
 
 #[test]
 fn project_yaml_store_selects_postgres_and_audio_dir_keeps_audio_in_files() {
-    let reference = DemoProject::new();
-    let (out, _) = reference.render(&["--workers", "1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (reference, _) = reference_render();
 
     let url = pg_support::shared().fresh_db();
     let p = DemoProject::new();

@@ -8,7 +8,7 @@ mod render_support;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use render_support::{files, DemoProject};
+use render_support::{assert_same_audio, files, reference_render, wait_until, DemoProject};
 use ws_book::audio::qc;
 use ws_book::store::Store;
 
@@ -59,18 +59,10 @@ fn spawn_render(p: &DemoProject, workers: &str) -> Child {
     .unwrap()
 }
 
-fn decoded(path: &std::path::Path) -> Vec<u32> {
-    qc::decode_all(path).unwrap().1.iter().map(|x| x.to_bits()).collect()
-}
-
 #[test]
 fn sigkill_at_several_points_then_resume_gives_bit_identical_audio() {
     let rt = runtime();
-    // Reference: one uninterrupted render.
-    let reference = DemoProject::new();
-    let (out, v) = reference.render(&["--workers", "1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let total = v["chunks"]["total"].as_u64().unwrap();
+    let (reference, total) = reference_render();
 
     // Crashing render: kill after 1 chunk, after a few more, and once everything is synthesised (assembly).
     let p = DemoProject::new();
@@ -114,14 +106,7 @@ fn sigkill_at_several_points_then_resume_gives_bit_identical_audio() {
     assert_eq!(v2["complete"], true);
 
     // Final audio bit-identical to the uninterrupted render (decoded samples), M4B and every MP3.
-    let a = files(&reference.out(), "m4b");
-    let b = files(&p.out(), "m4b");
-    assert_eq!(decoded(&a[0]), decoded(&b[0]), "m4b audio differs after crashes");
-    let (ma, mb) = (files(&reference.out(), "mp3"), files(&p.out(), "mp3"));
-    assert_eq!(ma.len(), mb.len());
-    for (x, y) in ma.iter().zip(&mb) {
-        assert_eq!(decoded(x), decoded(y), "{} differs", y.display());
-    }
+    assert_same_audio(&reference, &p);
 
     // No chunk completed twice; every chunk done.
     let states = rt.block_on(async {
@@ -191,10 +176,7 @@ fn two_worker_processes_and_a_render_share_one_database() {
 #[test]
 fn ctrl_c_finishes_in_flight_chunks_exits_130_and_the_next_run_resumes() {
     let rt = runtime();
-    let reference = DemoProject::new();
-    let (out, v) = reference.render(&["--workers", "1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    let total = v["chunks"]["total"].as_u64().unwrap();
+    let (reference, total) = reference_render();
 
     let p = DemoProject::new();
     let yaml = p.yaml().display().to_string();
@@ -214,11 +196,9 @@ fn ctrl_c_finishes_in_flight_chunks_exits_130_and_the_next_run_resumes() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let t0 = Instant::now();
-    while counts(&rt, &p.db()).is_none_or(|(done, _)| done < 2) {
-        assert!(t0.elapsed() < Duration::from_secs(120), "no progress");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("2 chunks done", || {
+        counts(&rt, &p.db()).is_some_and(|(done, _)| done >= 2)
+    });
     // SIGINT, as Ctrl-C in a terminal
     let st = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -251,11 +231,5 @@ fn ctrl_c_finishes_in_flight_chunks_exits_130_and_the_next_run_resumes() {
     let (out, v) = p.render(&["--workers", "1"]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(v["chunks"]["synthesized"].as_u64().unwrap(), total - done);
-    for ext in ["m4b", "mp3"] {
-        let (a, b) = (files(&reference.out(), ext), files(&p.out(), ext));
-        assert!(!a.is_empty() && a.len() == b.len(), "{ext}: {a:?} vs {b:?}");
-        for (x, y) in a.iter().zip(&b) {
-            assert_eq!(decoded(x), decoded(y), "{} differs", y.display());
-        }
-    }
+    assert_same_audio(&reference, &p);
 }

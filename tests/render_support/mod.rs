@@ -96,3 +96,47 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     v.sort();
     v
 }
+
+/// A reference: the demo rendered once by one worker, uninterrupted; with its chunk count.
+pub fn reference_render() -> (DemoProject, u64) {
+    let p = DemoProject::new();
+    let (out, v) = p.render(&["--workers", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let total = v["chunks"]["total"].as_u64().unwrap();
+    (p, total)
+}
+
+/// Polls `cond` every 20 ms until it holds; fails with `what` after 120 s.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !cond() {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(120), "timed out: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The decoded samples of an audio file, as bits (exact comparison).
+pub fn decoded(path: &Path) -> Vec<u32> {
+    ws_book::audio::qc::decode_all(path)
+        .unwrap()
+        .1
+        .iter()
+        .map(|x| x.to_bits())
+        .collect()
+}
+
+/// `p`'s one M4B and every MP3 decode bit-identical to `reference`'s.
+pub fn assert_same_audio(reference: &DemoProject, p: &DemoProject) {
+    let (a, b) = (files(&reference.out(), "m4b"), files(&p.out(), "m4b"));
+    assert_eq!(b.len(), 1, "one m4b");
+    assert_eq!(
+        decoded(&a[0]),
+        decoded(&b[0]),
+        "m4b audio differs from the reference render"
+    );
+    let (ma, mb) = (files(&reference.out(), "mp3"), files(&p.out(), "mp3"));
+    assert!(!ma.is_empty() && ma.len() == mb.len(), "{ma:?} vs {mb:?}");
+    for (x, y) in ma.iter().zip(&mb) {
+        assert_eq!(decoded(x), decoded(y), "{} differs", y.display());
+    }
+}
