@@ -38,6 +38,14 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// `models fetch` of the three tiny-preset references into `home`'s library.
+fn fetch_tiny(home: &Path, endpoint: &str) {
+    let mut args = vec!["models", "fetch"];
+    args.extend(TINY);
+    let o = ws(home, endpoint, &args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn fetch_list_verify_rm() {
     let hub = model_hub();
@@ -112,10 +120,7 @@ fn fetch_list_verify_rm() {
 fn offline_machine_imports_a_hub_cache_and_speaks() {
     let hub = model_hub();
     let online = tempfile::tempdir().unwrap();
-    let mut args = vec!["models", "fetch"];
-    args.extend(TINY);
-    let o = ws(online.path(), &hub.url, &args);
-    assert!(o.status.success(), "{}", text(&o));
+    fetch_tiny(online.path(), &hub.url);
     let connections = hub.connections.load(std::sync::atomic::Ordering::SeqCst);
 
     // the "offline" machine: nothing in its library, no hub reachable
@@ -367,10 +372,7 @@ fn single_file_import_names_and_force_and_the_token_file_and_gated_repos() {
 fn voices_preview_speaks_through_whisperspeech_when_the_models_are_present() {
     let hub = model_hub();
     let d = tempfile::tempdir().unwrap();
-    let mut args = vec!["models", "fetch"];
-    args.extend(TINY);
-    let o = ws(d.path(), &hub.url, &args);
-    assert!(o.status.success(), "{}", text(&o));
+    fetch_tiny(d.path(), &hub.url);
     let sp = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/speaker");
     let ckpt = sp.join("ecapa_small.ckpt").display().to_string();
     let o = ws(
