@@ -156,11 +156,8 @@ fn content_err(path: &Path, message: String) -> PlanError {
 
 /// Reads an episode's front matter; errors name the file and line.
 fn read_front_matter(path: &Path) -> Result<FrontMatter, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|source| manuscript::ManuscriptError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let Some(yaml) = front_matter(text.strip_prefix('\u{feff}').unwrap_or(&text)) else {
+    let text = manuscript::markdown::read_text(path)?;
+    let Some(yaml) = front_matter(&text) else {
         return Err(content_err(
             path,
             "line 1: an episode needs YAML front matter between `---` lines with at least `title` and `date`".into(),

@@ -34,6 +34,17 @@ pub struct FrontMatter {
 
 /// Reads a Markdown file.
 pub fn read_markdown(path: &Path, opts: &ReadOptions) -> Result<RawBook, ManuscriptError> {
+    let text = read_text(path)?;
+    parse_markdown(&text, opts).map_err(|message| ManuscriptError::Invalid {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// Reads a Markdown file's text: at most [`MAX_MARKDOWN_BYTES`], UTF-8 (the error gives the offset of the first
+/// bad byte), a leading byte-order mark dropped (editors on Windows write one; it would turn a first `# Heading`
+/// or the front matter into spoken text).
+pub fn read_text(path: &Path) -> Result<String, ManuscriptError> {
     let io = |source| ManuscriptError::Io {
         path: path.to_path_buf(),
         source,
@@ -48,23 +59,20 @@ pub fn read_markdown(path: &Path, opts: &ReadOptions) -> Result<RawBook, Manuscr
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let text = String::from_utf8(bytes).map_err(|e| ManuscriptError::Invalid {
+    const BOM: &[u8] = b"\xEF\xBB\xBF";
+    let skip = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    let text = std::str::from_utf8(&bytes[skip..]).map_err(|e| ManuscriptError::Invalid {
         path: path.to_path_buf(),
         message: format!(
             "not UTF-8 text (invalid byte at offset {}); save the manuscript as UTF-8",
-            e.utf8_error().valid_up_to()
+            skip + e.valid_up_to()
         ),
     })?;
-    parse_markdown(&text, opts).map_err(|message| ManuscriptError::Invalid {
-        path: path.to_path_buf(),
-        message,
-    })
+    Ok(text.to_string())
 }
 
 /// Parses Markdown text; errors are messages without the file name.
 pub fn parse_markdown(text: &str, opts: &ReadOptions) -> Result<RawBook, String> {
-    // a byte-order mark (editors on Windows write one) would otherwise turn a first `# Heading` into spoken text
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut options = Options::empty();
     options.insert(Options::ENABLE_FOOTNOTES);
     options.insert(Options::ENABLE_TABLES);
