@@ -4,6 +4,8 @@
 //! RoPE), optional pre-LN cross-attention over K/V computed once per utterance ([`Block::cross_kv`]), and a
 //! pre-LN MLP with exact GELU. The net attention logit scale is folded into the query weights at load time.
 
+use std::cell::RefCell;
+
 use candle_core::{DType, Tensor, D};
 use candle_nn::kv_cache::KvCache;
 
@@ -164,9 +166,21 @@ pub struct WeightLoader<'a> {
     pub ck: &'a Checkpoint,
     /// the compute dtype of linear layers
     pub dtype: DType,
+    /// RoPE tables built so far: layers with the same `inv_freq` (all of them, in the published models) share
+    /// one set of tables instead of each holding a copy
+    ropes: RefCell<Vec<Rope>>,
 }
 
-impl WeightLoader<'_> {
+impl<'a> WeightLoader<'a> {
+    /// A loader over `ck` whose linear layers compute in `dtype`.
+    pub fn new(ck: &'a Checkpoint, dtype: DType) -> Self {
+        Self {
+            ck,
+            dtype,
+            ropes: RefCell::new(Vec::new()),
+        }
+    }
+
     /// A model error naming the checkpoint file.
     pub fn err(&self, msg: String) -> LoadError {
         LoadError::Model {
@@ -225,7 +239,17 @@ impl WeightLoader<'_> {
             return Ok(None);
         };
         let t = self.ts(&format!("{p}.rotary.inv_freq"), &[s.head_width / 2])?;
-        Ok(Some(Rope::new(t.to_vec1::<f32>()?, n, t.device())?))
+        let inv_freq = t.to_vec1::<f32>()?;
+        let mut ropes = self.ropes.borrow_mut();
+        if let Some(r) = ropes
+            .iter()
+            .find(|r| r.inv_freq() == inv_freq.as_slice() && r.positions() == n)
+        {
+            return Ok(Some(r.clone())); // tensors are reference-counted: the tables are shared, not copied
+        }
+        let r = Rope::new(inv_freq, n, t.device())?;
+        ropes.push(r.clone());
+        Ok(Some(r))
     }
 
     /// Block `p` (`{p}.attn`, `{p}.attn_ln`, `{p}.mlp.{0,2}`, `{p}.mlp_ln`, and with `cross` `{p}.cross_attn`,

@@ -38,6 +38,16 @@ impl Rope {
         Ok(Self { inv_freq, cos, sin })
     }
 
+    /// The stored frequencies.
+    pub fn inv_freq(&self) -> &[f32] {
+        &self.inv_freq
+    }
+
+    /// How many positions the tables cover.
+    pub fn positions(&self) -> usize {
+        self.cos.dims()[0]
+    }
+
     /// Rotates `x` `[b, h, n, d]` whose row `i` sits at position `p0 + i`.
     pub fn apply_from(&self, x: &Tensor, p0: usize) -> Result<Tensor> {
         let n = x.dim(2)?;

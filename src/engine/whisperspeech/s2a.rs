@@ -278,7 +278,7 @@ impl S2a {
     /// encoder, which runs once per utterance, stays in `dtype`.
     pub fn from_checkpoint_with(ck: &Checkpoint, device: &Device, opts: ModelOptions) -> Result<Self> {
         let dtype = opts.dtype;
-        let ld = WeightLoader { ck, dtype };
+        let ld = WeightLoader::new(ck, dtype);
         let config = S2aConfig::from_json(ck.get("config").ok_or_else(|| ld.err("no `config` entry".into()))?)
             .map_err(|m| ld.err(m))?;
         let tunables = S2aTunables::from_json(ck.get("tunables").unwrap_or(&Json::Null));

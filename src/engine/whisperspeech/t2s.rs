@@ -317,7 +317,7 @@ impl T2s {
         let c = &config;
         let w = c.width();
         let dtype = opts.dtype;
-        let ld = WeightLoader { ck, dtype };
+        let ld = WeightLoader::new(ck, dtype);
         let shape = BlockShape {
             width: w,
             ffn_mult: c.ffn_mult,
