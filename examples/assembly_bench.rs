@@ -8,11 +8,11 @@
 
 use std::time::Instant;
 
+use ws_book::assembly::{assemble, AssemblyOptions, BookAssembly, ChapterAssembly};
 use ws_book::audio::encode::OutFormat;
 use ws_book::audio::loudness::AUDIOBOOK;
 use ws_book::audio::stitch::ChunkSlot;
 use ws_book::project::PauseOptions;
-use ws_book::render::{assemble, AssemblyOptions, BookAssembly, ChapterAssembly};
 use ws_book::store::{PlannedChunk, RenderSpec, Store, StoredAudio};
 
 const CHUNK_S: usize = 10;

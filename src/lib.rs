@@ -3,6 +3,7 @@
 //! Data flows one way: [`project`] + [`manuscript`] → [`plan`] → store → worker → engine → assembly → publish.
 //! See `ARCHITECTURE.md` for the code map and invariants.
 
+pub mod assembly;
 pub mod audio;
 pub mod batch;
 pub mod engine;

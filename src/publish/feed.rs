@@ -11,11 +11,11 @@ use serde::Serialize;
 
 use super::templates::Templates;
 use super::{write_atomic, PublishError};
+use crate::assembly::OutputFile;
 use crate::audio::encode::OutFormat;
 use crate::plan::Plan;
 use crate::podcast::Episode;
 use crate::project::Project;
-use crate::render::OutputFile;
 
 /// What `write_feed` wrote.
 #[derive(Debug, Clone, Serialize)]

@@ -234,7 +234,7 @@ mod tests {
             section_starts(&chapter, &timeline),
             [("One".to_string(), 0.0), ("Two".to_string(), 5.0)]
         );
-        let marks = crate::render::section_marks(&chapter.sections, &timeline, 48_000);
+        let marks = crate::assembly::section_marks(&chapter.sections, &timeline, 48_000);
         assert_eq!((marks[0].start, marks[0].end), (0, 240_000));
         assert_eq!((marks[1].start, marks[1].end), (240_000, 400_000));
     }

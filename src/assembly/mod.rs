@@ -1,0 +1,241 @@
+//! The assembly stage: the finished chunks of complete chapters, streamed from the store, stitched with
+//! pauses, loudness-normalised in two passes and encoded (M4B for the book, MP3/Opus per chapter).
+//!
+//! Owns the assembly records ([`BookAssembly`], [`ChapterAssembly`]), what assembly wrote ([`Assembled`],
+//! [`OutputFile`], [`ChapterLoudness`]), output naming ([`chapter_stem`], [`slug`]) and in-file chapter markers
+//! ([`section_marks`]). It reads the store and the plan's types; it must never import `render`, `worker`,
+//! `engine`, `publish` or `cli` (publishing reads what assembly wrote, not the other way round).
+//!
+//! Memory is one chunk plus codec buffers, whatever the book's length (DESIGN.md invariant 7).
+
+mod encode;
+mod measure;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::Serialize;
+
+use crate::audio::encode::{ChapterMark, Cover, EncodeError, OutFormat};
+use crate::audio::loudness::{self, Preset};
+use crate::audio::resample::ResampleError;
+use crate::audio::stitch::{self, ChunkSlot, StitchError};
+use crate::plan::Section;
+use crate::store::Store;
+
+/// Errors that stop assembly.
+#[derive(Debug, thiserror::Error)]
+pub enum AssemblyError {
+    /// Stitching (reading chunk audio from the store) failed.
+    #[error(transparent)]
+    Stitch(#[from] StitchError),
+    /// Encoding failed.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// Resampling failed.
+    #[error(transparent)]
+    Resample(#[from] ResampleError),
+    /// Loudness measurement failed.
+    #[error(transparent)]
+    Loudness(#[from] loudness::LoudnessError),
+    /// Stopped by Ctrl-C (checked between chapters).
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// One file written.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputFile {
+    /// Path.
+    pub path: PathBuf,
+    /// Format.
+    pub format: OutFormat,
+    /// Duration in seconds.
+    pub duration: f64,
+    /// Chapter (per-chapter files), 0-based.
+    pub chapter: Option<usize>,
+}
+
+/// Loudness of a chapter before and after mastering.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChapterLoudness {
+    /// 0-based chapter.
+    pub chapter: usize,
+    /// Integrated loudness measured before gain, LUFS.
+    pub measured_lufs: f64,
+    /// Sample peak before gain, dBFS.
+    pub measured_peak_db: f64,
+    /// Gain applied, dB.
+    pub gain_db: f64,
+    /// Duration, seconds.
+    pub duration: f64,
+}
+
+/// A chapter to assemble.
+#[derive(Debug, Clone)]
+pub struct ChapterAssembly {
+    /// 0-based index.
+    pub index: usize,
+    /// Title.
+    pub title: String,
+    /// Chunks in order.
+    pub slots: Vec<ChunkSlot>,
+    /// All chunks done (only complete chapters are written).
+    pub complete: bool,
+    /// In-file chapter markers of this chapter's own files (podcast episode headings).
+    pub sections: Vec<Section>,
+    /// File name stem instead of `NN - Title`.
+    pub file_stem: Option<String>,
+}
+
+/// A book to assemble.
+#[derive(Debug, Clone)]
+pub struct BookAssembly {
+    /// Title.
+    pub title: String,
+    /// Author.
+    pub author: String,
+    /// Chapters.
+    pub chapters: Vec<ChapterAssembly>,
+    /// Cover art.
+    pub cover: Option<Cover>,
+    /// Genre tag (`Audiobook`, `Podcast`).
+    pub genre: String,
+}
+
+/// What assembly wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Assembled {
+    /// Chapters written.
+    pub chapters: usize,
+    /// Files.
+    pub outputs: Vec<OutputFile>,
+    /// Loudness per chapter.
+    pub loudness: Vec<ChapterLoudness>,
+    /// The timeline of each assembled chapter (chapter index, chunk offsets at the engine rate).
+    pub timelines: Vec<(usize, stitch::Timeline)>,
+}
+
+/// How to assemble a book.
+#[derive(Debug, Clone)]
+pub struct AssemblyOptions {
+    /// Pauses and room tone.
+    pub pauses: crate::project::PauseOptions,
+    /// Loudness preset.
+    pub preset: Preset,
+    /// Output formats.
+    pub formats: Vec<OutFormat>,
+    /// Output folder.
+    pub out_dir: PathBuf,
+    /// Sample rate of the stored chunk audio (the engine's rate).
+    pub rate: u32,
+}
+
+/// A file-name-safe version of a title.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() || c == ' ' || c == '-' || c == '_' || c == '.' || c == ',' || c == '\'' {
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    let t: String = out.trim().trim_matches('.').chars().take(60).collect();
+    if t.is_empty() {
+        "untitled".into()
+    } else {
+        t.trim().to_string()
+    }
+}
+
+/// The file name stem of a chapter's files: its `file_stem`, else `NN - Title` (zero-padded to the count).
+pub fn chapter_stem(ch: &ChapterAssembly, n_chapters: usize) -> String {
+    match &ch.file_stem {
+        Some(s) => s.clone(),
+        None => {
+            let width = n_chapters.to_string().len().max(2);
+            format!("{:0width$} - {}", ch.index + 1, slug(&ch.title))
+        }
+    }
+}
+
+/// In-file chapter markers of a chapter's sections at `out_rate`: the first starts at 0 (the head room
+/// tone), each other at its first chunk's offset in the timeline; each ends where the next starts.
+pub fn section_marks(sections: &[Section], timeline: &stitch::Timeline, out_rate: u32) -> Vec<ChapterMark> {
+    let r = out_rate as f64 / timeline.rate as f64;
+    let total = (timeline.total as f64 * r).ceil() as i64;
+    let starts: Vec<i64> = sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (i, timeline.chunks.get(s.first_chunk)) {
+            (0, _) | (_, None) => 0,
+            (_, Some((start, _))) => (*start as f64 * r).round() as i64,
+        })
+        .collect();
+    sections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ChapterMark {
+            title: s.title.clone(),
+            start: starts[i],
+            end: starts.get(i + 1).copied().unwrap_or(total),
+        })
+        .collect()
+}
+
+/// Assembles and encodes the complete chapters of a book (checking `cancel` between chapters): pass one
+/// streams each chapter from the store through the loudness meter; pass two streams it again through gain,
+/// limiter, resamplers and encoders. The M4B is written only when every chapter is complete.
+pub async fn assemble(
+    store: &Store,
+    book: &BookAssembly,
+    opts: &AssemblyOptions,
+    cancel: &AtomicBool,
+) -> Result<Assembled, AssemblyError> {
+    let mut result = Assembled::default();
+    let n = book.chapters.len();
+    // Pass one: measure.
+    let mut measured = Vec::new();
+    for ch in book.chapters.iter().filter(|c| c.complete) {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(AssemblyError::Interrupted);
+        }
+        let m = measure::chapter(store, ch, opts).await?;
+        result.loudness.push(m.loudness.clone());
+        measured.push(m);
+    }
+    let all_complete = measured.len() == n && n > 0;
+
+    // Pass two: encode, the book's M4B fed alongside each chapter's own files.
+    let mut m4b = match opts.formats.contains(&OutFormat::M4b) && all_complete {
+        true => Some(encode::open_m4b(book, &measured, opts)?),
+        false => None,
+    };
+    let mut m4b_err: Option<EncodeError> = None;
+    for m in &measured {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(AssemblyError::Interrupted);
+        }
+        let files = encode::chapter(store, book, m, opts, m4b.as_mut(), &mut m4b_err).await?;
+        result.outputs.extend(files);
+        result.chapters += 1;
+        result.timelines.push((m.chapter.index, m.timeline.clone()));
+    }
+    if let Some(e) = m4b_err {
+        return Err(e.into());
+    }
+    if let Some(e) = m4b {
+        let (path, samples) = e.finish()?;
+        result.outputs.insert(
+            0,
+            OutputFile {
+                path,
+                format: OutFormat::M4b,
+                duration: samples as f64 / OutFormat::M4b.rate() as f64,
+                chapter: None,
+            },
+        );
+    }
+    Ok(result)
+}

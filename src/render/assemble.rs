@@ -1,0 +1,90 @@
+//! Phase five of a render: the plan's chapters turned into assembly records (complete ones only are
+//! written), handed to the assembly stage, and what it wrote reported as events.
+
+use super::keys::store_key;
+use super::progress::Progress;
+use super::voices::{embedding_of, VoiceEmbeddings};
+use crate::assembly::{BookAssembly, ChapterAssembly};
+use crate::audio::encode::Cover;
+use crate::audio::stitch::ChunkSlot;
+use crate::plan::Plan;
+use crate::project::{Project, ProjectKind};
+use crate::store::ChapterProgress;
+
+/// The book to assemble: every chapter with its chunks' store keys, complete when all its chunks are done.
+pub(super) fn book(
+    project: &Project,
+    plan: &Plan,
+    fingerprint: &str,
+    embeddings: &VoiceEmbeddings,
+    prog: &[ChapterProgress],
+    progress: &Progress,
+) -> BookAssembly {
+    let complete: Vec<bool> = prog.iter().map(|c| c.total > 0 && c.done == c.total).collect();
+    BookAssembly {
+        title: plan.title.clone(),
+        author: plan.author.clone(),
+        chapters: plan
+            .chapters
+            .iter()
+            .enumerate()
+            .map(|(ci, ch)| ChapterAssembly {
+                index: ci,
+                title: ch.title.clone(),
+                slots: ch
+                    .chunks
+                    .iter()
+                    .map(|c| ChunkSlot {
+                        key: store_key(c, fingerprint, embedding_of(embeddings, &c.speaker, &c.voice)),
+                        paragraph_end: c.paragraph_end,
+                    })
+                    .collect(),
+                complete: complete.get(ci).copied().unwrap_or(false),
+                sections: ch.sections.clone(),
+                file_stem: ch.file_stem.clone(),
+            })
+            .collect(),
+        cover: load_cover(project, plan, progress),
+        genre: match project.config.kind {
+            ProjectKind::Book => "Audiobook".into(),
+            ProjectKind::Podcast => "Podcast".into(),
+        },
+    }
+}
+
+/// The cover: `output.cover` if set, else the manuscript's own (an EPUB's cover image).
+fn load_cover(project: &Project, plan: &Plan, progress: &Progress) -> Option<Cover> {
+    let Some(p) = project.config.output.cover.as_ref() else {
+        return plan.cover.as_ref().map(|(data, _mime)| Cover { data: data.clone() });
+    };
+    let path = project.resolve(p);
+    match std::fs::read(&path) {
+        Ok(data) => Some(Cover { data }),
+        Err(e) => {
+            progress.warn(&format!(
+                "{}: cannot read the cover image: {e}; writing files without a cover",
+                path.display()
+            ));
+            None
+        }
+    }
+}
+
+/// `chapter` and `output` events for what assembly wrote.
+pub(super) fn report(progress: &Progress, plan: &Plan, assembled: &crate::assembly::Assembled) {
+    for l in &assembled.loudness {
+        progress.event(
+            "chapter",
+            serde_json::json!({
+                "chapter": l.chapter, "title": plan.chapters[l.chapter].title, "duration": l.duration,
+                "gain_db": l.gain_db,
+            }),
+        );
+    }
+    for o in &assembled.outputs {
+        progress.event(
+            "output",
+            serde_json::json!({ "path": o.path, "format": o.format, "chapter": o.chapter, "duration": o.duration }),
+        );
+    }
+}

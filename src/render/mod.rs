@@ -1,0 +1,218 @@
+//! Rendering a planned project, phase by phase: resolve the engine and options → resolve the voices → sync
+//! the plan into the store → run the workers with progress → assemble the complete chapters → publish
+//! (transcripts, QC) → summary. Resume is the normal path: every run syncs and works on what is not done.
+//!
+//! Owns the orchestration of one render (and [`queue`], the first step of a batch). It is the top of the
+//! library's flow: it may use every stage below it, and no stage may import it (only `batch` and the CLI do).
+
+mod assemble;
+mod keys;
+mod options;
+mod progress;
+mod publish;
+mod summary;
+mod sync;
+mod voices;
+mod workers;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use crate::assembly::{ChapterLoudness, OutputFile};
+pub use keys::{chunk_seed, db_location, render_name, store_key};
+pub use progress::ProgressMode;
+pub use summary::{ChunkCounts, RenderSummary};
+
+use crate::assembly::{self as assembly_stage, AssemblyError, AssemblyOptions};
+use crate::audio::qc::QcError;
+use crate::engine::EngineError;
+use crate::plan::Plan;
+use crate::project::Project;
+use crate::store::{Store, StoreError, SyncReport};
+use crate::worker::WorkerError;
+use progress::Progress;
+use summary::AfterWorkers;
+
+/// Errors that stop a render.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// Bad input (flag values, unknown format).
+    #[error("{0}")]
+    Input(String),
+    /// The engine cannot be used.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A worker failed.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+    /// Assembly (stitching, loudness, resampling, encoding) failed.
+    #[error(transparent)]
+    Assembly(#[from] AssemblyError),
+    /// QC failed to read a file.
+    #[error(transparent)]
+    Qc(#[from] QcError),
+    /// A voice in project.yaml cannot be resolved.
+    #[error(transparent)]
+    Voice(#[from] crate::voices::VoiceError),
+    /// File system error.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Options of one render (command-line overrides of project.yaml).
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// `auto`, `whisperspeech` or `espeak`.
+    pub engine: Option<String>,
+    /// In-process workers.
+    pub workers: Option<usize>,
+    /// Output formats.
+    pub formats: Option<Vec<String>>,
+    /// Output folder.
+    pub out: Option<PathBuf>,
+    /// State database (path or URL).
+    pub db: Option<String>,
+    /// Progress display.
+    pub progress: ProgressMode,
+    /// Lease length.
+    pub lease: Duration,
+    /// Never connect to the model hub (also `HF_HUB_OFFLINE=1`).
+    pub offline: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            engine: None,
+            workers: None,
+            formats: None,
+            out: None,
+            db: None,
+            progress: ProgressMode::Auto,
+            lease: Duration::from_secs(30),
+            offline: false,
+        }
+    }
+}
+
+/// Renders a planned project. `cancel` (set by Ctrl-C) stops the workers gracefully: in-flight chunks are
+/// finished or released, nothing is assembled, and the summary says `interrupted`.
+pub async fn render(
+    project: &Project,
+    plan: &Plan,
+    opts: &RenderOptions,
+    cancel: Arc<AtomicBool>,
+) -> Result<RenderSummary, RenderError> {
+    let started = Instant::now();
+    // Engine and options.
+    let resolved = options::resolve(project, opts)?;
+    let kind = resolved.engine.kind;
+    let total_chunks: u64 = plan.chapters.iter().map(|c| c.chunks.len() as u64).sum();
+    let progress = Progress::new(opts.progress, total_chunks, resolved.n_workers, render_name(project));
+    if let Some(w) = &resolved.engine.warning {
+        progress.warn(w);
+    }
+    let engines = options::create_engines(project, &resolved.engine, resolved.n_workers)?;
+    let fingerprint = engines[0].fingerprint();
+    let engine_rate = engines[0].sample_rate();
+
+    // Voices → embeddings (WhisperSpeech) or existence checks (draft engine).
+    let embeddings = voices::resolve(project, plan, kind).await?;
+
+    // The plan into the store.
+    let store = sync::open_store(project, opts, &progress).await?;
+    let sync = sync::sync(&store, project, plan, kind, &fingerprint, &embeddings).await?;
+    let render_id = sync.render_id;
+    progress.line(&format!(
+        "render: {} chunks in {} chapters; {} already done, {} reused from stored audio, {} to synthesise",
+        sync.total,
+        plan.chapters.len(),
+        sync.already_done,
+        sync.reused,
+        sync.queued
+    ));
+
+    // Workers.
+    let watch = workers::Watch {
+        progress: &progress,
+        render_id,
+        total_chunks,
+    };
+    let reports = workers::run(&store, engines, project, opts, kind, watch, &cancel).await?;
+    let after = AfterWorkers {
+        interrupted: cancel.load(Ordering::SeqCst),
+        progress: store.progress(render_id).await?,
+        failed: store.failed_chunks(render_id).await?,
+        reports,
+    };
+    let chapter_progress = after.progress.clone();
+    let engine = (kind.as_str(), resolved.engine.warning.clone());
+    let mut summary = RenderSummary::after_workers(project, plan, engine, store.location(), sync, after);
+    if summary.interrupted {
+        return Ok(finish(summary, store, started).await);
+    }
+
+    // Assembly of complete chapters.
+    let book = assemble::book(project, plan, &fingerprint, &embeddings, &chapter_progress, &progress);
+    progress.line(&format!(
+        "render: assembling {} of {} chapters ({})",
+        book.chapters.iter().filter(|c| c.complete).count(),
+        book.chapters.len(),
+        resolved.formats.iter().map(|f| f.ext()).collect::<Vec<_>>().join(", ")
+    ));
+    let aopts = AssemblyOptions {
+        pauses: project.config.pauses.clone(),
+        preset: resolved.preset.clone(),
+        formats: resolved.formats.clone(),
+        out_dir: resolved.out_dir.clone(),
+        rate: engine_rate,
+    };
+    let assembled = match assembly_stage::assemble(&store, &book, &aopts, &cancel).await {
+        Err(AssemblyError::Interrupted) => {
+            summary.interrupted = true;
+            return Ok(finish(summary, store, started).await);
+        }
+        other => other?,
+    };
+    assemble::report(&progress, plan, &assembled);
+    summary.chapters_assembled = assembled.chapters;
+    summary.outputs = assembled.outputs;
+    summary.loudness = assembled.loudness;
+    summary.timelines = assembled.timelines;
+
+    // Publishing: transcripts and chapter JSON, QC of the encoded files.
+    publish::transcripts(project, plan, &book, &resolved.out_dir, &mut summary, &progress)?;
+    publish::qc_and_outputs(&store, render_id, &resolved.preset, &resolved.out_dir, &mut summary).await?;
+    summary.complete = summary.chunks.remaining == 0 && summary.chapters_assembled == book.chapters.len();
+    Ok(finish(summary, store, started).await)
+}
+
+/// The summary with the run's wall time, the store closed.
+async fn finish(mut summary: RenderSummary, store: Store, started: Instant) -> RenderSummary {
+    summary.wall_seconds = started.elapsed().as_secs_f64();
+    store.close().await;
+    summary
+}
+
+/// Queues a project's plan in the store without rendering it (the first step of a batch: every project is
+/// queued before any worker starts, so one worker pool serves them all). Returns the sync report.
+pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Result<SyncReport, RenderError> {
+    let choice = options::engine_choice(project, opts)?;
+    let engines = options::create_engines(project, &choice, 1)?;
+    let fingerprint = engines[0].fingerprint();
+    let embeddings = voices::resolve(project, plan, choice.kind).await?;
+    let store = Store::open(&db_location(project, opts.db.as_deref())).await?;
+    let sync = sync::sync(&store, project, plan, choice.kind, &fingerprint, &embeddings).await;
+    store.close().await;
+    sync
+}

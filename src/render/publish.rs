@@ -1,0 +1,70 @@
+//! Phase six of a render: what goes beside the audio — timed transcripts and chapter JSON from the assembled
+//! timelines, QC of every encoded file into `qc.json`, and the outputs recorded in the store.
+
+use std::path::Path;
+
+use super::progress::Progress;
+use super::{RenderError, RenderSummary};
+use crate::assembly::{chapter_stem, BookAssembly};
+use crate::audio::loudness::Preset;
+use crate::audio::qc::{self, FileQc};
+use crate::plan::Plan;
+use crate::project::Project;
+use crate::publish::templates::Templates;
+use crate::publish::transcript;
+use crate::store::Store;
+
+/// Writes the transcripts of every assembled chapter (into `summary.transcripts`).
+pub(super) fn transcripts(
+    project: &Project,
+    plan: &Plan,
+    book: &BookAssembly,
+    out_dir: &Path,
+    summary: &mut RenderSummary,
+    progress: &Progress,
+) -> Result<(), RenderError> {
+    let templates = Templates::for_project(project);
+    for (ci, timeline) in &summary.timelines {
+        let ch = &plan.chapters[*ci];
+        let stem = chapter_stem(&book.chapters[*ci], book.chapters.len());
+        let files = transcript::write_chapter(&templates, out_dir, &stem, ch, timeline)
+            .map_err(|e| RenderError::Input(e.to_string()))?;
+        for f in &files {
+            progress.event("output", serde_json::json!({ "path": f, "chapter": ci }));
+        }
+        summary.transcripts.extend(files);
+    }
+    Ok(())
+}
+
+/// Measures every encoded file (into `summary.qc`), writes `qc.json` and records the outputs in the store.
+pub(super) async fn qc_and_outputs(
+    store: &Store,
+    render_id: i64,
+    preset: &Preset,
+    out_dir: &Path,
+    summary: &mut RenderSummary,
+) -> Result<(), RenderError> {
+    for o in &summary.outputs {
+        summary.qc.push(qc::measure(&o.path, preset)?);
+    }
+    write_qc(out_dir, preset, &summary.qc)?;
+    let outputs_json = serde_json::to_value(&summary.outputs).unwrap_or(serde_json::Value::Null);
+    store.set_outputs(render_id, &outputs_json).await?;
+    Ok(())
+}
+
+/// `qc.json`: the preset, every file's QC and the overall verdict (written to a temporary name, then renamed).
+fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc]) -> Result<(), RenderError> {
+    let path = out_dir.join("qc.json");
+    let tmp = out_dir.join(".qc.json.partial");
+    let v = serde_json::json!({ "preset": preset, "files": files, "pass": files.iter().all(|f| f.pass) });
+    let io = |p: &Path| {
+        let path = p.to_path_buf();
+        move |source| RenderError::Io { path, source }
+    };
+    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap_or_default()).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))?;
+    Ok(())
+}
