@@ -22,8 +22,12 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INPUT: i32 = 2;
 /// Exit code: some chunks failed (what was complete is kept and assembled).
 pub const EXIT_FAILED_CHUNKS: i32 = 3;
-/// Exit code: interrupted by Ctrl-C.
+/// Exit code: another render of the project is running (without `--wait`); `EX_TEMPFAIL` of sysexits.h.
+pub const EXIT_BUSY: i32 = 75;
+/// Exit code: interrupted by Ctrl-C (SIGINT).
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// Exit code: stopped by SIGTERM (or SIGHUP), after finishing or releasing the chunks in flight.
+pub const EXIT_TERMINATED: i32 = 143;
 
 /// The result of one project of a batch.
 #[derive(Debug, Serialize)]
@@ -39,6 +43,10 @@ pub struct ProjectResult {
     /// Whether the error is an input error (exit code 2).
     #[serde(skip)]
     pub input_error: bool,
+    /// The exit code of an error that is neither an input error (2) nor 1: 75 when another render of the
+    /// project was running, 130 when interrupted while waiting for it.
+    #[serde(skip)]
+    pub error_code: Option<i32>,
 }
 
 impl ProjectResult {
@@ -46,6 +54,7 @@ impl ProjectResult {
     pub fn exit_code(&self) -> i32 {
         match (&self.summary, &self.error) {
             (_, Some(_)) if self.input_error => EXIT_INPUT,
+            (_, Some(_)) if self.error_code.is_some() => self.error_code.unwrap_or(1),
             (_, Some(_)) => 1,
             (Some(s), None) if s.interrupted => EXIT_INTERRUPTED,
             (Some(s), None) if s.chunks.failed > 0 || !s.complete => EXIT_FAILED_CHUNKS,
@@ -54,11 +63,11 @@ impl ProjectResult {
     }
 }
 
-/// The exit code of a batch: 130 if interrupted, else 2 if any input error, else 1 for any other error,
-/// else 3 if any chunk failed, else 0.
+/// The exit code of a batch: 130 if interrupted, else 2 if any input error, else 75 if a project was being
+/// rendered by another process, else 1 for any other error, else 3 if any chunk failed, else 0.
 pub fn batch_exit_code(results: &[ProjectResult]) -> i32 {
     let codes: Vec<i32> = results.iter().map(ProjectResult::exit_code).collect();
-    for c in [EXIT_INTERRUPTED, EXIT_INPUT, 1, EXIT_FAILED_CHUNKS] {
+    for c in [EXIT_INTERRUPTED, EXIT_INPUT, EXIT_BUSY, 1, EXIT_FAILED_CHUNKS] {
         if codes.contains(&c) {
             return c;
         }
@@ -103,7 +112,9 @@ fn is_input_error(e: &RenderError) -> bool {
     // a voice in project.yaml that does not resolve is an input error too
     matches!(
         e,
-        RenderError::Input(_) | RenderError::Voice(crate::voices::VoiceError::Project { .. })
+        RenderError::Input(_)
+            | RenderError::Voice(crate::voices::VoiceError::Project { .. })
+            | RenderError::Publish(crate::publish::PublishError::Template { .. })
     )
 }
 
@@ -125,8 +136,7 @@ pub async fn render_planned(
         &summary.outputs,
         &out_dir,
         &Templates::for_project(&p.project),
-    )
-    .map_err(|e| RenderError::Input(e.to_string()))?;
+    )?;
     Ok((summary, Some(report)))
 }
 
@@ -142,6 +152,7 @@ pub async fn render_batch(inputs: &[PathBuf], opts: &RenderOptions, cancel: Arc<
             feed: None,
             error: None,
             input_error: false,
+            error_code: None,
         };
         results.push(r);
         let last = results.len() - 1;
@@ -201,6 +212,11 @@ pub async fn render_batch(inputs: &[PathBuf], opts: &RenderOptions, cancel: Arc<
             }
             Err(e) => {
                 results[i].input_error = is_input_error(&e);
+                results[i].error_code = match e {
+                    RenderError::Busy { .. } => Some(EXIT_BUSY),
+                    RenderError::Interrupted => Some(EXIT_INTERRUPTED),
+                    _ => None,
+                };
                 results[i].error = Some(e.to_string());
             }
         }

@@ -11,6 +11,7 @@ pub mod home;
 pub mod lang;
 pub mod manuscript;
 pub mod models;
+pub mod partial;
 pub mod plan;
 pub mod podcast;
 pub mod project;

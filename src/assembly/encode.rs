@@ -2,6 +2,8 @@
 //! 44.1 kHz and a 48 kHz resampler (only those some format needs) and from them to the encoders: the book's
 //! M4B and the chapter's own MP3/Opus files.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::measure::Measured;
 use super::{chapter_stem, section_marks, slug, AssemblyError, AssemblyOptions, BookAssembly, OutputFile};
 use crate::audio::encode::{AudioEncoder, ChapterMark, EncodeError, EncodeSpec, OutFormat};
@@ -9,6 +11,9 @@ use crate::audio::loudness::Master;
 use crate::audio::resample::StreamResampler;
 use crate::audio::stitch;
 use crate::store::Store;
+
+/// Samples between two looks at the cancel flag while encoding (0.5 s at 24 kHz).
+const CANCEL_BLOCK: usize = 12_000;
 
 /// Opens the book's M4B with one marker per chapter (lengths at 44.1 kHz are exact: the resampler gives
 /// ⌈n·r⌉).
@@ -55,6 +60,7 @@ pub(super) async fn chapter(
     opts: &AssemblyOptions,
     m4b: Option<&mut AudioEncoder>,
     m4b_err: &mut Option<EncodeError>,
+    cancel: &AtomicBool,
 ) -> Result<Vec<OutputFile>, AssemblyError> {
     let ch = m.chapter;
     let n = book.chapters.len();
@@ -92,10 +98,20 @@ pub(super) async fn chapter(
         },
     };
     let mut master = Master::new(m.gain, opts.preset.ceiling_db, opts.rate);
-    stitch::stream(store, ch.index, &m.pieces, opts.rate, &mut |s| {
-        master.push(s, &mut |b| fan.run(b, false));
+    // A chunk's audio is fed in blocks, so Ctrl-C stops a long chunk's encoding within one block; the
+    // encoders are dropped on the way out, which removes their temporary files.
+    stitch::stream(store, ch.index, &m.pieces, opts.rate, cancel, &mut |s| {
+        for block in s.chunks(CANCEL_BLOCK) {
+            if cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            master.push(block, &mut |b| fan.run(b, false));
+        }
     })
     .await?;
+    if cancel.load(Ordering::SeqCst) {
+        return Err(AssemblyError::Interrupted);
+    }
     master.finish(&mut |b| fan.run(b, false));
     fan.run(&[], true);
     if let Some(e) = fan.sinks.first_err {

@@ -1,6 +1,8 @@
 //! Pass one of assembly: a chapter's stitched stream through the EBU R128 meter, then the gain that brings
 //! it to the preset (corrected once for what the true-peak limiter takes off).
 
+use std::sync::atomic::AtomicBool;
+
 use super::{AssemblyError, AssemblyOptions, ChapterAssembly, ChapterLoudness};
 use crate::audio::loudness::{self, Master, Meter, Preset};
 use crate::audio::stitch;
@@ -25,12 +27,13 @@ pub(super) async fn chapter<'a>(
     store: &Store,
     ch: &'a ChapterAssembly,
     opts: &AssemblyOptions,
+    cancel: &AtomicBool,
 ) -> Result<Measured<'a>, AssemblyError> {
     let (rate, preset) = (opts.rate, &opts.preset);
     let pieces = stitch::layout(&ch.slots, &opts.pauses, rate);
     let mut meter = Meter::new(rate)?;
     let mut err = None;
-    let timeline = stitch::stream(store, ch.index, &pieces, rate, &mut |s| {
+    let timeline = stitch::stream(store, ch.index, &pieces, rate, cancel, &mut |s| {
         if let Err(e) = meter.add(s) {
             err = Some(e);
         }
@@ -43,7 +46,7 @@ pub(super) async fn chapter<'a>(
     let mut gain = loudness::gain_for(&m, preset);
     // The limiter takes some loudness off peaky speech: measure the mastered stream once and correct.
     if m.lufs > -70.0 {
-        let mastered = mastered_lufs(store, ch, &pieces, rate, gain, preset).await?;
+        let mastered = mastered_lufs(store, ch, &pieces, (rate, gain), preset, cancel).await?;
         if mastered > -70.0 {
             gain = (gain + preset.target_lufs - mastered).clamp(-40.0, 40.0);
         }
@@ -69,9 +72,9 @@ async fn mastered_lufs(
     store: &Store,
     ch: &ChapterAssembly,
     pieces: &[stitch::Piece],
-    rate: u32,
-    gain: f64,
+    (rate, gain): (u32, f64),
     preset: &Preset,
+    cancel: &AtomicBool,
 ) -> Result<f64, AssemblyError> {
     let mut meter = Meter::new(rate)?;
     let mut master = Master::new(gain, preset.ceiling_db, rate);
@@ -81,7 +84,7 @@ async fn mastered_lufs(
             err = Some(e);
         }
     };
-    stitch::stream(store, ch.index, pieces, rate, &mut |s| master.push(s, &mut add)).await?;
+    stitch::stream(store, ch.index, pieces, rate, cancel, &mut |s| master.push(s, &mut add)).await?;
     master.finish(&mut add);
     if let Some(e) = err {
         return Err(e.into());

@@ -28,7 +28,7 @@ use crate::store::Store;
 pub enum AssemblyError {
     /// Stitching (reading chunk audio from the store) failed.
     #[error(transparent)]
-    Stitch(#[from] StitchError),
+    Stitch(StitchError),
     /// Encoding failed.
     #[error(transparent)]
     Encode(#[from] EncodeError),
@@ -41,6 +41,15 @@ pub enum AssemblyError {
     /// Stopped by Ctrl-C (checked between chapters).
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<StitchError> for AssemblyError {
+    fn from(e: StitchError) -> Self {
+        match e {
+            StitchError::Interrupted => AssemblyError::Interrupted,
+            e => AssemblyError::Stitch(e),
+        }
+    }
 }
 
 /// One file written.
@@ -195,13 +204,15 @@ pub async fn assemble(
 ) -> Result<Assembled, AssemblyError> {
     let mut result = Assembled::default();
     let n = book.chapters.len();
+    // Temporary files of killed renders (with the project lock, no other render of it is running).
+    crate::partial::remove_stale(&opts.out_dir);
     // Pass one: measure.
     let mut measured = Vec::new();
     for ch in book.chapters.iter().filter(|c| c.complete) {
         if cancel.load(Ordering::SeqCst) {
             return Err(AssemblyError::Interrupted);
         }
-        let m = measure::chapter(store, ch, opts).await?;
+        let m = measure::chapter(store, ch, opts, cancel).await?;
         result.loudness.push(m.loudness.clone());
         measured.push(m);
     }
@@ -217,7 +228,7 @@ pub async fn assemble(
         if cancel.load(Ordering::SeqCst) {
             return Err(AssemblyError::Interrupted);
         }
-        let files = encode::chapter(store, book, m, opts, m4b.as_mut(), &mut m4b_err).await?;
+        let files = encode::chapter(store, book, m, opts, m4b.as_mut(), &mut m4b_err, cancel).await?;
         result.outputs.extend(files);
         result.chapters += 1;
         result.timelines.push((m.chapter.index, m.timeline.clone()));

@@ -201,14 +201,6 @@ pub fn init() {
     });
 }
 
-fn tmp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.partial"))
-}
-
 impl AudioEncoder {
     /// Opens the encoder and writes the header (tags, chapters, cover).
     pub fn open(spec: &EncodeSpec) -> Result<AudioEncoder, EncodeError> {
@@ -224,7 +216,7 @@ impl AudioEncoder {
                 source,
             })?;
         }
-        let tmp = tmp_path(&path);
+        let tmp = crate::partial::tmp_path(&path);
         let codec =
             encoder::find_by_name(spec.format.encoder()).ok_or(EncodeError::MissingEncoder(spec.format.encoder()))?;
         let audio_codec = codec.audio().map_err(fe("use the audio encoder"))?;

@@ -1,6 +1,8 @@
 //! Stitching: a chapter as a sequence of pieces (room tone and chunk audio), streamed from the store one
 //! chunk at a time, so memory is one chunk's audio whatever the book's length (DESIGN.md invariant 7).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::audio::resample;
 use crate::project::PauseOptions;
 use crate::store::{Store, StoreError};
@@ -24,6 +26,9 @@ pub enum StitchError {
     /// Resampling a chunk failed.
     #[error(transparent)]
     Resample(#[from] resample::ResampleError),
+    /// `cancel` was set (Ctrl-C, SIGTERM) while streaming.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 /// One piece of a chapter.
@@ -94,18 +99,23 @@ impl Timeline {
 }
 
 /// Streams a chapter's pieces at `rate` into `sink`, fetching chunk audio from the store one at a time.
-/// Returns the timeline: the total samples produced and where each chunk starts.
+/// Returns the timeline: the total samples produced and where each chunk starts. Stops with
+/// [`StitchError::Interrupted`] before the next piece once `cancel` is set.
 pub async fn stream(
     store: &Store,
     chapter: usize,
     pieces: &[Piece],
     rate: u32,
+    cancel: &AtomicBool,
     sink: &mut dyn FnMut(&[f32]),
 ) -> Result<Timeline, StitchError> {
     let silence = vec![0f32; 4096];
     let mut n = 0u64;
     let mut chunks = Vec::new();
     for p in pieces {
+        if cancel.load(Ordering::SeqCst) {
+            return Err(StitchError::Interrupted);
+        }
         match p {
             Piece::Silence(len) => {
                 let mut left = *len;

@@ -8,6 +8,7 @@ mod models;
 mod plan;
 mod render;
 mod say;
+mod signals;
 mod status;
 mod voices;
 mod worker;

@@ -1,7 +1,7 @@
 //! `ws-book render`: plan, queue, synthesise, assemble, encode; prints a summary (or JSON).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +57,9 @@ pub struct RenderArgs {
     /// Never connect to the model hub: use only models already in the library (also HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub offline: bool,
+    /// When another render of the project is running, wait for it to end instead of exiting with code 75.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 /// Runs `render`.
@@ -79,25 +82,23 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         },
         lease: Duration::from_secs(a.lease_secs.max(1)),
         offline: a.offline,
+        wait: a.wait,
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let cancel = Arc::new(AtomicBool::new(false));
-    let results = rt.block_on(async {
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("render: interrupted; finishing in-flight chunks and releasing leases…");
-                c.store(true, Ordering::SeqCst);
-            }
-        });
-        batch::render_batch(&a.inputs, &opts, cancel.clone()).await
-    });
+    let (results, stopped) = rt.block_on(async {
+        let stopped = super::signals::install(
+            cancel.clone(),
+            "render: stopping; finishing in-flight chunks and releasing leases…",
+        )?;
+        anyhow::Ok((batch::render_batch(&a.inputs, &opts, cancel.clone()).await, stopped))
+    })?;
     for r in &results {
         if let Some(e) = &r.error {
             eprintln!("error: {}: {e}", r.input.display());
         }
     }
-    let code = batch::batch_exit_code(&results);
+    let code = stopped.map(batch::batch_exit_code(&results));
     if results.len() == 1 {
         let r = &results[0];
         if let Some(s) = &r.summary {

@@ -61,13 +61,12 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
     )?;
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let cancel = Arc::new(AtomicBool::new(false));
+    let mut stopped = None;
     let report = rt.block_on(async {
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c.store(true, Ordering::SeqCst);
-            }
-        });
+        stopped = Some(super::signals::install(
+            cancel.clone(),
+            "worker: stopping; finishing in-flight chunks and releasing leases…",
+        )?);
         let store = Store::open(&a.db).await?;
         worker::release_dead_local_workers(&store).await?;
         let mut cfg = WorkerConfig::new(worker::worker_id(0));
@@ -99,5 +98,9 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
             report.id, report.done, report.failures, report.audio_seconds, report.busy_seconds
         );
     }
-    Ok(if cancel.load(Ordering::SeqCst) { 130 } else { 0 })
+    Ok(match (cancel.load(Ordering::SeqCst), stopped) {
+        (true, Some(s)) => s.exit_code(),
+        (true, None) => 130,
+        (false, _) => 0,
+    })
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use super::{Audio, Engine, EngineError, SynthRequest};
@@ -91,6 +92,9 @@ impl EspeakEngine {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group: a terminal's Ctrl-C (sent to the whole foreground group) must reach only
+            // ws-book, which finishes this chunk and then stops; killed here it would count a failed attempt.
+            .process_group(0)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.program))?;
         if let Some(mut stdin) = child.stdin.take() {

@@ -7,6 +7,7 @@
 
 mod assemble;
 mod keys;
+mod lock;
 mod options;
 mod progress;
 mod publish;
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 pub use crate::assembly::{ChapterLoudness, OutputFile};
 pub use keys::{chunk_seed, db_location, render_name, store_key};
+pub use lock::{lock_path, running, LockHolder, RenderLock};
 pub use progress::ProgressMode;
 pub use summary::{ChunkCounts, RenderSummary};
 
@@ -56,6 +58,20 @@ pub enum RenderError {
     /// QC failed to read a file.
     #[error(transparent)]
     Qc(#[from] QcError),
+    /// Publishing (transcripts, chapter JSON, the feed) failed.
+    #[error(transparent)]
+    Publish(#[from] crate::publish::PublishError),
+    /// Another render of the same project is running.
+    #[error("a render of this project is already running ({holder}; lock {}): let it finish, or run again with --wait to start when it ends", lock.display())]
+    Busy {
+        /// Who holds the lock.
+        holder: LockHolder,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// Ctrl-C or SIGTERM while waiting for another render of the project (`--wait`).
+    #[error("interrupted while waiting for the running render of this project")]
+    Interrupted,
     /// A voice in project.yaml cannot be resolved.
     #[error(transparent)]
     Voice(#[from] crate::voices::VoiceError),
@@ -88,6 +104,8 @@ pub struct RenderOptions {
     pub lease: Duration,
     /// Never connect to the model hub (also `HF_HUB_OFFLINE=1`).
     pub offline: bool,
+    /// Another render of the project running: wait for it instead of failing with [`RenderError::Busy`].
+    pub wait: bool,
 }
 
 impl Default for RenderOptions {
@@ -101,6 +119,7 @@ impl Default for RenderOptions {
             progress: ProgressMode::Auto,
             lease: Duration::from_secs(30),
             offline: false,
+            wait: false,
         }
     }
 }
@@ -119,6 +138,10 @@ pub async fn render(
     let kind = resolved.engine.kind;
     let total_chunks: u64 = plan.chapters.iter().map(|c| c.chunks.len() as u64).sum();
     let progress = Progress::new(opts.progress, total_chunks, resolved.n_workers, render_name(project));
+    // One render per project: held until this function returns.
+    let Some(_lock) = lock::acquire(project, opts.wait, &cancel, &progress).await? else {
+        return Err(RenderError::Interrupted);
+    };
     if let Some(w) = &resolved.engine.warning {
         progress.warn(w);
     }
@@ -172,7 +195,7 @@ pub async fn render(
     ));
     let aopts = AssemblyOptions {
         pauses: project.config.pauses.clone(),
-        preset: resolved.preset.clone(),
+        preset: resolved.preset,
         formats: resolved.formats.clone(),
         out_dir: resolved.out_dir.clone(),
         rate: engine_rate,

@@ -27,8 +27,7 @@ pub(super) fn transcripts(
     for (ci, timeline) in &summary.timelines {
         let ch = &plan.chapters[*ci];
         let stem = chapter_stem(&book.chapters[*ci], book.chapters.len());
-        let files = transcript::write_chapter(&templates, out_dir, &stem, ch, timeline)
-            .map_err(|e| RenderError::Input(e.to_string()))?;
+        let files = transcript::write_chapter(&templates, out_dir, &stem, ch, timeline)?;
         for f in &files {
             progress.event("output", serde_json::json!({ "path": f, "chapter": ci }));
         }
@@ -57,14 +56,18 @@ pub(super) async fn qc_and_outputs(
 /// `qc.json`: the preset, every file's QC and the overall verdict (written to a temporary name, then renamed).
 fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc]) -> Result<(), RenderError> {
     let path = out_dir.join("qc.json");
-    let tmp = out_dir.join(".qc.json.partial");
+    let tmp = crate::partial::tmp_path(&path);
     let v = serde_json::json!({ "preset": preset, "files": files, "pass": files.iter().all(|f| f.pass) });
     let io = |p: &Path| {
         let path = p.to_path_buf();
         move |source| RenderError::Io { path, source }
     };
     std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap_or_default()).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io(&path))?;
-    Ok(())
+    let written = std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap_or_default())
+        .map_err(io(&tmp))
+        .and_then(|()| std::fs::rename(&tmp, &path).map_err(io(&path)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
