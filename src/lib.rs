@@ -17,5 +17,6 @@ pub mod publish;
 pub mod render;
 pub mod speaker;
 pub mod store;
+pub mod suggest;
 pub mod voices;
 pub mod worker;
