@@ -1,4 +1,9 @@
 //! clap commands: parse, call the library, print. No logic here.
+//!
+//! Owns the command line (flags, output format, exit codes at the edge). Nothing in the library imports it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
@@ -67,4 +72,21 @@ pub fn exit_code_for(e: &anyhow::Error) -> i32 {
         return 2;
     }
     1
+}
+
+/// The multi-threaded tokio runtime of a long-running command (`render`, `worker`) and its cancel flag, which
+/// Ctrl-C sets (after printing `notice` on stderr, when given) so the command stops cleanly instead of dying.
+fn interruptible_runtime(notice: Option<&'static str>) -> anyhow::Result<(tokio::runtime::Runtime, Arc<AtomicBool>)> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c = cancel.clone();
+    rt.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            if let Some(notice) = notice {
+                eprintln!("{notice}");
+            }
+            c.store(true, Ordering::SeqCst);
+        }
+    });
+    Ok((rt, cancel))
 }

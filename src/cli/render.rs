@@ -1,8 +1,6 @@
 //! `ws-book render`: plan, queue, synthesise, assemble, encode; prints a summary (or JSON).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -80,18 +78,10 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         lease: Duration::from_secs(a.lease_secs.max(1)),
         offline: a.offline,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    let results = rt.block_on(async {
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("render: interrupted; finishing in-flight chunks and releasing leases…");
-                c.store(true, Ordering::SeqCst);
-            }
-        });
-        batch::render_batch(&a.inputs, &opts, cancel.clone()).await
-    });
+    let (rt, cancel) = super::interruptible_runtime(Some(
+        "render: interrupted; finishing in-flight chunks and releasing leases…",
+    ))?;
+    let results = rt.block_on(batch::render_batch(&a.inputs, &opts, cancel));
     for r in &results {
         if let Some(e) = &r.error {
             eprintln!("error: {}: {e}", r.input.display());

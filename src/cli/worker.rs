@@ -1,6 +1,6 @@
 //! `ws-book worker`: a standalone worker process joining the renders of a state database.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,15 +59,8 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         &a.device,
         a.models.options(),
     )?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let cancel = Arc::new(AtomicBool::new(false));
+    let (rt, cancel) = super::interruptible_runtime(None)?;
     let report = rt.block_on(async {
-        let c = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                c.store(true, Ordering::SeqCst);
-            }
-        });
         let store = Store::open(&a.db).await?;
         worker::release_dead_local_workers(&store).await?;
         let mut cfg = WorkerConfig::new(worker::worker_id(0));
