@@ -34,6 +34,27 @@ impl Locator<'_> {
             hint,
         }
     }
+
+    /// `` `key` is v; it must be lo to hi `` unless `lo <= v <= hi` (a NaN is out of range), located at the
+    /// key's last segment.
+    fn in_range<T: PartialOrd + std::fmt::Display>(
+        &self,
+        key: &str,
+        v: T,
+        lo: T,
+        hi: T,
+        hint: &str,
+    ) -> Result<(), ProjectError> {
+        if v >= lo && v <= hi {
+            return Ok(());
+        }
+        let needle = key.rsplit('.').next().unwrap_or(key);
+        Err(self.err(
+            needle,
+            format!("`{key}` is {v}; it must be {lo} to {hi}"),
+            hint.to_string(),
+        ))
+    }
 }
 
 /// Finds the 1-based line and column where `needle` first appears as a YAML key or value.
@@ -111,40 +132,26 @@ fn languages(c: &ProjectConfig, at: &Locator) -> Result<(), ProjectError> {
 
 /// `reading:`: the chapter heading level is 1 to 6.
 fn reading(r: &ReadingOptions, at: &Locator) -> Result<(), ProjectError> {
-    if !(1..=6).contains(&r.chapter_level) {
-        return Err(at.err(
-            "chapter_level",
-            format!("`reading.chapter_level` is {}; it must be 1 to 6", r.chapter_level),
-            String::new(),
-        ));
-    }
-    Ok(())
+    at.in_range("reading.chapter_level", r.chapter_level, 1, 6, "")
 }
 
 /// `chunking:`: chunks fit the WhisperSpeech text window and its 30 s of speech.
 fn chunking(k: &ChunkingOptions, at: &Locator) -> Result<(), ProjectError> {
-    if k.max_bytes < 32 || k.max_bytes > 540 {
-        return Err(at.err(
-            "max_bytes",
-            format!("`chunking.max_bytes` is {}; it must be 32 to 540", k.max_bytes),
-            " (the WhisperSpeech text window is 550 bytes)".into(),
-        ));
-    }
-    if !(k.max_seconds >= 2.0 && k.max_seconds <= 29.0) {
-        return Err(at.err(
-            "max_seconds",
-            format!("`chunking.max_seconds` is {}; it must be 2 to 29", k.max_seconds),
-            " (WhisperSpeech stops after 30 s of speech)".into(),
-        ));
-    }
-    if !(k.cps >= 1.0 && k.cps <= 40.0) {
-        return Err(at.err(
-            "cps",
-            format!("`chunking.cps` is {}; it must be 1 to 40", k.cps),
-            String::new(),
-        ));
-    }
-    Ok(())
+    at.in_range(
+        "chunking.max_bytes",
+        k.max_bytes,
+        32,
+        540,
+        " (the WhisperSpeech text window is 550 bytes)",
+    )?;
+    at.in_range(
+        "chunking.max_seconds",
+        k.max_seconds,
+        2.0,
+        29.0,
+        " (WhisperSpeech stops after 30 s of speech)",
+    )?;
+    at.in_range("chunking.cps", k.cps, 1.0, 40.0, "")
 }
 
 /// The podcast keys: `episodes` and `feed` (with `base_url`) for `kind: podcast`, neither for a book.
@@ -288,14 +295,7 @@ fn engine(e: &EngineOptions, at: &Locator) -> Result<(), ProjectError> {
             hint,
         ));
     }
-    if !(0.0..=2.0).contains(&e.temperature) {
-        return Err(at.err(
-            "temperature",
-            format!("`engine.temperature` is {}; it must be 0 to 2", e.temperature),
-            String::new(),
-        ));
-    }
-    Ok(())
+    at.in_range("engine.temperature", e.temperature, 0.0, 2.0, "")
 }
 
 /// `render:`: counts of at least 1 and a known device.

@@ -709,23 +709,8 @@ fn to_json(
         Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
         Value::Str(s) => json!(s),
         Value::Bytes(b) => json!(b),
-        Value::Tuple(items) => Json::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| to_json(x, &join(name, &i.to_string()), depth + 1, tensors, path))
-                .collect::<Result<_>>()?,
-        ),
-        Value::List(items) => {
-            let items = items.borrow();
-            Json::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| to_json(x, &join(name, &i.to_string()), depth + 1, tensors, path))
-                    .collect::<Result<_>>()?,
-            )
-        }
+        Value::Tuple(items) => items_to_json(items, name, depth, tensors, path)?,
+        Value::List(items) => items_to_json(&items.borrow(), name, depth, tensors, path)?,
         Value::Dict(d) => {
             let d = d.borrow();
             let mut m = Map::new();
@@ -743,6 +728,23 @@ fn to_json(
             json!({ "__tensor__": name })
         }
     })
+}
+
+/// A tuple's or list's items as a JSON array, item `i` named `{name}.{i}`.
+fn items_to_json(
+    items: &[Value],
+    name: &str,
+    depth: usize,
+    tensors: &mut Vec<(String, Rc<TensorSpec>)>,
+    path: &Path,
+) -> Result<Json> {
+    Ok(Json::Array(
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| to_json(x, &join(name, &i.to_string()), depth + 1, tensors, path))
+            .collect::<Result<_>>()?,
+    ))
 }
 
 fn join(prefix: &str, k: &str) -> String {
