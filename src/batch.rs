@@ -4,6 +4,9 @@
 //! All projects are queued first ([`render::queue`]); the first project's workers then claim chunks of every
 //! queued project with the same engine fingerprint (claims are by fingerprint, not by project), and each
 //! project is assembled in turn.
+//!
+//! Owns the batch loop and exit codes. It sits at the top of the library (it may use render, podcast, publish);
+//! nothing in the library may import it except the CLI.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

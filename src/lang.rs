@@ -1,6 +1,12 @@
 //! The 99 WhisperSpeech (Whisper) language codes, their ids, and name aliases.
 //!
 //! The id of a language is its index in [`CODES`]; the T2S language embedding is indexed by it.
+//!
+//! Owns the language tables and tag resolution. A low module used by project, manuscript, plan and the
+//! engines: it must never import any of them (nor `project`); its only crate import is the leaf
+//! [`crate::suggest`] for "did you mean" hints.
+
+use crate::suggest::closest;
 
 /// WhisperSpeech language codes in id order (`whisperspeech/languages.py`).
 pub const CODES: [&str; 99] = [
@@ -173,7 +179,7 @@ pub fn id(code: &str) -> Option<usize> {
 pub fn suggest(tag: &str) -> Option<&'static str> {
     let t = tag.to_ascii_lowercase();
     let all: Vec<&'static str> = CODES.iter().chain(NAMES.iter()).copied().collect();
-    crate::project::closest(&t, &all).and_then(resolve)
+    closest(&t, &all).and_then(resolve)
 }
 
 #[cfg(test)]

@@ -19,5 +19,6 @@ pub mod publish;
 pub mod render;
 pub mod speaker;
 pub mod store;
+pub mod suggest;
 pub mod voices;
 pub mod worker;

@@ -97,15 +97,8 @@ pub struct T2sArgs {
     /// Speaking rate, characters per second.
     #[arg(long, default_value_t = 15.0)]
     pub cps: f32,
-    /// Sampling temperature; 0 = greedy (argmax, lowest index on a tie).
-    #[arg(long, default_value_t = 0.7)]
-    pub temperature: f32,
-    /// Keep only the k most likely tokens when sampling.
-    #[arg(long)]
-    pub top_k: Option<usize>,
-    /// RNG seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sampling: super::say::SamplingArgs,
     /// Stop after this many tokens (the model's cap is stoks_len − 1).
     #[arg(long)]
     pub max_tokens: Option<usize>,
@@ -179,9 +172,9 @@ fn t2s(a: T2sArgs) -> anyhow::Result<i32> {
     let req = T2sRequest {
         runs,
         cps: a.cps,
-        temperature: a.temperature,
-        top_k: a.top_k,
-        seed: a.seed,
+        temperature: a.sampling.temperature,
+        top_k: a.sampling.top_k,
+        seed: a.sampling.seed,
         max_tokens: a.max_tokens,
         prompt: a.prompt,
     };

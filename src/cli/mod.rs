@@ -1,4 +1,6 @@
 //! clap commands: parse, call the library, print. No logic here.
+//!
+//! Owns the command line (flags, output format, exit codes at the edge). Nothing in the library imports it.
 
 use clap::{Parser, Subcommand};
 

@@ -1,8 +1,6 @@
 //! `ws-book render`: plan, queue, synthesise, assemble, encode; prints a summary (or JSON).
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -84,15 +82,9 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         offline: a.offline,
         wait: a.wait,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    let (results, stopped) = rt.block_on(async {
-        let stopped = super::signals::install(
-            cancel.clone(),
-            "render: stopping; finishing in-flight chunks and releasing leases…",
-        )?;
-        anyhow::Ok((batch::render_batch(&a.inputs, &opts, cancel.clone()).await, stopped))
-    })?;
+    let (rt, cancel, stopped) =
+        super::signals::interruptible_runtime("render: stopping; finishing in-flight chunks and releasing leases…")?;
+    let results = rt.block_on(batch::render_batch(&a.inputs, &opts, cancel));
     for r in &results {
         if let Some(e) = &r.error {
             eprintln!("error: {}: {e}", r.input.display());

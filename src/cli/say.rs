@@ -53,6 +53,20 @@ pub fn write_wav_f32(path: &Path, rate: u32, samples: &[f32]) -> anyhow::Result<
     std::fs::write(path, b).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The sampling flags of `debug t2s` and `debug s2a`.
+#[derive(Debug, Args)]
+pub struct SamplingArgs {
+    /// Sampling temperature; 0 = greedy (argmax, lowest index on a tie).
+    #[arg(long, default_value_t = 0.7)]
+    pub temperature: f32,
+    /// Keep only the k most likely tokens when sampling.
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// RNG seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// Arguments of `debug s2a`.
 #[derive(Debug, Args)]
 pub struct S2aArgs {
@@ -68,15 +82,8 @@ pub struct S2aArgs {
     /// Named voice (`default`).
     #[arg(long)]
     pub voice: Option<String>,
-    /// Sampling temperature; 0 = greedy (argmax, lowest index on a tie).
-    #[arg(long, default_value_t = 0.7)]
-    pub temperature: f32,
-    /// Keep only the k most likely tokens when sampling.
-    #[arg(long)]
-    pub top_k: Option<usize>,
-    /// RNG seed.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    #[command(flatten)]
+    pub sampling: SamplingArgs,
     /// Device: auto, cpu, cuda or cuda:N.
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -108,9 +115,9 @@ pub fn s2a(a: S2aArgs) -> anyhow::Result<i32> {
         .with_context(|| format!("loading the S2A model {}", a.model.display()))?;
     let t0 = std::time::Instant::now();
     let req = S2aRequest {
-        temperature: a.temperature,
-        top_k: a.top_k,
-        ..S2aRequest::new(stoks, speaker, a.seed)
+        temperature: a.sampling.temperature,
+        top_k: a.sampling.top_k,
+        ..S2aRequest::new(stoks, speaker, a.sampling.seed)
     };
     let atoks = model.generate(&[req])?.remove(0);
     let secs = t0.elapsed().as_secs_f64();

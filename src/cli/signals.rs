@@ -32,9 +32,23 @@ impl Stopped {
     }
 }
 
-/// Installs the handlers (call inside the Tokio runtime): the first signal sets `cancel` and prints
-/// `message`; a second one exits the process at once.
-pub fn install(cancel: Arc<AtomicBool>, message: &'static str) -> std::io::Result<Stopped> {
+/// The multi-threaded tokio runtime of a long-running command (`render`, `worker`), its cancel flag and the
+/// record of which signal set it (see [`install`]).
+pub fn interruptible_runtime(
+    message: &'static str,
+) -> anyhow::Result<(tokio::runtime::Runtime, Arc<AtomicBool>, Stopped)> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let stopped = {
+        let _in_runtime = rt.enter();
+        install(cancel.clone(), message)?
+    };
+    Ok((rt, cancel, stopped))
+}
+
+/// Installs the handlers (inside the Tokio runtime): the first signal sets `cancel` and prints `message`; a
+/// second one exits the process at once.
+fn install(cancel: Arc<AtomicBool>, message: &'static str) -> std::io::Result<Stopped> {
     let stopped = Stopped::default();
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;

@@ -1,6 +1,6 @@
 //! `ws-book worker`: a standalone worker process joining the renders of a state database.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,14 +59,9 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         &a.device,
         a.models.options(),
     )?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let cancel = Arc::new(AtomicBool::new(false));
-    let mut stopped = None;
+    let (rt, cancel, stopped) =
+        super::signals::interruptible_runtime("worker: stopping; finishing in-flight chunks and releasing leases…")?;
     let report = rt.block_on(async {
-        stopped = Some(super::signals::install(
-            cancel.clone(),
-            "worker: stopping; finishing in-flight chunks and releasing leases…",
-        )?);
         let store = Store::open(&a.db).await?;
         worker::release_dead_local_workers(&store).await?;
         let mut cfg = WorkerConfig::new(worker::worker_id(0));
@@ -98,9 +93,9 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
             report.id, report.done, report.failures, report.audio_seconds, report.busy_seconds
         );
     }
-    Ok(match (cancel.load(Ordering::SeqCst), stopped) {
-        (true, Some(s)) => s.exit_code(),
-        (true, None) => 130,
-        (false, _) => 0,
+    Ok(if cancel.load(Ordering::SeqCst) {
+        stopped.exit_code()
+    } else {
+        0
     })
 }

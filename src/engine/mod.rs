@@ -2,8 +2,12 @@
 //!
 //! An [`Engine`] knows nothing of the queue or the book: it receives [`SynthRequest`]s (text runs with
 //! languages, a voice, a seed, generation parameters) and returns one mono [`Audio`] per request, in order.
-//! Engines are created per worker by [`create`] (one instance per device); [`resolve`] turns the project's
+//! Engines are created per worker by [`create`] (one instance per device); [`resolve_with`] turns the project's
 //! `engine:` choice into a concrete engine, falling back from `auto` to the espeak draft with a warning.
+//!
+//! Owns the engine interface and the choice of engine. Must never import the store, worker, render, plan or
+//! project modules (it receives requests, not chunks); of the crate it uses only `manuscript::Run`, `audio`
+//! and `lang`.
 
 use serde::{Deserialize, Serialize};
 
@@ -202,26 +206,31 @@ pub fn create_with_options(
         }
         (EngineKind::Whisperspeech, None) => return Err(EngineError::Unavailable(whisperspeech_unavailable())),
     };
-    let engine: Box<dyn Engine> = match std::env::var(CHUNK_DELAY_ENV).ok().and_then(|v| v.parse::<u64>().ok()) {
-        Some(ms) if ms > 0 => Box::new(SlowEngine {
-            inner: engine,
-            delay: std::time::Duration::from_millis(ms),
-        }),
-        _ => engine,
-    };
-    match std::env::var(FAIL_CHUNKS_ENV) {
-        Ok(needle) if !needle.is_empty() => Ok(Box::new(FailingEngine { inner: engine, needle })),
-        _ => Ok(engine),
+    let delay = std::env::var(CHUNK_DELAY_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|&ms| ms > 0)
+        .map(std::time::Duration::from_millis);
+    let needle = std::env::var(FAIL_CHUNKS_ENV).ok().filter(|n| !n.is_empty());
+    if delay.is_none() && needle.is_none() {
+        return Ok(engine);
     }
+    Ok(Box::new(HookedEngine {
+        inner: engine,
+        delay,
+        needle,
+    }))
 }
 
-/// Testing hook: sleeps before delegating, so a batch takes at least `delay`.
-struct SlowEngine {
+/// The testing hooks around an engine ([`FAIL_CHUNKS_ENV`], [`CHUNK_DELAY_ENV`]): a batch with a request whose
+/// text contains `needle` fails at once; any other batch sleeps `delay`, then is delegated.
+struct HookedEngine {
     inner: Box<dyn Engine>,
-    delay: std::time::Duration,
+    delay: Option<std::time::Duration>,
+    needle: Option<String>,
 }
 
-impl Engine for SlowEngine {
+impl Engine for HookedEngine {
     fn name(&self) -> &str {
         self.inner.name()
     }
@@ -232,33 +241,16 @@ impl Engine for SlowEngine {
         self.inner.sample_rate()
     }
     fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
-        std::thread::sleep(self.delay);
-        self.inner.synthesize(batch)
-    }
-}
-
-/// Testing hook: fails requests whose text contains `needle`, delegates the rest.
-struct FailingEngine {
-    inner: Box<dyn Engine>,
-    needle: String,
-}
-
-impl Engine for FailingEngine {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn fingerprint(&self) -> String {
-        self.inner.fingerprint()
-    }
-    fn sample_rate(&self) -> u32 {
-        self.inner.sample_rate()
-    }
-    fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
-        if let Some(r) = batch.iter().find(|r| r.text().contains(&self.needle)) {
-            return Err(EngineError::Synthesis {
-                key: r.key.clone(),
-                message: format!("injected failure ({FAIL_CHUNKS_ENV}={:?})", self.needle),
-            });
+        if let Some(needle) = &self.needle {
+            if let Some(r) = batch.iter().find(|r| r.text().contains(needle.as_str())) {
+                return Err(EngineError::Synthesis {
+                    key: r.key.clone(),
+                    message: format!("injected failure ({FAIL_CHUNKS_ENV}={needle:?})"),
+                });
+            }
+        }
+        if let Some(delay) = self.delay {
+            std::thread::sleep(delay);
         }
         self.inner.synthesize(batch)
     }

@@ -3,6 +3,9 @@
 //! A block is pre-LN self-attention (fused QKV; the key has no bias; S2A rotates queries and keys with
 //! RoPE), optional pre-LN cross-attention over K/V computed once per utterance ([`Block::cross_kv`]), and a
 //! pre-LN MLP with exact GELU. The net attention logit scale is folded into the query weights at load time.
+//!
+//! Owns the block, its loader and one decoder step over a stack of blocks. Must never import the stages
+//! (`t2s`, `s2a`), which are built on it.
 
 use std::cell::RefCell;
 
@@ -144,6 +147,27 @@ impl Block {
     }
 }
 
+/// One step of a decoder stack: `x` through every layer at positions `p0..` (causal, through the layer's
+/// self-attention `caches[i]`, over the layer's precomputed cross-attention `xkv[i]`).
+pub fn decoder_step(
+    layers: &[Block],
+    mut x: Tensor,
+    n_head: usize,
+    p0: usize,
+    caches: &mut [KvCache],
+    xkv: &[(Tensor, Tensor)],
+) -> candle_core::Result<Tensor> {
+    for (i, layer) in layers.iter().enumerate() {
+        x = layer.forward(&x, n_head, p0, true, Some(&mut caches[i]), Some(&xkv[i]))?;
+    }
+    Ok(x)
+}
+
+/// [`Block::quantize`] of every block of a stack.
+pub fn quantize_all(blocks: Vec<Block>) -> candle_core::Result<Vec<Block>> {
+    blocks.into_iter().map(Block::quantize).collect()
+}
+
 /// The shape of a stage's blocks.
 #[derive(Debug, Clone, Copy)]
 pub struct BlockShape {
@@ -250,6 +274,11 @@ impl<'a> WeightLoader<'a> {
         let r = Rope::new(inv_freq, n, t.device())?;
         ropes.push(r.clone());
         Ok(Some(r))
+    }
+
+    /// Blocks `{p}.0` … `{p}.{n-1}` (see [`WeightLoader::block`]).
+    pub fn blocks(&self, p: &str, n: usize, s: &BlockShape, cross: bool) -> Result<Vec<Block>, LoadError> {
+        (0..n).map(|i| self.block(&format!("{p}.{i}"), s, cross)).collect()
     }
 
     /// Block `p` (`{p}.attn`, `{p}.attn_ln`, `{p}.mlp.{0,2}`, `{p}.mlp_ln`, and with `cross` `{p}.cross_attn`,

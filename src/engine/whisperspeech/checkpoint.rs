@@ -283,6 +283,20 @@ impl<'a> Unpickler<'a> {
         self.stack.pop();
         Ok(items)
     }
+    /// The items above the topmost MARK as key/value pairs (`op`: the opcode, for the error message).
+    fn pop_mark_pairs(&mut self, op: &str) -> Result<Vec<(Value, Value)>> {
+        let items = self.pop_mark()?;
+        if items.len() % 2 != 0 {
+            dismantle(items);
+            return self.err(format!("{op} with an odd number of items"));
+        }
+        let mut it = items.into_iter();
+        let mut pairs = Vec::new();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            pairs.push((k, v));
+        }
+        Ok(pairs)
+    }
     fn string(&mut self, n: usize) -> Result<Value> {
         let b = self.take(n)?;
         match std::str::from_utf8(b) {
@@ -364,16 +378,7 @@ impl<'a> Unpickler<'a> {
                     self.stack.push(Value::List(Rc::new(RefCell::new(items))));
                 }
                 b'd' => {
-                    let items = self.pop_mark()?;
-                    if items.len() % 2 != 0 {
-                        dismantle(items);
-                        return self.err("DICT with an odd number of items");
-                    }
-                    let mut it = items.into_iter();
-                    let mut pairs = Vec::new();
-                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                        pairs.push((k, v));
-                    }
+                    let pairs = self.pop_mark_pairs("DICT")?;
                     self.stack.push(Value::Dict(Rc::new(RefCell::new(pairs))));
                 }
                 b'J' => {
@@ -465,16 +470,7 @@ impl<'a> Unpickler<'a> {
                     self.set_items(&d, vec![(k, v)])?;
                 }
                 b'u' => {
-                    let items = self.pop_mark()?;
-                    if items.len() % 2 != 0 {
-                        dismantle(items);
-                        return self.err("SETITEMS with an odd number of items");
-                    }
-                    let mut it = items.into_iter();
-                    let mut pairs = Vec::new();
-                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                        pairs.push((k, v));
-                    }
+                    let pairs = self.pop_mark_pairs("SETITEMS")?;
                     let d = self.top()?;
                     self.set_items(&d, pairs)?;
                 }
@@ -713,23 +709,8 @@ fn to_json(
         Value::Float(f) => serde_json::Number::from_f64(*f).map(Json::Number).unwrap_or(Json::Null),
         Value::Str(s) => json!(s),
         Value::Bytes(b) => json!(b),
-        Value::Tuple(items) => Json::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, x)| to_json(x, &join(name, &i.to_string()), depth + 1, tensors, path))
-                .collect::<Result<_>>()?,
-        ),
-        Value::List(items) => {
-            let items = items.borrow();
-            Json::Array(
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| to_json(x, &join(name, &i.to_string()), depth + 1, tensors, path))
-                    .collect::<Result<_>>()?,
-            )
-        }
+        Value::Tuple(items) => items_to_json(items, name, depth, tensors, path)?,
+        Value::List(items) => items_to_json(&items.borrow(), name, depth, tensors, path)?,
         Value::Dict(d) => {
             let d = d.borrow();
             let mut m = Map::new();
@@ -747,6 +728,23 @@ fn to_json(
             json!({ "__tensor__": name })
         }
     })
+}
+
+/// A tuple's or list's items as a JSON array, item `i` named `{name}.{i}`.
+fn items_to_json(
+    items: &[Value],
+    name: &str,
+    depth: usize,
+    tensors: &mut Vec<(String, Rc<TensorSpec>)>,
+    path: &Path,
+) -> Result<Json> {
+    Ok(Json::Array(
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| to_json(x, &join(name, &i.to_string()), depth + 1, tensors, path))
+            .collect::<Result<_>>()?,
+    ))
 }
 
 fn join(prefix: &str, k: &str) -> String {

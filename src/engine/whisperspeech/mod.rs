@@ -4,12 +4,17 @@
 //! * [`layers`]: shared building blocks (linear/q8_0, LayerNorm in f32, attention)
 //! * [`rope`]: rotary position embedding with precomputed tables (S2A)
 //! * [`block`]: the residual attention block of T2S and S2A and the weight loader that builds it
+//! * `stage`: what the T2S and S2A loaders share (error type shape, stored config/tunables reading, depth split,
+//!   logit scales)
 //! * [`sampling`]: temperature/top-k/greedy sampling from per-request seeded RNGs
 //! * [`t2s`]: text → semantic tokens
 //! * [`s2a`]: semantic → EnCodec acoustic tokens
 //! * [`vocos`]: EnCodec tokens → 24 kHz waveform (on the CPU through the fused `vocos_cpu` passes)
 //! * [`istft`]: the Vocos head's inverse STFT, planned once per model, parallel over frames
 //! * [`engine`]: the `whisperspeech` [`crate::engine::Engine`] (T2S → S2A → Vocos)
+//!
+//! Owns the WhisperSpeech models and their numerics. Must never import the queue, the planner, render, project
+//! or the CLI; of the crate above it, it uses only [`crate::engine`] (the trait) and [`crate::lang`].
 
 pub mod block;
 pub mod checkpoint;
@@ -19,6 +24,7 @@ pub mod layers;
 pub mod rope;
 pub mod s2a;
 pub mod sampling;
+mod stage;
 pub mod t2s;
 pub mod vocos;
 mod vocos_cpu;

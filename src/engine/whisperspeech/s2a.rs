@@ -4,6 +4,9 @@
 //! Invariants: RoPE in f32 from the stored `inv_freq` (rotate-half form), cross-attention key positions ×3;
 //! the special rows (1024 = pad, 1025 = start) are one shared table; the special ids are masked out of sampling,
 //! so the output only ever holds EnCodec codes 0..1023; the output of a request is `[Q][3·len(stoks) − 4]`.
+//!
+//! Owns the S2A model. Must never import `t2s`, `vocos` or the engine: its loader reads the stored dicts and
+//! builds its blocks through the shared `stage`, `block` and `checkpoint` modules.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,10 +15,11 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::kv_cache::KvCache;
 use serde_json::Value as Json;
 
-use super::block::{Block, BlockShape, LoadError, WeightLoader};
-use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
+use super::block::{self, Block, BlockShape, WeightLoader};
+use super::checkpoint::{self, Checkpoint, LoadOptions};
 use super::layers::{gelu, LayerNorm, Linear, ModelOptions};
 use super::sampling::Sampler;
+use super::stage::{self, cfg_usize, stage_error};
 
 /// EnCodec codes per quantizer (ids `0..CODES`).
 pub const CODES: usize = 1024;
@@ -26,40 +30,13 @@ pub const START: u32 = 1025;
 /// Logit vocabulary per quantizer (codes + 2 specials).
 pub const VOCAB: usize = CODES + 2;
 
-/// Errors of the S2A stage.
-#[derive(Debug, thiserror::Error)]
-pub enum S2aError {
-    /// The checkpoint could not be read.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// The stored config/tunables are missing a field or are inconsistent with the tensors.
-    #[error("{path}: invalid S2A model: {msg}")]
-    Model {
-        /// the file
-        path: String,
-        /// what is wrong
-        msg: String,
-    },
-    /// A request cannot be run (too many semantic tokens, bad speaker width, bad prompt…).
-    #[error("invalid S2A request {index}: {msg}")]
-    Request {
-        /// position of the request in the batch
-        index: usize,
-        /// what is wrong
-        msg: String,
-    },
-    /// A tensor operation failed.
-    #[error("S2A computation failed: {0}")]
-    Candle(#[from] candle_core::Error),
-}
-
-impl From<LoadError> for S2aError {
-    fn from(e: LoadError) -> Self {
-        match e {
-            LoadError::Checkpoint(e) => Self::Checkpoint(e),
-            LoadError::Model { path, msg } => Self::Model { path, msg },
-            LoadError::Candle(e) => Self::Candle(e),
-        }
+stage_error! {
+    /// Errors of the S2A stage.
+    S2aError {
+        model: "{path}: invalid S2A model: {msg}",
+        request: "invalid S2A request {index}: {msg}",
+        request_doc: "A request cannot be run (too many semantic tokens, bad speaker width, bad prompt…).",
+        candle: "S2A computation failed: {0}",
     }
 }
 
@@ -111,18 +88,12 @@ pub struct S2aTunables {
 impl S2aConfig {
     /// Reads the stored `config` dict.
     pub fn from_json(v: &Json) -> std::result::Result<Self, String> {
-        let get = |k: &str| v.get(k).and_then(Json::as_u64).map(|x| x as usize);
+        let get = |k: &str| cfg_usize(v, k);
         // constructor defaults of SADelARTransformer
         let n_head = get("n_head").unwrap_or(3);
         let head_width = get("head_width").unwrap_or(64);
         let w = n_head * head_width;
-        let opt = |k: &str| match v.get(k) {
-            None | Some(Json::Null) => Ok(w),
-            Some(x) => x
-                .as_u64()
-                .map(|x| x as usize)
-                .ok_or_else(|| format!("config.{k} is not a number")),
-        };
+        let opt = |k: &str| stage::cfg_width(v, k, w);
         let c = Self {
             depth: get("depth").unwrap_or(3),
             n_head,
@@ -154,8 +125,8 @@ impl S2aConfig {
 impl S2aTunables {
     /// Reads the stored `tunables`, filling missing fields with the dataclass defaults.
     pub fn from_json(v: &Json) -> Self {
-        let f = |k: &str, d: f64| v.get(k).and_then(Json::as_f64).unwrap_or(d);
-        let b = |k: &str, d: bool| v.get(k).and_then(Json::as_bool).unwrap_or(d);
+        let f = |k: &str, d: f64| stage::tunable_f64(v, k, d);
+        let b = |k: &str, d: bool| stage::tunable_bool(v, k, d);
         Self {
             output_mult: f("output_mult", 5.6),
             query_mult: f("query_mult", 0.3),
@@ -247,6 +218,108 @@ pub struct S2a {
     logit_scale: f64,
 }
 
+/// The speaker conditioning: the conditioned variant's constant + optional projection when any tensor name starts
+/// with `cond_embeddings.`, else the plain `spk_to_hidden` (absent when the speaker width is the model width).
+fn conditioning(ld: &WeightLoader, c: &S2aConfig, w: usize, dtype: DType) -> Result<Conditioning> {
+    let is_cond = ld.ck.tensors.keys().any(|k| k.starts_with("cond_embeddings."));
+    let cond = if is_cond {
+        let row = |name: &str, rows: usize, i: usize| -> Result<Tensor> {
+            Ok(ld
+                .ts(&format!("cond_embeddings.{name}.embed.weight"), &[rows, w])?
+                .get(i)?)
+        };
+        // lang: missing (id 99 of 100); snr=60 → bin 8 of 10 (+1 missing); c50=60 → bin 5 of 6 (+1 missing)
+        let constant = ((row("lang", 100, 99)? + row("snr", 11, 8)?)? + row("c50", 7, 5)?)?;
+        let p = "cond_embeddings.speaker.spk_to_hidden";
+        let proj = if ld.has(&format!("{p}.weight")) {
+            Some(ld.lin(p, w, c.spk_width, true)?)
+        } else {
+            None
+        };
+        Conditioning::Cond {
+            constant: constant.to_dtype(dtype)?,
+            proj,
+        }
+    } else {
+        let proj = if c.spk_width != w {
+            Some(ld.lin("spk_to_hidden", w, c.spk_width, true)?)
+        } else {
+            None
+        };
+        Conditioning::Speaker { proj }
+    };
+    let spk_in = match &cond {
+        Conditioning::Speaker { proj } | Conditioning::Cond { proj, .. } => proj.is_some(),
+    };
+    if !spk_in && c.spk_width != w {
+        return Err(ld
+            .err("speaker width differs from the model width but no projection is stored".into())
+            .into());
+    }
+    Ok(cond)
+}
+
+/// The acoustic tables: the decoder's input embedding `[Q·VOCAB, w]` (per quantizer `main`, projected, then the
+/// shared specials) and the unembedding computed as the reference does (q8_0 `main` tables with `quantize`).
+fn acoustic_tables(
+    ld: &WeightLoader,
+    c: &S2aConfig,
+    w: usize,
+    dtype: DType,
+    quantize: bool,
+) -> Result<(Tensor, Unembed)> {
+    let q_n = c.quantizers;
+    // acoustic embeddings: per quantizer [main (projected) ; shared special]
+    let special = ld.ts("embds.embeddings.0.special.weight", &[2, w])?;
+    let mut ins = Vec::with_capacity(q_n);
+    let mut mains = Vec::with_capacity(q_n);
+    let mut h2e_ws = Vec::with_capacity(q_n);
+    let mut h2e_bs = Vec::with_capacity(q_n);
+    for q in 0..q_n {
+        let p = format!("embds.embeddings.{q}");
+        let main = ld.ts(&format!("{p}.main.weight"), &[CODES, c.atoks_width])?;
+        if c.atoks_width != w {
+            let e2h = ld.lin(&format!("{p}.emb_to_hidden"), w, c.atoks_width, true)?;
+            h2e_ws.push(ld.ts(&format!("{p}.hidden_to_emb.weight"), &[c.atoks_width, w])?.t()?);
+            h2e_bs.push(
+                ld.ts(&format!("{p}.hidden_to_emb.bias"), &[c.atoks_width])?
+                    .unsqueeze(0)?,
+            );
+            ins.push(Tensor::cat(
+                &[&e2h.forward(&main.to_dtype(dtype)?)?.to_dtype(DType::F32)?, &special],
+                0,
+            )?);
+        } else {
+            ins.push(Tensor::cat(&[&main, &special], 0)?);
+        }
+        mains.push(main.t()?);
+    }
+    let dec_emb = Tensor::cat(&ins, 0)?.to_dtype(dtype)?;
+    // unembedding as the reference computes it: main logits `h2e(x) @ mainᵀ`, special logits `x @ specialᵀ`
+    let stack = |v: &[Tensor]| -> Result<Tensor> { Ok(Tensor::stack(v, 0)?.contiguous()?.to_dtype(dtype)?) };
+    let main_q = if quantize {
+        Some(
+            mains
+                .iter()
+                .map(|m| Linear::new(m.t().and_then(|m| m.contiguous())?, None).quantize())
+                .collect::<candle_core::Result<Vec<_>>>()?,
+        )
+    } else {
+        None
+    };
+    let unembed = Unembed {
+        main_t: stack(&mains)?,
+        main_q,
+        h2e: if h2e_ws.is_empty() {
+            None
+        } else {
+            Some((stack(&h2e_ws)?, stack(&h2e_bs)?))
+        },
+        special_t: special.t()?.contiguous()?.to_dtype(dtype)?,
+    };
+    Ok((dec_emb, unembed))
+}
+
 /// Per-batch decoder state: rotated cross K/V per layer and the self-attention caches.
 struct DecState {
     xkv: Vec<(Tensor, Tensor)>,
@@ -294,12 +367,11 @@ impl S2a {
             width: w,
             ffn_mult: c.ffn_mult,
             head_width: c.head_width,
-            scale: tunables.query_mult * 8.0 / c.head_width as f64,
+            scale: stage::attention_scale(tunables.query_mult, c.head_width),
             // encoder positions 0..stoks_len, decoder 0..ctx_n, cross-attention keys at 3·j
             rope_positions: Some(c.ctx_n.max(3 * c.stoks_len)),
         };
-        let enc_depth = (2.0 * c.depth as f64 * tunables.encoder_depth_ratio) as usize;
-        let dec_depth = (2 * c.depth).saturating_sub(enc_depth);
+        let (enc_depth, dec_depth) = stage::layer_depths(c.depth, tunables.encoder_depth_ratio);
 
         let sem = ld.ts("semantic_embedding.weight", &[c.stoks_codes, c.stoks_width])?;
         let sem_emb = if c.stoks_width != w {
@@ -308,110 +380,20 @@ impl S2a {
         } else {
             sem.to_dtype(dtype)?
         };
-        let enc_layers = (0..enc_depth)
-            .map(|i| Ok(ld.block(&format!("encoder.{i}"), &shape, false)?))
-            .collect::<Result<Vec<_>>>()?;
+        let enc_layers = ld.blocks("encoder", enc_depth, &shape, false)?;
         let enc_ln = ld.ln("ln_post", w)?;
 
-        let is_cond = ck.tensors.keys().any(|k| k.starts_with("cond_embeddings."));
-        let cond = if is_cond {
-            let row = |name: &str, rows: usize, i: usize| -> Result<Tensor> {
-                Ok(ld
-                    .ts(&format!("cond_embeddings.{name}.embed.weight"), &[rows, w])?
-                    .get(i)?)
-            };
-            // lang: missing (id 99 of 100); snr=60 → bin 8 of 10 (+1 missing); c50=60 → bin 5 of 6 (+1 missing)
-            let constant = ((row("lang", 100, 99)? + row("snr", 11, 8)?)? + row("c50", 7, 5)?)?;
-            let p = "cond_embeddings.speaker.spk_to_hidden";
-            let proj = if ld.has(&format!("{p}.weight")) {
-                Some(ld.lin(p, w, c.spk_width, true)?)
-            } else {
-                None
-            };
-            Conditioning::Cond {
-                constant: constant.to_dtype(dtype)?,
-                proj,
-            }
-        } else {
-            let proj = if c.spk_width != w {
-                Some(ld.lin("spk_to_hidden", w, c.spk_width, true)?)
-            } else {
-                None
-            };
-            Conditioning::Speaker { proj }
-        };
-        let spk_in = match &cond {
-            Conditioning::Speaker { proj } | Conditioning::Cond { proj, .. } => proj.is_some(),
-        };
-        if !spk_in && c.spk_width != w {
-            return Err(ld
-                .err("speaker width differs from the model width but no projection is stored".into())
-                .into());
-        }
-
-        // acoustic embeddings: per quantizer [main (projected) ; shared special]
-        let special = ld.ts("embds.embeddings.0.special.weight", &[2, w])?;
-        let mut ins = Vec::with_capacity(q_n);
-        let mut mains = Vec::with_capacity(q_n);
-        let mut h2e_ws = Vec::with_capacity(q_n);
-        let mut h2e_bs = Vec::with_capacity(q_n);
-        for q in 0..q_n {
-            let p = format!("embds.embeddings.{q}");
-            let main = ld.ts(&format!("{p}.main.weight"), &[CODES, c.atoks_width])?;
-            if c.atoks_width != w {
-                let e2h = ld.lin(&format!("{p}.emb_to_hidden"), w, c.atoks_width, true)?;
-                h2e_ws.push(ld.ts(&format!("{p}.hidden_to_emb.weight"), &[c.atoks_width, w])?.t()?);
-                h2e_bs.push(
-                    ld.ts(&format!("{p}.hidden_to_emb.bias"), &[c.atoks_width])?
-                        .unsqueeze(0)?,
-                );
-                ins.push(Tensor::cat(
-                    &[&e2h.forward(&main.to_dtype(dtype)?)?.to_dtype(DType::F32)?, &special],
-                    0,
-                )?);
-            } else {
-                ins.push(Tensor::cat(&[&main, &special], 0)?);
-            }
-            mains.push(main.t()?);
-        }
-        let dec_emb = Tensor::cat(&ins, 0)?.to_dtype(dtype)?;
-        // unembedding as the reference computes it: main logits `h2e(x) @ mainᵀ`, special logits `x @ specialᵀ`
-        let stack = |v: &[Tensor]| -> Result<Tensor> { Ok(Tensor::stack(v, 0)?.contiguous()?.to_dtype(dtype)?) };
-        let main_q = if opts.quantize {
-            Some(
-                mains
-                    .iter()
-                    .map(|m| Linear::new(m.t().and_then(|m| m.contiguous())?, None).quantize())
-                    .collect::<candle_core::Result<Vec<_>>>()?,
-            )
-        } else {
-            None
-        };
-        let unembed = Unembed {
-            main_t: stack(&mains)?,
-            main_q,
-            h2e: if h2e_ws.is_empty() {
-                None
-            } else {
-                Some((stack(&h2e_ws)?, stack(&h2e_bs)?))
-            },
-            special_t: special.t()?.contiguous()?.to_dtype(dtype)?,
-        };
-        let dec_layers = (0..dec_depth)
-            .map(|i| Ok(ld.block(&format!("decoder.layers.{i}"), &shape, true)?))
-            .collect::<Result<Vec<_>>>()?;
+        let cond = conditioning(&ld, c, w, dtype)?;
+        let (dec_emb, unembed) = acoustic_tables(&ld, c, w, dtype, opts.quantize)?;
+        let dec_layers = ld.blocks("decoder.layers", dec_depth, &shape, true)?;
         let dec_ln = ld.ln("decoder.ln_post", w)?;
         let mut dec_layers = dec_layers;
         let mut splitter = ld.lin("head.splitter.0", w * q_n, w, true)?;
         if opts.quantize {
-            dec_layers = dec_layers
-                .into_iter()
-                .map(Block::quantize)
-                .collect::<candle_core::Result<_>>()?;
+            dec_layers = block::quantize_all(dec_layers)?;
             splitter = splitter.quantize()?;
         }
-        let base_width = 3 * c.head_width;
-        let logit_scale = tunables.output_mult / (w as f64 / base_width as f64);
+        let logit_scale = stage::logit_scale(tunables.output_mult, w, c.head_width);
         Ok(Self {
             config,
             tunables,
@@ -590,21 +572,12 @@ impl S2a {
             }
         }
         let ids = Tensor::from_vec(ids, b * n * q_n, &self.device)?;
-        let mut x = self
+        let x = self
             .dec_emb
             .index_select(&ids, 0)?
             .reshape((b, n, q_n, self.width))?
             .sum(2)?;
-        for (i, layer) in self.dec_layers.iter().enumerate() {
-            x = layer.forward(
-                &x,
-                self.config.n_head,
-                st.pos,
-                true,
-                Some(&mut st.caches[i]),
-                Some(&st.xkv[i]),
-            )?;
-        }
+        let x = block::decoder_step(&self.dec_layers, x, self.config.n_head, st.pos, &mut st.caches, &st.xkv)?;
         st.pos += n;
         let x = self.dec_ln.forward(&x)?;
         let split = gelu(&self.splitter.forward(&x)?)?; // [b, n, Q·w]
@@ -700,14 +673,7 @@ impl S2a {
             };
             groups.entry(plen).or_default().push(i);
         }
-        let mut out: Vec<Option<Vec<Vec<u32>>>> = vec![None; reqs.len()];
-        for (plen, idx) in groups {
-            let res = self.generate_group(reqs, &idx, plen)?;
-            for (i, r) in idx.into_iter().zip(res) {
-                out[i] = Some(r);
-            }
-        }
-        Ok(out.into_iter().flatten().collect())
+        stage::run_groups(reqs.len(), groups, |idx, plen| self.generate_group(reqs, idx, plen))
     }
 
     fn generate_group(&self, reqs: &[S2aRequest], idx: &[usize], plen: usize) -> Result<Vec<Vec<Vec<u32>>>> {

@@ -3,6 +3,9 @@
 //! Built only from the stored `config`/`tunables`. The decoder runs with a KV cache for self-attention and
 //! cross-attention K/V computed once per utterance; several requests run as one batch, each row stopping
 //! at its own EOS and sampling from its own seeded RNG.
+//!
+//! Owns the T2S model. Must never import `s2a`, `vocos` or the engine: its loader reads the stored dicts and
+//! builds its blocks through the shared `stage`, `block` and `checkpoint` modules.
 
 use std::path::Path;
 
@@ -10,48 +13,22 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::kv_cache::KvCache;
 use serde_json::Value as Json;
 
-use super::block::{Block, BlockShape, LoadError, WeightLoader};
-use super::checkpoint::{self, Checkpoint, CheckpointError, LoadOptions};
+use super::block::{self, Block, BlockShape, WeightLoader};
+use super::checkpoint::{self, Checkpoint, LoadOptions};
 use super::layers::{LayerNorm, Linear, ModelOptions};
 use super::sampling::Sampler;
+use super::stage::{self, cfg_usize, stage_error};
 
 /// Number of language-embedding rows (WhisperSpeech's 99 languages).
 pub const N_LANGUAGES: usize = 99;
 
-/// Errors of the T2S stage.
-#[derive(Debug, thiserror::Error)]
-pub enum T2sError {
-    /// The checkpoint could not be read.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// The stored config/tunables are missing a field or are inconsistent with the tensors.
-    #[error("{path}: invalid T2S model: {msg}")]
-    Model {
-        /// the file
-        path: String,
-        /// what is wrong
-        msg: String,
-    },
-    /// A request cannot be run (text too long, unknown language id, bad prompt token…).
-    #[error("invalid T2S request {index}: {msg}")]
-    Request {
-        /// position of the request in the batch
-        index: usize,
-        /// what is wrong
-        msg: String,
-    },
-    /// A tensor operation failed.
-    #[error("T2S computation failed: {0}")]
-    Candle(#[from] candle_core::Error),
-}
-
-impl From<LoadError> for T2sError {
-    fn from(e: LoadError) -> Self {
-        match e {
-            LoadError::Checkpoint(e) => Self::Checkpoint(e),
-            LoadError::Model { path, msg } => Self::Model { path, msg },
-            LoadError::Candle(e) => Self::Candle(e),
-        }
+stage_error! {
+    /// Errors of the T2S stage.
+    T2sError {
+        model: "{path}: invalid T2S model: {msg}",
+        request: "invalid T2S request {index}: {msg}",
+        request_doc: "A request cannot be run (text too long, unknown language id, bad prompt token…).",
+        candle: "T2S computation failed: {0}",
     }
 }
 
@@ -183,10 +160,6 @@ pub struct T2s {
     logit_scale: f64,
 }
 
-fn cfg_usize(v: &Json, key: &str) -> Option<usize> {
-    v.get(key).and_then(Json::as_u64).map(|x| x as usize)
-}
-
 impl T2sConfig {
     /// Reads the stored `config` dict; `None` widths mean the model width.
     pub fn from_json(v: &Json) -> std::result::Result<Self, String> {
@@ -194,13 +167,7 @@ impl T2sConfig {
         let n_head = need("n_head")?;
         let head_width = need("head_width")?;
         let w = n_head * head_width;
-        let opt = |k: &str| match v.get(k) {
-            None | Some(Json::Null) => Ok(w),
-            Some(x) => x
-                .as_u64()
-                .map(|x| x as usize)
-                .ok_or_else(|| format!("config.{k} is not a number")),
-        };
+        let opt = |k: &str| stage::cfg_width(v, k, w);
         let c = Self {
             depth: need("depth")?,
             n_head,
@@ -228,15 +195,15 @@ impl T2sConfig {
 impl T2sTunables {
     /// Reads the stored `tunables`, filling missing fields like `Tunables.upgrade` + the dataclass defaults.
     pub fn from_json(v: &Json) -> Self {
-        let f = |k: &str, d: f64| v.get(k).and_then(Json::as_f64).unwrap_or(d);
-        let b = |k: &str, d: bool| v.get(k).and_then(Json::as_bool).unwrap_or(d);
+        let f = |k: &str, d: f64| stage::tunable_f64(v, k, d);
+        let b = |k: &str, d: bool| stage::tunable_bool(v, k, d);
         Self {
             output_mult: f("output_mult", 0.35),
             query_mult: f("query_mult", 1.0),
             encoder_depth_ratio: f("encoder_depth_ratio", 0.25),
             causal_encoder: b("causal_encoder", true),
             cps_input: b("cps_input", true),
-            cps_bins: v.get("cps_bins").and_then(Json::as_u64).unwrap_or(32) as usize,
+            cps_bins: cfg_usize(v, "cps_bins").unwrap_or(32),
             // the old default of `Tunables.upgrade`
             padding_token_offset: v.get("padding_token_offset").and_then(Json::as_i64).unwrap_or(-1),
         }
@@ -284,6 +251,45 @@ pub fn cps_bin(cps: f32, bins: usize) -> usize {
     }
 }
 
+/// The semantic tables (FlexEmbeddings with one special code): the decoder's input embedding and its
+/// unembedding, with `emb_to_hidden`/`hidden_to_emb` folded in when the embedding is narrower than the model.
+fn semantic_tables(
+    ld: &WeightLoader,
+    c: &T2sConfig,
+    w: usize,
+    dtype: DType,
+    device: &Device,
+) -> Result<(Tensor, Linear)> {
+    let p = "embeddings.embedding";
+    let main = ld.ts(&format!("{p}.main.weight"), &[c.stoks_codes, c.stoks_width])?;
+    let special = ld.ts(&format!("{p}.special.weight"), &[1, w])?;
+    Ok(if c.stoks_width != w {
+        let e2h = ld.lin(&format!("{p}.emb_to_hidden"), w, c.stoks_width, true)?;
+        let h2e_w = ld.ts(&format!("{p}.hidden_to_emb.weight"), &[c.stoks_width, w])?;
+        let h2e_b = ld.ts(&format!("{p}.hidden_to_emb.bias"), &[c.stoks_width])?;
+        let emb_in = Tensor::cat(
+            &[&e2h.forward(&main.to_dtype(dtype)?)?.to_dtype(DType::F32)?, &special],
+            0,
+        )?;
+        // logits = h2e(x) @ mainᵀ = x @ (main @ W_h2e)ᵀ + b_h2e @ mainᵀ; special logits = x @ specialᵀ
+        let out_w = Tensor::cat(&[&main.matmul(&h2e_w)?, &special], 0)?;
+        let out_b = Tensor::cat(
+            &[
+                &h2e_b.unsqueeze(0)?.matmul(&main.t()?)?.squeeze(0)?,
+                &Tensor::zeros(1, DType::F32, device)?,
+            ],
+            0,
+        )?;
+        (
+            emb_in,
+            Linear::new(out_w.to_dtype(dtype)?, Some(out_b.to_dtype(dtype)?)),
+        )
+    } else {
+        let t = Tensor::cat(&[&main, &special], 0)?;
+        (t.clone(), Linear::new(t.to_dtype(dtype)?, None))
+    })
+}
+
 /// Per-utterance decoder state: encoder cross K/V per layer, cps embedding and self-attention caches.
 struct DecState {
     xkv: Vec<(Tensor, Tensor)>,
@@ -322,11 +328,10 @@ impl T2s {
             width: w,
             ffn_mult: c.ffn_mult,
             head_width: c.head_width,
-            scale: tunables.query_mult * 8.0 / c.head_width as f64,
+            scale: stage::attention_scale(tunables.query_mult, c.head_width),
             rope_positions: None,
         };
-        let enc_depth = (2.0 * c.depth as f64 * tunables.encoder_depth_ratio) as usize;
-        let dec_depth = (2 * c.depth).saturating_sub(enc_depth);
+        let (enc_depth, dec_depth) = stage::layer_depths(c.depth, tunables.encoder_depth_ratio);
 
         let lang_emb = ld.ts("lang_embeddings.weight", &[N_LANGUAGES, w])?;
         let cps_emb = if tunables.cps_input {
@@ -343,47 +348,14 @@ impl T2s {
             main
         };
         let enc_pos = ld.ts("encoder.positional_embedding", &[c.ttoks_len, w])?;
-        let enc_layers = (0..enc_depth)
-            .map(|i| Ok(ld.block(&format!("encoder.layers.{i}"), &shape, false)?))
-            .collect::<Result<Vec<_>>>()?;
+        let enc_layers = ld.blocks("encoder.layers", enc_depth, &shape, false)?;
         let enc_ln = ld.ln("encoder.ln_post", w)?;
 
-        // semantic embeddings (FlexEmbeddings with one special code)
-        let p = "embeddings.embedding";
-        let main = ld.ts(&format!("{p}.main.weight"), &[c.stoks_codes, c.stoks_width])?;
-        let special = ld.ts(&format!("{p}.special.weight"), &[1, w])?;
-        let (dec_emb, unembed) = if c.stoks_width != w {
-            let e2h = ld.lin(&format!("{p}.emb_to_hidden"), w, c.stoks_width, true)?;
-            let h2e_w = ld.ts(&format!("{p}.hidden_to_emb.weight"), &[c.stoks_width, w])?;
-            let h2e_b = ld.ts(&format!("{p}.hidden_to_emb.bias"), &[c.stoks_width])?;
-            let emb_in = Tensor::cat(
-                &[&e2h.forward(&main.to_dtype(dtype)?)?.to_dtype(DType::F32)?, &special],
-                0,
-            )?;
-            // logits = h2e(x) @ mainᵀ = x @ (main @ W_h2e)ᵀ + b_h2e @ mainᵀ; special logits = x @ specialᵀ
-            let out_w = Tensor::cat(&[&main.matmul(&h2e_w)?, &special], 0)?;
-            let out_b = Tensor::cat(
-                &[
-                    &h2e_b.unsqueeze(0)?.matmul(&main.t()?)?.squeeze(0)?,
-                    &Tensor::zeros(1, DType::F32, device)?,
-                ],
-                0,
-            )?;
-            (
-                emb_in,
-                Linear::new(out_w.to_dtype(dtype)?, Some(out_b.to_dtype(dtype)?)),
-            )
-        } else {
-            let t = Tensor::cat(&[&main, &special], 0)?;
-            (t.clone(), Linear::new(t.to_dtype(dtype)?, None))
-        };
+        let (dec_emb, unembed) = semantic_tables(&ld, c, w, dtype, device)?;
         let dec_pos = ld.ts("embeddings.positional_embedding", &[c.stoks_len, w])?;
-        let dec_layers = (0..dec_depth)
-            .map(|i| Ok(ld.block(&format!("decoder.layers.{i}"), &shape, true)?))
-            .collect::<Result<Vec<_>>>()?;
+        let dec_layers = ld.blocks("decoder.layers", dec_depth, &shape, true)?;
         let dec_ln = ld.ln("decoder.ln_post", w)?;
-        let base_width = 3 * c.head_width;
-        let logit_scale = tunables.output_mult / (w as f64 / base_width as f64);
+        let logit_scale = stage::logit_scale(tunables.output_mult, w, c.head_width);
 
         let mut m = Self {
             config: config.clone(),
@@ -406,11 +378,7 @@ impl T2s {
             logit_scale,
         };
         if opts.quantize {
-            m.dec_layers = m
-                .dec_layers
-                .into_iter()
-                .map(Block::quantize)
-                .collect::<candle_core::Result<_>>()?;
+            m.dec_layers = block::quantize_all(m.dec_layers)?;
             m.unembed = m.unembed.quantize()?;
             m.quantized = true;
         }
@@ -509,16 +477,7 @@ impl T2s {
         if let Some(c) = &st.cps {
             x = x.broadcast_add(c)?;
         }
-        for (i, layer) in self.dec_layers.iter().enumerate() {
-            x = layer.forward(
-                &x,
-                self.config.n_head,
-                st.pos,
-                true,
-                Some(&mut st.caches[i]),
-                Some(&st.xkv[i]),
-            )?;
-        }
+        let x = block::decoder_step(&self.dec_layers, x, self.config.n_head, st.pos, &mut st.caches, &st.xkv)?;
         st.pos += n;
         let x = self.dec_ln.forward(&x)?;
         Ok((self.unembed.forward(&x)?.to_dtype(DType::F32)? * self.logit_scale)?)
@@ -555,7 +514,6 @@ impl T2s {
     /// batch; each row stops at its own EOS (or cap) and samples from its own RNG, so its result does not
     /// depend on its batch mates (up to float rounding).
     pub fn generate(&self, reqs: &[T2sRequest]) -> Result<Vec<T2sOutput>> {
-        let mut out: Vec<Option<T2sOutput>> = vec![None; reqs.len()];
         let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
         for (i, r) in reqs.iter().enumerate() {
             let p = r.prompt.as_ref().map_or(0, Vec::len);
@@ -573,13 +531,7 @@ impl T2s {
             }
             groups.entry(p).or_default().push(i);
         }
-        for (plen, idx) in groups {
-            let res = self.generate_group(reqs, &idx, plen)?;
-            for (i, r) in idx.into_iter().zip(res) {
-                out[i] = Some(r);
-            }
-        }
-        Ok(out.into_iter().flatten().collect())
+        stage::run_groups(reqs.len(), groups, |idx, plen| self.generate_group(reqs, idx, plen))
     }
 
     fn generate_group(&self, reqs: &[T2sRequest], idx: &[usize], plen: usize) -> Result<Vec<T2sOutput>> {

@@ -1,0 +1,250 @@
+//! The schema of `project.yaml`: one serde type per block, every struct denying unknown keys.
+//!
+//! Owns the shape of the file and nothing else: the `Default` values live in `defaults`, the checks in
+//! `validate`. Must never import render, worker, store, engine (nor `lang`: the schema holds tags as written).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// What a project is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectKind {
+    /// One book: manuscripts → chapters → one audiobook.
+    #[default]
+    Book,
+    /// A podcast: each episode file is rendered on its own.
+    Podcast,
+}
+
+/// The schema of `project.yaml` (see `templates/project.yaml` for the commented version).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProjectConfig {
+    /// `book` (default) or `podcast`.
+    pub kind: ProjectKind,
+    /// Book title; defaults to the first manuscript's metadata or file name.
+    pub title: Option<String>,
+    /// Author; defaults to the first manuscript's metadata.
+    pub author: Option<String>,
+    /// Main language code (WhisperSpeech codes, e.g. `en`, `pl`); defaults to the book's or `en`.
+    pub language: Option<String>,
+    /// Other languages the book uses (restricts language detection).
+    pub languages: Vec<String>,
+    /// Manuscript files (.md/.markdown/.epub), read in this order.
+    pub manuscripts: Vec<PathBuf>,
+    /// Narrator voice.
+    pub narrator: VoiceRef,
+    /// Characters by name.
+    pub characters: BTreeMap<String, Character>,
+    /// Pronunciations: language → (word → replacement).
+    pub pronunciations: BTreeMap<String, BTreeMap<String, String>>,
+    /// How manuscripts are read.
+    pub reading: ReadingOptions,
+    /// How sentences are packed into chunks.
+    pub chunking: ChunkingOptions,
+    /// Pauses inserted when stitching.
+    pub pauses: PauseOptions,
+    /// Output options.
+    pub output: OutputOptions,
+    /// Engine and model options.
+    pub engine: EngineOptions,
+    /// Render options.
+    pub render: RenderOptions,
+    /// Podcast episodes (`kind: podcast`): a glob or a list of globs/files, each file one episode.
+    pub episodes: Episodes,
+    /// Podcast feed settings (`kind: podcast`).
+    pub feed: Option<FeedConfig>,
+    /// Where the render's state lives (queue, audio): SQLite beside the project by default, or a shared
+    /// PostgreSQL database for a farm of worker hosts.
+    pub store: StoreOptions,
+}
+
+/// `episodes:` — one glob/path or a list of them (resolved against the project folder).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Episodes {
+    /// One glob or path, e.g. `posts/*.md`.
+    One(String),
+    /// Several globs or paths.
+    Many(Vec<String>),
+}
+
+impl Episodes {
+    /// The patterns, in order.
+    pub fn patterns(&self) -> Vec<String> {
+        match self {
+            Episodes::One(s) => vec![s.clone()],
+            Episodes::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// The `feed:` block of a podcast project (RSS 2.0 channel with Apple `itunes:` tags).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FeedConfig {
+    /// Podcast title (default: the project's `title`).
+    pub title: Option<String>,
+    /// Author (`itunes:author`; default: the project's `author`).
+    pub author: Option<String>,
+    /// Channel description.
+    pub description: Option<String>,
+    /// Language tag of the feed (default: the project's `language`, else `en`).
+    pub language: Option<String>,
+    /// Public URL of the folder the `out/` files are served from; enclosure URLs are built from it.
+    pub base_url: Option<String>,
+    /// Podcast artwork: a URL, or a file beside project.yaml copied into the output folder.
+    pub image: Option<String>,
+    /// Apple Podcasts category, `Category` or `Category > Subcategory`.
+    pub category: Option<String>,
+    /// Explicit content (default false).
+    pub explicit: bool,
+    /// Owner e-mail (`itunes:owner`).
+    pub owner_email: Option<String>,
+}
+
+/// `store:` options.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreOptions {
+    /// `sqlite:PATH` (relative to the project) or `postgres://USER@HOST:PORT/DB`; overrides `render.db`.
+    pub url: Option<String>,
+    /// PostgreSQL only: keep audio as content-addressed files in this shared folder (mounted at the same
+    /// path on every host) instead of in the database.
+    pub audio_dir: Option<PathBuf>,
+}
+
+/// A voice for a speaker: a default voice plus optional per-language voices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoiceRef {
+    /// Voice library name or reference-audio path (default: `default`).
+    pub voice: String,
+    /// Per-language voices: language code → voice.
+    pub voices: BTreeMap<String, String>,
+}
+
+impl VoiceRef {
+    /// The voice used for `lang`.
+    pub fn for_lang(&self, lang: &str) -> &str {
+        self.voices.get(lang).map(String::as_str).unwrap_or(&self.voice)
+    }
+}
+
+/// A character of the book.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Character {
+    /// Voice (library name or audio path); defaults to the narrator's.
+    pub voice: Option<String>,
+    /// Per-language voices.
+    pub voices: BTreeMap<String, String>,
+    /// Other names the manuscript uses for this character (attribution).
+    pub aliases: Vec<String>,
+}
+
+/// Where footnotes go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FootnoteMode {
+    /// Read at the end of the chapter (default).
+    #[default]
+    End,
+    /// Not read.
+    Skip,
+}
+
+/// How manuscripts are read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadingOptions {
+    /// Markdown heading level that starts a chapter (1–6, default 1; deeper headings are read as text).
+    pub chapter_level: u8,
+    /// Footnotes / EPUB asides: `end` (read at the chapter's end) or `skip`.
+    pub footnotes: FootnoteMode,
+    /// Skip EPUB cover, nav, copyright and `linear="no"` items (default true).
+    pub skip_front_matter: bool,
+    /// Attribute dialogue to characters (default true).
+    pub attribution: bool,
+    /// Detect each sentence's language among `language` + `languages` (default false).
+    pub detect_language: bool,
+    /// Expand numbers, dates and symbols (default true).
+    pub normalize: bool,
+}
+
+/// How sentences are packed into chunks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChunkingOptions {
+    /// Most UTF-8 bytes in a chunk (default 500; the T2S text window is 550 with the start token).
+    pub max_bytes: usize,
+    /// Longest estimated duration of a chunk in seconds at `cps` (default 25; T2S stops at 30 s).
+    pub max_seconds: f64,
+    /// Speaking rate in characters per second (WhisperSpeech's conditioning; default 15).
+    pub cps: f64,
+}
+
+/// Pauses in milliseconds inserted when stitching.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PauseOptions {
+    /// Between chunks inside a paragraph.
+    pub sentence_ms: u32,
+    /// After a paragraph.
+    pub paragraph_ms: u32,
+    /// Silence (room tone) at the head of each chapter.
+    pub chapter_head_ms: u32,
+    /// Silence (room tone) at the tail of each chapter.
+    pub chapter_tail_ms: u32,
+}
+
+/// Output options.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputOptions {
+    /// Output folder (default `out` beside the project file).
+    pub dir: PathBuf,
+    /// Formats: any of `m4b`, `mp3`, `opus` (default `[m4b, mp3]` for a book, `[mp3]` for a podcast).
+    pub formats: Option<Vec<String>>,
+    /// Loudness preset: `audiobook` (ACX) or `podcast` (−16 LUFS); default by `kind`.
+    pub loudness: Option<String>,
+    /// Cover image (default: the EPUB's cover, if any).
+    pub cover: Option<PathBuf>,
+}
+
+/// Engine and model options.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineOptions {
+    /// `auto` (WhisperSpeech when its models are present, else the espeak draft), `whisperspeech` or `espeak`.
+    pub name: String,
+    /// Model references (preset name such as `tiny`/`base`/`small`, `repo:file` or a local path).
+    pub models: BTreeMap<String, String>,
+    /// Sampling temperature (default 0.7 as the reference pipeline; 0 = greedy).
+    pub temperature: f64,
+    /// Optional top-k sampling.
+    pub top_k: Option<usize>,
+    /// The q8_0 CPU speed mode for the T2S and S2A decoders (not bit-identical to f32; its own content keys).
+    pub quantize: bool,
+}
+
+/// Render options.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RenderOptions {
+    /// Workers run in-process (default 1).
+    pub workers: usize,
+    /// `auto`, `cpu`, `cuda` or `cuda:N`.
+    pub device: String,
+    /// Project seed; every chunk's seed derives from it and the chunk key.
+    pub seed: u64,
+    /// Chunks claimed and synthesised together by one worker.
+    pub batch_size: usize,
+    /// Attempts per chunk before it is marked failed.
+    pub max_attempts: u32,
+    /// State database (default `.ws-book/state.db` beside the project file).
+    pub db: Option<String>,
+}
