@@ -98,6 +98,10 @@ pub(super) async fn chapter(
         },
     };
     let mut master = Master::new(m.gain, opts.preset.ceiling_db, opts.rate);
+    let delay = std::env::var(super::ENCODE_DELAY_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(std::time::Duration::from_millis);
     // A chunk's audio is fed in blocks, so Ctrl-C stops a long chunk's encoding within one block; the
     // encoders are dropped on the way out, which removes their temporary files.
     stitch::stream(store, ch.index, &m.pieces, opts.rate, cancel, &mut |s| {
@@ -106,6 +110,9 @@ pub(super) async fn chapter(
                 return;
             }
             master.push(block, &mut |b| fan.run(b, false));
+            if let Some(d) = delay {
+                std::thread::sleep(d);
+            }
         }
     })
     .await?;

@@ -23,6 +23,10 @@ use crate::audio::stitch::{self, ChunkSlot, StitchError};
 use crate::plan::Section;
 use crate::store::Store;
 
+/// Environment variable of the slow-encoder testing hook: every block of samples fed to the encoders
+/// waits this many milliseconds (so tests can signal a render while it encodes). The audio is unchanged.
+pub const ENCODE_DELAY_ENV: &str = "WS_BOOK_ENCODE_DELAY_MS";
+
 /// Errors that stop assembly.
 #[derive(Debug, thiserror::Error)]
 pub enum AssemblyError {

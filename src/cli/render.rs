@@ -82,8 +82,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         offline: a.offline,
         wait: a.wait,
     };
-    let (rt, cancel, stopped) =
-        super::signals::interruptible_runtime("render: stopping; finishing in-flight chunks and releasing leases…")?;
+    let (rt, cancel, stopped) = super::signals::interruptible_runtime("render")?;
     let results = rt.block_on(batch::render_batch(&a.inputs, &opts, cancel));
     for r in &results {
         if let Some(e) = &r.error {

@@ -33,7 +33,7 @@ impl Stopped {
 }
 
 /// The multi-threaded tokio runtime of a long-running command (`render`, `worker`), its cancel flag and the
-/// record of which signal set it (see [`install`]).
+/// record of which signal set it (see [`install`]); `message` names the command in what it prints.
 pub fn interruptible_runtime(
     message: &'static str,
 ) -> anyhow::Result<(tokio::runtime::Runtime, Arc<AtomicBool>, Stopped)> {
@@ -46,8 +46,8 @@ pub fn interruptible_runtime(
     Ok((rt, cancel, stopped))
 }
 
-/// Installs the handlers (inside the Tokio runtime): the first signal sets `cancel` and prints `message`; a
-/// second one exits the process at once.
+/// Installs the handlers (inside the Tokio runtime): the first signal sets `cancel` and says so; a second
+/// one exits the process at once.
 fn install(cancel: Arc<AtomicBool>, message: &'static str) -> std::io::Result<Stopped> {
     let stopped = Stopped::default();
     let mut term = signal(SignalKind::terminate())?;
@@ -69,7 +69,7 @@ fn install(cancel: Arc<AtomicBool>, message: &'static str) -> std::io::Result<St
             first = false;
             s.0.store(n, Ordering::SeqCst);
             cancel.store(true, Ordering::SeqCst);
-            eprintln!("{name}: {message}");
+            eprintln!("{message}: interrupted ({name}); finishing in-flight chunks and releasing leases…");
         }
     });
     Ok(stopped)

@@ -59,8 +59,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         &a.device,
         a.models.options(),
     )?;
-    let (rt, cancel, stopped) =
-        super::signals::interruptible_runtime("worker: stopping; finishing in-flight chunks and releasing leases…")?;
+    let (rt, cancel, stopped) = super::signals::interruptible_runtime("worker")?;
     let report = rt.block_on(async {
         let store = Store::open(&a.db).await?;
         worker::release_dead_local_workers(&store).await?;
