@@ -147,13 +147,12 @@ pub fn decode_entities(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{block_text, walk_html};
+    use super::super::tests::walked_texts;
 
     #[test]
     fn html_entities_in_xhtml() {
-        let (w, lenient) = walk_html("<html><body><p>a&nbsp;b&mdash;c &amp; d</p></body></html>");
-        assert!(lenient.is_none());
-        let texts: Vec<String> = w.blocks.iter().map(block_text).collect();
+        let (texts, lenient) = walked_texts("<html><body><p>a&nbsp;b&mdash;c &amp; d</p></body></html>");
+        assert!(!lenient);
         assert_eq!(texts, vec!["a b\u{2014}c & d"]);
     }
 }

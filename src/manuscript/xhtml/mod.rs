@@ -105,6 +105,12 @@ pub fn block_text(b: &RawBlock) -> String {
 mod tests {
     use super::*;
 
+    /// The walk's block texts, and whether the tolerant parser had to be used.
+    pub(super) fn walked_texts(html: &str) -> (Vec<String>, bool) {
+        let (w, lenient) = walk_html(html);
+        (w.blocks.iter().map(block_text).collect(), lenient.is_some())
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_on_arbitrary_markup(s in "[ab <>/p&;#x=\"'!-]{0,200}") {
