@@ -1,5 +1,9 @@
 //! Quality control: decode an encoded file with ffmpeg-next and measure what listeners (and ACX) check:
 //! RMS, peak (true peak), noise floor (RMS of the quietest half second), integrated loudness, duration.
+//!
+//! Owns decoding an audio file to f32 ([`decode`], and the crate-internal `AudioDecoder` and `push_channel`
+//! that speaker reference audio shares) and the measurements. Must never import the speaker, engine,
+//! store or render modules.
 
 use std::path::{Path, PathBuf};
 
@@ -46,87 +50,26 @@ pub struct FileQc {
     pub problems: Vec<String>,
 }
 
-/// Decodes `path` to mono f32, handing blocks to `sink`; returns the sample rate.
+/// Decodes `path` to mono f32 (its first channel), handing blocks to `sink`; returns the sample rate.
 pub fn decode(path: &Path, sink: &mut dyn FnMut(&[f32])) -> Result<u32, QcError> {
-    encode::init();
-    let err = |action: &'static str| {
-        let path = path.to_path_buf();
-        move |e: ffmpeg::Error| QcError::Read {
-            path,
-            action,
-            message: e.to_string(),
-        }
-    };
-    let mut ictx = format::input(&path).map_err(err("open the file"))?;
-    let (idx, params) = {
-        let st = ictx.streams().best(media::Type::Audio).ok_or_else(|| QcError::Read {
-            path: path.to_path_buf(),
-            action: "find an audio stream",
-            message: "the file has none".into(),
-        })?;
-        (st.index(), st.parameters())
-    };
-    let mut dec = codec::context::Context::from_parameters(params)
-        .map_err(err("read the stream parameters"))?
-        .decoder()
-        .audio()
-        .map_err(err("open the decoder"))?;
+    let dec = AudioDecoder::open(path).map_err(|f| read_error(path, f))?;
     let mut rate = 0u32;
-    let mut f = frame::Audio::empty();
     let mut out = Vec::new();
-    let mut handle = |f: &frame::Audio, rate: &mut u32| {
-        *rate = f.rate();
-        let n = f.samples();
-        let ch = (f.channels() as usize).max(1);
+    dec.for_each_frame(|f| {
+        rate = f.rate();
         out.clear();
-        match f.format() {
-            format::Sample::F32(t) => {
-                let d = f.data(0);
-                let stride = if t == format::sample::Type::Planar { 1 } else { ch };
-                for i in 0..n {
-                    let o = i * stride * 4;
-                    if o + 4 <= d.len() {
-                        out.push(f32::from_le_bytes([d[o], d[o + 1], d[o + 2], d[o + 3]]));
-                    }
-                }
-            }
-            format::Sample::I16(t) => {
-                let d = f.data(0);
-                let stride = if t == format::sample::Type::Planar { 1 } else { ch };
-                for i in 0..n {
-                    let o = i * stride * 2;
-                    if o + 2 <= d.len() {
-                        out.push(i16::from_le_bytes([d[o], d[o + 1]]) as f32 / 32768.0);
-                    }
-                }
-            }
-            format::Sample::I32(t) => {
-                let d = f.data(0);
-                let stride = if t == format::sample::Type::Planar { 1 } else { ch };
-                for i in 0..n {
-                    let o = i * stride * 4;
-                    if o + 4 <= d.len() {
-                        out.push(i32::from_le_bytes([d[o], d[o + 1], d[o + 2], d[o + 3]]) as f32 / 2147483648.0);
-                    }
-                }
-            }
-            _ => {}
+        // QC reads the sample formats FFmpeg decodes our encodings to (f32, s16, s32, packed or
+        // planar); a frame in any other format adds no samples.
+        if matches!(
+            f.format(),
+            format::Sample::F32(_) | format::Sample::I16(_) | format::Sample::I32(_)
+        ) {
+            // Cannot fail: these formats are supported.
+            let _ = push_channel(f, 0, &mut out);
         }
         sink(&out);
-    };
-    for (st, pkt) in ictx.packets() {
-        if st.index() != idx {
-            continue;
-        }
-        dec.send_packet(&pkt).map_err(err("decode"))?;
-        while dec.receive_frame(&mut f).is_ok() {
-            handle(&f, &mut rate);
-        }
-    }
-    dec.send_eof().map_err(err("flush the decoder"))?;
-    while dec.receive_frame(&mut f).is_ok() {
-        handle(&f, &mut rate);
-    }
+    })
+    .map_err(|f| read_error(path, f))?;
     Ok(rate)
 }
 
@@ -208,31 +151,7 @@ pub fn measure(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
     } else {
         n as f64 / rate_seen as f64
     };
-    let mut problems = Vec::new();
-    if let Some((lo, hi)) = preset.rms_range {
-        if rms_db < lo || rms_db > hi {
-            problems.push(format!("RMS {rms_db:.1} dB is outside {lo}..{hi} dB"));
-        }
-    }
-    if m.true_peak_db > preset.max_peak_db {
-        problems.push(format!(
-            "peak {:.1} dBFS is above {} dBFS",
-            m.true_peak_db, preset.max_peak_db
-        ));
-    }
-    if let Some(max) = preset.max_noise_db {
-        if noise_floor_db > max {
-            problems.push(format!("noise floor {noise_floor_db:.1} dB is above {max} dB"));
-        }
-    }
-    if let Some(tol) = preset.lufs_tolerance {
-        if (m.lufs - preset.target_lufs).abs() > tol {
-            problems.push(format!(
-                "loudness {:.1} LUFS is not within {tol} LU of {} LUFS",
-                m.lufs, preset.target_lufs
-            ));
-        }
-    }
+    let problems = judge(preset, rms_db, m.true_peak_db, noise_floor_db, m.lufs);
     Ok(FileQc {
         path: path.to_path_buf(),
         duration,
@@ -245,24 +164,166 @@ pub fn measure(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
     })
 }
 
+/// Why measurements fail `preset` (empty: they pass).
+fn judge(preset: &Preset, rms_db: f64, peak_db: f64, noise_floor_db: f64, lufs: f64) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some((lo, hi)) = preset.rms_range {
+        if rms_db < lo || rms_db > hi {
+            problems.push(format!("RMS {rms_db:.1} dB is outside {lo}..{hi} dB"));
+        }
+    }
+    if peak_db > preset.max_peak_db {
+        problems.push(format!("peak {:.1} dBFS is above {} dBFS", peak_db, preset.max_peak_db));
+    }
+    if let Some(max) = preset.max_noise_db {
+        if noise_floor_db > max {
+            problems.push(format!("noise floor {noise_floor_db:.1} dB is above {max} dB"));
+        }
+    }
+    if let Some(tol) = preset.lufs_tolerance {
+        if (lufs - preset.target_lufs).abs() > tol {
+            problems.push(format!(
+                "loudness {:.1} LUFS is not within {tol} LU of {} LUFS",
+                lufs, preset.target_lufs
+            ));
+        }
+    }
+    problems
+}
+
 fn probe_rate(path: &Path) -> Result<u32, QcError> {
-    encode::init();
-    let ictx = format::input(&path).map_err(|e| QcError::Read {
-        path: path.to_path_buf(),
-        action: "open the file",
-        message: e.to_string(),
+    let dec = AudioDecoder::open(path).map_err(|f| {
+        // The probe words unreadable stream parameters as a decoder that cannot be opened.
+        let f = match f {
+            DecodeFailure::Parameters(e) => DecodeFailure::Decoder(e),
+            f => f,
+        };
+        read_error(path, f)
     })?;
-    let st = ictx.streams().best(media::Type::Audio).ok_or_else(|| QcError::Read {
+    Ok(dec.decoder().rate())
+}
+
+/// The [`QcError`] for a decoding failure, naming the step.
+fn read_error(path: &Path, failure: DecodeFailure) -> QcError {
+    let (action, message) = match failure {
+        DecodeFailure::Open(e) => ("open the file", e.to_string()),
+        DecodeFailure::NoAudioStream => ("find an audio stream", "the file has none".to_string()),
+        DecodeFailure::Parameters(e) => ("read the stream parameters", e.to_string()),
+        DecodeFailure::Decoder(e) => ("open the decoder", e.to_string()),
+        DecodeFailure::Decode(e) => ("decode", e.to_string()),
+        DecodeFailure::Flush(e) => ("flush the decoder", e.to_string()),
+    };
+    QcError::Read {
         path: path.to_path_buf(),
-        action: "find an audio stream",
-        message: "the file has none".into(),
-    })?;
-    let dec = codec::context::Context::from_parameters(st.parameters())
-        .and_then(|c| c.decoder().audio())
-        .map_err(|e| QcError::Read {
-            path: path.to_path_buf(),
-            action: "open the decoder",
-            message: e.to_string(),
-        })?;
-    Ok(dec.rate())
+        action,
+        message,
+    }
+}
+
+// ---------------------------------------------------------------- decoding (shared with speaker reference audio)
+
+/// Why decoding a file failed, by step; callers word the message.
+#[derive(Debug)]
+pub(crate) enum DecodeFailure {
+    /// The file cannot be opened as a media file.
+    Open(ffmpeg::Error),
+    /// The file has no audio stream.
+    NoAudioStream,
+    /// The audio stream's parameters cannot be read.
+    Parameters(ffmpeg::Error),
+    /// The decoder cannot be opened.
+    Decoder(ffmpeg::Error),
+    /// A packet cannot be decoded.
+    Decode(ffmpeg::Error),
+    /// The decoder cannot be flushed at the end.
+    Flush(ffmpeg::Error),
+}
+
+/// The best audio stream of a file, opened for decoding.
+pub(crate) struct AudioDecoder {
+    input: format::context::Input,
+    stream: usize,
+    decoder: ffmpeg::decoder::Audio,
+}
+
+impl AudioDecoder {
+    /// Opens `path` and the decoder of its best audio stream.
+    pub(crate) fn open(path: &Path) -> Result<AudioDecoder, DecodeFailure> {
+        encode::init();
+        let input = format::input(&path).map_err(DecodeFailure::Open)?;
+        let (stream, params) = {
+            let st = input
+                .streams()
+                .best(media::Type::Audio)
+                .ok_or(DecodeFailure::NoAudioStream)?;
+            (st.index(), st.parameters())
+        };
+        let decoder = codec::context::Context::from_parameters(params)
+            .map_err(DecodeFailure::Parameters)?
+            .decoder()
+            .audio()
+            .map_err(DecodeFailure::Decoder)?;
+        Ok(AudioDecoder { input, stream, decoder })
+    }
+
+    /// The opened decoder (channels, rate as the stream declares them).
+    pub(crate) fn decoder(&self) -> &ffmpeg::decoder::Audio {
+        &self.decoder
+    }
+
+    /// Decodes the whole stream, then flushes the decoder, handing every frame to `on_frame`.
+    pub(crate) fn for_each_frame(mut self, mut on_frame: impl FnMut(&frame::Audio)) -> Result<(), DecodeFailure> {
+        let mut f = frame::Audio::empty();
+        for (st, pkt) in self.input.packets() {
+            if st.index() != self.stream {
+                continue;
+            }
+            self.decoder.send_packet(&pkt).map_err(DecodeFailure::Decode)?;
+            while self.decoder.receive_frame(&mut f).is_ok() {
+                on_frame(&f);
+            }
+        }
+        self.decoder.send_eof().map_err(DecodeFailure::Flush)?;
+        while self.decoder.receive_frame(&mut f).is_ok() {
+            on_frame(&f);
+        }
+        Ok(())
+    }
+}
+
+/// Appends channel `ch` of a decoded frame, converted to f32 like torchaudio (`x / 2^(bits−1)`, `u8`
+/// centred on 128); an unsupported sample format is an error.
+pub(crate) fn push_channel(f: &frame::Audio, ch: usize, out: &mut Vec<f32>) -> Result<(), String> {
+    use format::sample::Type;
+    let n = f.samples();
+    let channels = usize::from(f.channels()).max(1);
+    let (planar, width) = match f.format() {
+        format::Sample::U8(t) => (t == Type::Planar, 1),
+        format::Sample::I16(t) => (t == Type::Planar, 2),
+        format::Sample::I32(t) | format::Sample::F32(t) => (t == Type::Planar, 4),
+        format::Sample::I64(t) | format::Sample::F64(t) => (t == Type::Planar, 8),
+        other => return Err(format!("unsupported decoded sample format {other:?}")),
+    };
+    let (plane, stride, offset) = if planar { (ch, 1, 0) } else { (0, channels, ch) };
+    let d = f.data(plane);
+    for i in 0..n {
+        let o = (i * stride + offset) * width;
+        let Some(b) = d.get(o..o + width) else { break };
+        let v = match f.format() {
+            format::Sample::U8(_) => (f32::from(b[0]) - 128.0) / 128.0,
+            format::Sample::I16(_) => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0,
+            format::Sample::I32(_) => {
+                (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32
+            }
+            format::Sample::F32(_) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+            format::Sample::I64(_) => {
+                (i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f64 / 9.223_372_036_854_776e18)
+                    as f32
+            }
+            format::Sample::F64(_) => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32,
+            _ => 0.0,
+        };
+        out.push(v);
+    }
+    Ok(())
 }

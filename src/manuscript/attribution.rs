@@ -7,6 +7,9 @@
 //! 3. Quoted dialogue with a speech verb and a character's name or alias next to it in the surrounding
 //!    narration (`"…," said Alice` / `Alice asked, "…"`) is said by that character; other quotes in the
 //!    same paragraph with no tag of their own go to the same character. Everything else is the narrator's.
+//!
+//! Owns speaker attribution. Must never import the plan, store, worker, engine, render, publish or
+//! voice/audio modules.
 
 use std::ops::Range;
 

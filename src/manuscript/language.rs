@@ -1,4 +1,7 @@
 //! Per-sentence language detection (`whatlang`), restricted to the languages a project lists.
+//!
+//! Owns language detection (codes from `crate::lang`). Must never import the plan, store, worker, engine,
+//! render, publish or voice/audio modules.
 
 use whatlang::{Detector, Lang};
 

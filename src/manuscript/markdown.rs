@@ -5,13 +5,17 @@
 //! become blocks; footnote definitions go to the chapter's footnotes; code blocks and images are
 //! skipped. Inline HTML `<span lang="…">` / `<span data-speaker="…">` (and `xml:lang`) set the language
 //! or speaker of the text inside; other tags are dropped but their text is kept.
+//!
+//! Owns the Markdown reader (and its inline-HTML tag tracker); the HTML entity decoder and whitespace
+//! collapsing are the XHTML walker's. Must never import the plan, store, worker, engine, render, publish
+//! or voice/audio modules.
 
 use std::path::Path;
 
 use pulldown_cmark::{Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
-use super::xhtml::decode_entities;
+use super::xhtml::{collapse, decode_entities};
 use super::{BlockKind, BookMeta, ManuscriptError, RawBlock, RawBook, RawChapter, ReadOptions, Span};
 
 /// Largest Markdown manuscript accepted (a very long novel is ~5 MB).
@@ -394,11 +398,6 @@ fn heading_level(l: HeadingLevel) -> u8 {
         HeadingLevel::H5 => 5,
         HeadingLevel::H6 => 6,
     }
-}
-
-/// Collapses whitespace runs to single spaces and trims.
-pub fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn is_void(name: &str) -> bool {

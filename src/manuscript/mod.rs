@@ -3,6 +3,10 @@
 //! Readers produce [`Block`]s of [`Span`]s (text with its language and optional explicit speaker);
 //! [`segment`] splits blocks into sentences, [`attribution`] assigns speakers, and
 //! [`normalize`] applies pronunciations and text normalisation. Nothing here knows about audio.
+//!
+//! Owns the manuscript types, reader dispatch and [`build_book`]; uses only `crate::lang` and the
+//! project's [`FootnoteMode`](crate::project::FootnoteMode). Must never import the plan, store, worker,
+//! engine, render, publish or voice/audio modules (they import this).
 
 use serde::Serialize;
 
@@ -299,7 +303,7 @@ pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
         warnings: raw.warnings,
     };
     for (ci, ch) in raw.chapters.into_iter().enumerate() {
-        let title = ch.title.clone().map(|t| markdown::collapse(&t)).unwrap_or_default();
+        let title = ch.title.clone().map(|t| xhtml::collapse(&t)).unwrap_or_default();
         let mut blocks = Vec::new();
         if !title.is_empty() {
             let tb = RawBlock {

@@ -9,6 +9,9 @@
 //!
 //! Normalisation only rewrites tokens in place (a number becomes its words), so the order of the
 //! text and every other word are kept.
+//!
+//! Owns text normalisation. Must never import the plan, store, worker, engine, render, publish or
+//! voice/audio modules.
 
 use num2words::{Currency, Lang, Num2Words};
 
@@ -87,88 +90,9 @@ pub fn normalize(text: &str, lang: &str) -> String {
             }
         }
         if c.is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
-            // ISO dates: 2024-05-12.
-            if en {
-                if let Some((w, len)) = iso_date(&chars[i..]) {
-                    out.push_str(&w);
-                    i += len;
-                    continue;
-                }
-                // A day after a month name: May 12 → May twelfth.
-                if let Some((num, len)) = scan_number(&chars[i..]) {
-                    let day: u32 = num.parse().unwrap_or(0);
-                    let after_month = MONTHS.iter().any(|m| out.trim_end().ends_with(m)) && out.ends_with(' ');
-                    if after_month
-                        && (1..=31).contains(&day)
-                        && !chars.get(i + len).is_some_and(|c| c.is_alphanumeric())
-                    {
-                        if let Some(w) = english::ordinal(u64::from(day)) {
-                            out.push_str(&w);
-                            i += len;
-                            continue;
-                        }
-                    }
-                }
-            }
-            // Times: 10:30.
-            if let Some((h, m, len)) = scan_time(&chars[i..]) {
-                if en {
-                    out.push_str(&time_words(h, m));
-                    i += len;
-                    continue;
-                }
-            }
-            if let Some((num, len)) = scan_number(&chars[i..]) {
-                let rest: String = chars[i + len..].iter().take(2).collect();
-                let after = chars.get(i + len + 2);
-                let plain = !num.contains('.');
-                // Ordinals: 1st, 2nd, 3rd, 4th.
-                if en
-                    && plain
-                    && ["st", "nd", "rd", "th"].contains(&rest.to_lowercase().as_str())
-                    && !after.is_some_and(|c| c.is_alphanumeric())
-                {
-                    let w = num.parse::<u64>().ok().and_then(english::ordinal);
-                    if let Some(w) = w {
-                        out.push_str(&w);
-                        i += len + 2;
-                        continue;
-                    }
-                }
-                let next = chars.get(i + len).copied();
-                if next == Some('%') {
-                    if let Some(w) = words(Num2Words::parse(&num).map(|n| n.lang(nlang()))) {
-                        out.push_str(&w);
-                        out.push_str(if en { " percent" } else { " pour cent" });
-                        i += len + 1;
-                        continue;
-                    }
-                }
-                if next.is_some_and(|c| c.is_alphabetic()) {
-                    // 3D, 4K, 10x: leave as written.
-                    let n: String = chars[i..i + len].iter().collect();
-                    out.push_str(&n);
-                    i += len;
-                    continue;
-                }
-                // Years: a bare four-digit number 1100–2099 without separators.
-                let is_year = en
-                    && plain
-                    && num.len() == 4
-                    && !num.contains(',')
-                    && (1100..2100).contains(&num.parse::<u32>().unwrap_or(0));
-                let fast = match num.parse::<u64>() {
-                    Ok(n) if en && is_year => english::year(n),
-                    Ok(n) if en => english::cardinal(n),
-                    _ if en => english::decimal(&num),
-                    _ => None,
-                };
-                let w = fast.or_else(|| words(Num2Words::parse(&num).map(|n| n.lang(nlang()))));
-                if let Some(w) = w {
-                    out.push_str(&w);
-                    i += len;
-                    continue;
-                }
+            if let Some(len) = number_words(&chars, i, &mut out, lang) {
+                i += len;
+                continue;
             }
         }
         match c {
@@ -178,6 +102,90 @@ pub fn normalize(text: &str, lang: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// Spells out the number (date, time, ordinal, percentage, year, cardinal or decimal) starting at
+/// `chars[i]` into `out`; returns how many chars it took, `None` to keep the digit as written.
+fn number_words(chars: &[char], i: usize, out: &mut String, lang: &str) -> Option<usize> {
+    let nlang = || match lang {
+        "fr" => Lang::French,
+        _ => Lang::English,
+    };
+    let en = lang == "en";
+    // ISO dates: 2024-05-12.
+    if en {
+        if let Some((w, len)) = iso_date(&chars[i..]) {
+            out.push_str(&w);
+            return Some(len);
+        }
+        // A day after a month name: May 12 → May twelfth.
+        if let Some((num, len)) = scan_number(&chars[i..]) {
+            let day: u32 = num.parse().unwrap_or(0);
+            let after_month = MONTHS.iter().any(|m| out.trim_end().ends_with(m)) && out.ends_with(' ');
+            if after_month && (1..=31).contains(&day) && !chars.get(i + len).is_some_and(|c| c.is_alphanumeric()) {
+                if let Some(w) = english::ordinal(u64::from(day)) {
+                    out.push_str(&w);
+                    return Some(len);
+                }
+            }
+        }
+    }
+    // Times: 10:30.
+    if let Some((h, m, len)) = scan_time(&chars[i..]) {
+        if en {
+            out.push_str(&time_words(h, m));
+            return Some(len);
+        }
+    }
+    if let Some((num, len)) = scan_number(&chars[i..]) {
+        let rest: String = chars[i + len..].iter().take(2).collect();
+        let after = chars.get(i + len + 2);
+        let plain = !num.contains('.');
+        // Ordinals: 1st, 2nd, 3rd, 4th.
+        if en
+            && plain
+            && ["st", "nd", "rd", "th"].contains(&rest.to_lowercase().as_str())
+            && !after.is_some_and(|c| c.is_alphanumeric())
+        {
+            let w = num.parse::<u64>().ok().and_then(english::ordinal);
+            if let Some(w) = w {
+                out.push_str(&w);
+                return Some(len + 2);
+            }
+        }
+        let next = chars.get(i + len).copied();
+        if next == Some('%') {
+            if let Some(w) = words(Num2Words::parse(&num).map(|n| n.lang(nlang()))) {
+                out.push_str(&w);
+                out.push_str(if en { " percent" } else { " pour cent" });
+                return Some(len + 1);
+            }
+        }
+        if next.is_some_and(|c| c.is_alphabetic()) {
+            // 3D, 4K, 10x: leave as written.
+            let n: String = chars[i..i + len].iter().collect();
+            out.push_str(&n);
+            return Some(len);
+        }
+        // Years: a bare four-digit number 1100–2099 without separators.
+        let is_year = en
+            && plain
+            && num.len() == 4
+            && !num.contains(',')
+            && (1100..2100).contains(&num.parse::<u32>().unwrap_or(0));
+        let fast = match num.parse::<u64>() {
+            Ok(n) if en && is_year => english::year(n),
+            Ok(n) if en => english::cardinal(n),
+            _ if en => english::decimal(&num),
+            _ => None,
+        };
+        let w = fast.or_else(|| words(Num2Words::parse(&num).map(|n| n.lang(nlang()))));
+        if let Some(w) = w {
+            out.push_str(&w);
+            return Some(len);
+        }
+    }
+    None
 }
 
 const MONTHS: [&str; 12] = [

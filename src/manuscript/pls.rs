@@ -4,6 +4,9 @@
 //! Each `<lexeme>` with `<grapheme>`s and an `<alias>` becomes one [`LexiconEntry`] per grapheme.
 //! Lexemes with only `<phoneme>`s cannot be used by the engine (it takes text, not IPA); they are
 //! reported as warnings.
+//!
+//! Owns PLS parsing. Must never import the plan, store, worker, engine, render, publish or voice/audio
+//! modules.
 
 use super::LexiconEntry;
 

@@ -6,6 +6,9 @@
 //! on prose is fixed here: a break after an abbreviation (`Mr. Smith`) or an initial (`J. R. Tolkien`)
 //! is undone, and so is a break before a lower-case word or a digit (`"Stop!" she cried.`, `No. 5`).
 //! Segmentation only groups contiguous slices, so no text can be lost.
+//!
+//! Owns sentence boundaries. Must never import the plan, store, worker, engine, render, publish or
+//! voice/audio modules.
 
 use std::ops::Range;
 

@@ -4,13 +4,14 @@
 //!
 //! Integer samples are scaled like torchaudio (`x / 2^(bits−1)`, 24-bit arrives as 32-bit from FFmpeg), so the
 //! decoded floats equal the reference's `torchaudio.load` for PCM files.
+//!
+//! Owns the window and the usability checks; decoding itself is shared with QC (`crate::audio::qc`). Must
+//! never import the engine, store or render modules.
 
 use std::path::Path;
 
-use ffmpeg::{codec, format, frame, media};
-use ffmpeg_next as ffmpeg;
-
 use super::SpeakerError;
+use crate::audio::qc::{push_channel, AudioDecoder, DecodeFailure};
 
 /// Which part of the file is used.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -149,57 +150,24 @@ pub fn trim_silence(samples: &[f32], rate: u32) -> Vec<f32> {
 
 /// Decodes one channel of the best audio stream to f32 at the stream's rate.
 pub fn decode_channel(path: &Path, channel: usize) -> Result<(u32, Vec<f32>), SpeakerError> {
-    crate::audio::encode::init();
-    let ff = |what: &'static str| {
-        let path = path.to_path_buf();
-        move |e: ffmpeg::Error| SpeakerError::BadAudio {
-            path,
-            message: format!("{what}: {e}"),
-        }
-    };
-    let mut ictx = format::input(&path).map_err(|e| bad(path, format!("not a readable audio file (FFmpeg: {e})")))?;
-    let (idx, params) = {
-        let st = ictx
-            .streams()
-            .best(media::Type::Audio)
-            .ok_or_else(|| bad(path, "not an audio file: it has no audio stream"))?;
-        (st.index(), st.parameters())
-    };
-    let mut dec = codec::context::Context::from_parameters(params)
-        .map_err(ff("cannot read the stream parameters"))?
-        .decoder()
-        .audio()
-        .map_err(ff("cannot open the decoder"))?;
-    let channels = usize::from(dec.channels());
+    let dec = AudioDecoder::open(path).map_err(|f| decode_error(path, f))?;
+    let channels = usize::from(dec.decoder().channels());
     if channel >= channels.max(1) {
         return Err(bad(
             path,
             format!("channel {channel} requested but the file has {channels} channel(s) (channels count from 0)"),
         ));
     }
-    let mut rate = dec.rate();
+    let mut rate = dec.decoder().rate();
     let mut out = Vec::new();
-    let mut f = frame::Audio::empty();
     let mut problem: Option<String> = None;
-    let mut take = |f: &frame::Audio, out: &mut Vec<f32>, rate: &mut u32| {
-        *rate = f.rate();
-        if let Err(m) = push_channel(f, channel, out) {
+    dec.for_each_frame(|f| {
+        rate = f.rate();
+        if let Err(m) = push_channel(f, channel, &mut out) {
             problem.get_or_insert(m);
         }
-    };
-    for (st, pkt) in ictx.packets() {
-        if st.index() != idx {
-            continue;
-        }
-        dec.send_packet(&pkt).map_err(ff("cannot decode"))?;
-        while dec.receive_frame(&mut f).is_ok() {
-            take(&f, &mut out, &mut rate);
-        }
-    }
-    dec.send_eof().map_err(ff("cannot flush the decoder"))?;
-    while dec.receive_frame(&mut f).is_ok() {
-        take(&f, &mut out, &mut rate);
-    }
+    })
+    .map_err(|f| decode_error(path, f))?;
     if let Some(m) = problem {
         return Err(bad(path, m));
     }
@@ -209,38 +177,17 @@ pub fn decode_channel(path: &Path, channel: usize) -> Result<(u32, Vec<f32>), Sp
     Ok((rate, out))
 }
 
-/// Appends channel `ch` of a decoded frame, converted to f32 like torchaudio.
-fn push_channel(f: &frame::Audio, ch: usize, out: &mut Vec<f32>) -> Result<(), String> {
-    use format::sample::Type;
-    let n = f.samples();
-    let channels = usize::from(f.channels()).max(1);
-    let (planar, width) = match f.format() {
-        format::Sample::U8(t) => (t == Type::Planar, 1),
-        format::Sample::I16(t) => (t == Type::Planar, 2),
-        format::Sample::I32(t) | format::Sample::F32(t) => (t == Type::Planar, 4),
-        format::Sample::I64(t) | format::Sample::F64(t) => (t == Type::Planar, 8),
-        other => return Err(format!("unsupported decoded sample format {other:?}")),
-    };
-    let (plane, stride, offset) = if planar { (ch, 1, 0) } else { (0, channels, ch) };
-    let d = f.data(plane);
-    for i in 0..n {
-        let o = (i * stride + offset) * width;
-        let Some(b) = d.get(o..o + width) else { break };
-        let v = match f.format() {
-            format::Sample::U8(_) => (f32::from(b[0]) - 128.0) / 128.0,
-            format::Sample::I16(_) => f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0,
-            format::Sample::I32(_) => {
-                (f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])) / 2_147_483_648.0) as f32
-            }
-            format::Sample::F32(_) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            format::Sample::I64(_) => {
-                (i64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f64 / 9.223_372_036_854_776e18)
-                    as f32
-            }
-            format::Sample::F64(_) => f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32,
-            _ => 0.0,
-        };
-        out.push(v);
-    }
-    Ok(())
+/// The [`SpeakerError`] for a decoding failure.
+fn decode_error(path: &Path, failure: DecodeFailure) -> SpeakerError {
+    bad(
+        path,
+        match failure {
+            DecodeFailure::Open(e) => format!("not a readable audio file (FFmpeg: {e})"),
+            DecodeFailure::NoAudioStream => "not an audio file: it has no audio stream".to_string(),
+            DecodeFailure::Parameters(e) => format!("cannot read the stream parameters: {e}"),
+            DecodeFailure::Decoder(e) => format!("cannot open the decoder: {e}"),
+            DecodeFailure::Decode(e) => format!("cannot decode: {e}"),
+            DecodeFailure::Flush(e) => format!("cannot flush the decoder: {e}"),
+        },
+    )
 }
