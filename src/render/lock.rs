@@ -97,7 +97,7 @@ pub(super) async fn acquire(
             return Err(RenderError::Busy { holder, lock: path });
         }
         if !told {
-            progress.line(&format!(
+            progress.notice(&format!(
                 "render: waiting for the running render of this project ({holder})"
             ));
             told = true;

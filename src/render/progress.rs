@@ -83,6 +83,17 @@ impl Progress {
         }
     }
 
+    /// A line shown even in quiet mode (something the user must know: the render is waiting).
+    pub(super) fn notice(&self, s: &str) {
+        match (&self.multi, self.mode) {
+            (Some(m), _) => {
+                let _ = m.println(s);
+            }
+            (None, ProgressMode::Json) => self.event("log", serde_json::json!({ "message": s })),
+            (None, _) => eprintln!("{s}"),
+        }
+    }
+
     /// A JSON-lines event on stderr (JSON mode only): `{"event": kind, "project": …, …fields}`.
     pub(super) fn event(&self, kind: &str, fields: serde_json::Value) {
         if self.mode != ProgressMode::Json {
