@@ -91,6 +91,11 @@ fn a_second_render_of_the_same_project_says_who_renders_and_exits_75_or_waits_wi
     assert!(err.contains("already running"), "{err}");
     assert!(err.contains(&format!("pid {}", first.id())), "{err}");
     assert!(err.contains("--wait"), "{err}");
+    // `status` shows the running render's holder.
+    let yaml = p.yaml().display().to_string();
+    let st = p.cmd(&["status", &yaml, "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(v["running"]["pid"], first.id(), "{v}");
     // With --wait it starts when the first ends, and finds everything done.
     let waiting = spawn(&p, &["--wait", "--json"], &[]);
     let first = first.wait_with_output().unwrap();
@@ -108,6 +113,9 @@ fn a_second_render_of_the_same_project_says_who_renders_and_exits_75_or_waits_wi
     assert_eq!(v["chunks"]["synthesized"], 0, "{v}");
     assert_same_audio(&reference, &p);
     assert!(partials(&p.out()).is_empty());
+    let st = p.cmd(&["status", &yaml, "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert!(v["running"].is_null(), "{v}");
 }
 
 #[test]

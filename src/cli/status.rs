@@ -24,11 +24,11 @@ pub struct StatusArgs {
 /// Runs `status`: one report per project (or per render in the database). Exit code 3 when a project has
 /// failed chunks.
 pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
-    let mut targets: Vec<(String, String)> = Vec::new();
+    let mut targets: Vec<(String, String, Option<render::LockHolder>)> = Vec::new();
     for input in &a.inputs {
         let project = ws_book::plan::load_input(input)?;
         let db = render::db_location(&project, a.db.as_deref());
-        targets.push((db, render::render_name(&project)));
+        targets.push((db, render::render_name(&project), render::running(&project)));
     }
     if a.inputs.is_empty() {
         let Some(db) = a.db.clone() else {
@@ -42,14 +42,14 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
             if !a.json {
                 println!();
             }
-            code = code.max(one(&db, name, a.json, false)?.0);
+            code = code.max(one(&db, name, a.json, false, None)?.0);
         }
         return Ok(code);
     }
     let mut code = 0;
     let mut all = Vec::new();
-    for (db, name) in &targets {
-        let (c, v) = one(db, name, a.json, true)?;
+    for (db, name, running) in &targets {
+        let (c, v) = one(db, name, a.json, true, running.as_ref())?;
         code = code.max(c);
         all.push(v);
     }
@@ -64,8 +64,15 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
-/// One render's report (printed unless `json`); `workers`: also list its live workers.
-fn one(db: &str, name: &str, json: bool, workers_too: bool) -> anyhow::Result<(i32, serde_json::Value)> {
+/// One render's report (printed unless `json`); `workers`: also list its live workers; `running`: the holder
+/// of the project's render lock, while a render of it runs.
+fn one(
+    db: &str,
+    name: &str,
+    json: bool,
+    workers_too: bool,
+    running: Option<&render::LockHolder>,
+) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let (info, progress, failed, workers) = rt.block_on(async {
         let store = Store::open(db).await?;
@@ -82,12 +89,15 @@ fn one(db: &str, name: &str, json: bool, workers_too: bool) -> anyhow::Result<(i
     let code = if failed.is_empty() { 0 } else { 3 };
     let v = serde_json::json!({
         "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
-        "chapters": progress, "failed": failed, "workers": workers,
+        "chapters": progress, "failed": failed, "workers": workers, "running": running,
     });
     if json {
         return Ok((code, v));
     }
     println!("{} [{}] — engine {} ({})", info.title, name, info.engine, db);
+    if let Some(h) = running {
+        println!("running: a render of this project is in progress ({h}); its workers' heartbeats are below");
+    }
     println!("{done}/{total} chunks done, {audio:.1} s of audio");
     println!(
         "{:>3}  {:<40} {:>6} {:>7} {:>6} {:>6} {:>8}",
