@@ -11,7 +11,7 @@
 
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
-use super::dialect::{q, Dialect, Fields};
+use super::dialect::{begin_write, q, Dialect, Fields};
 use super::{
     decode_samples, new_token, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk, Outcome,
     PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
@@ -48,19 +48,11 @@ where
     f64: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
     bool: Type<D> + for<'r> Decode<'r, D>,
     String: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
+    Option<String>: for<'a> Encode<'a, D>,
 {
     /// Closes the pool.
     pub(super) async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// A write transaction ([`Dialect::BEGIN_WRITE`]).
-    async fn begin_write(&self, action: &'static str) -> Result<sqlx::Transaction<'static, D>> {
-        match D::BEGIN_WRITE {
-            Some(begin) => self.pool.begin_with(begin).await,
-            None => self.pool.begin().await,
-        }
-        .map_err(q(action))
     }
 
     /// Creates or updates the render and brings its chunks in line with the plan, in one transaction.
@@ -71,8 +63,8 @@ where
         chunks: &[PlannedChunk],
     ) -> Result<SyncReport> {
         let now = now_ms();
-        let mut tx = self.begin_write("begin a plan sync").await?;
-        let render_id = D::record_render(&mut tx, spec, now).await?;
+        let mut tx = begin_write(&self.pool, "begin a plan sync").await?;
+        let render_id = Self::record_render(&mut tx, spec, now).await?;
         Self::sync_chapters(&mut tx, render_id, chapters).await?;
         let dropped = Self::drop_vanished_chunks(&mut tx, render_id, chapters.len(), chunks).await?;
         let changed = dropped + Self::queue_chunks(&mut tx, render_id, chunks, now).await?;
@@ -101,6 +93,25 @@ where
             queued: queued as u64,
             dropped,
         })
+    }
+
+    /// Creates or updates the render row ([`Dialect::RECORD_RENDER`]) and locks it for the plan sync.
+    async fn record_render(conn: &mut D::Connection, spec: &RenderSpec, now: i64) -> Result<i64> {
+        let row = sqlx::query(D::RECORD_RENDER)
+            .bind(spec.name.as_str())
+            .bind(spec.title.as_str())
+            .bind(spec.author.as_str())
+            .bind(spec.engine.as_str())
+            .bind(spec.fingerprint.as_str())
+            .bind(spec.max_attempts as i64)
+            .bind(spec.audio_dir.as_ref().map(|p| p.display().to_string()))
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(q("record the render"))?;
+        let render_id = row.try_get(0).map_err(q("read the render id"))?;
+        D::lock_render(conn, render_id).await?;
+        Ok(render_id)
     }
 
     /// The render's chapters become `chapters`.
@@ -269,7 +280,7 @@ where
 
     /// Marks a worker stopped and returns its leased chunks to the queue, in one transaction.
     pub(super) async fn stop_worker(&self, worker_id: &str) -> Result<u64> {
-        let mut tx = self.begin_write("begin a worker stop").await?;
+        let mut tx = begin_write(&self.pool, "begin a worker stop").await?;
         let released = sqlx::query(
             "UPDATE chunks SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires = NULL
              WHERE lease_owner = $1 AND status = 'leased'",
@@ -379,7 +390,9 @@ where
         .fetch_optional(&self.pool)
         .await
         .map_err(q("record a failure"))?;
-        let Some(r) = row else { return Ok(FailOutcome::LeaseLost) };
+        let Some(r) = row else {
+            return Ok(FailOutcome::LeaseLost);
+        };
         let status: String = r.try_get(0).map_err(q("read a failure"))?;
         Ok(if status == "failed" {
             FailOutcome::Failed

@@ -1,8 +1,8 @@
 //! The contract between the shared store operations (`db.rs`) and a back end: [`Dialect`] lists what
 //! really differs between SQLite and PostgreSQL (the claim statement, write locking, the render row and
 //! its audio folder, the heartbeat and completion statements, how audio bytes are read back). Also the
-//! small helpers every store module uses: [`q`] (a sqlx error as [`StoreError::Query`]) and [`Fields`]
-//! (named columns of a row).
+//! small helpers every store module uses: [`q`] (a sqlx error as [`StoreError::Query`]), [`begin_write`]
+//! and [`Fields`] (named columns of a row).
 //!
 //! Owns no SQL of its own. Imports only sqlx and the facade's types (`super`); it must never import
 //! render, worker, engine, publish or cli.
@@ -10,9 +10,9 @@
 use std::future::Future;
 use std::path::PathBuf;
 
-use sqlx::{ColumnIndex, Database, Decode, Pool, Row, Type};
+use sqlx::{ColumnIndex, Database, Decode, Pool, Row, Transaction, Type};
 
-use super::{Claim, Outcome, RenderSpec, Result, StoreError, StoredAudio};
+use super::{Claim, Outcome, Result, StoreError, StoredAudio};
 
 /// Maps a sqlx error to [`StoreError::Query`] naming what was being done.
 pub(super) fn q(action: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
@@ -33,17 +33,16 @@ pub(super) trait Dialect: Database {
     const REGISTER_WORKER: &'static str;
     /// The audio row of key `$1`: `sample_rate`, `format` and what [`Dialect::audio_bytes`] reads.
     const SELECT_AUDIO: &'static str;
+    /// Creates or updates the render row of a plan sync and returns its `id`. Binds: `$1` name, `$2`
+    /// title, `$3` author, `$4` engine, `$5` fingerprint, `$6` max attempts, `$7` the shared audio folder
+    /// (a back end that keeps audio only in the database leaves it out), `$8` now (ms).
+    const RECORD_RENDER: &'static str;
 
     /// Rows a statement changed (sqlx has no driver-independent accessor).
     fn rows_affected(result: &Self::QueryResult) -> u64;
 
-    /// Creates or updates the render row of a plan sync inside its transaction and keeps other plan syncs
-    /// of the render out until it commits; returns the render id.
-    fn record_render(
-        conn: &mut Self::Connection,
-        spec: &RenderSpec,
-        now: i64,
-    ) -> impl Future<Output = Result<i64>> + Send;
+    /// Keeps other plan syncs of the render out of this plan sync's transaction until it commits.
+    fn lock_render(conn: &mut Self::Connection, render_id: i64) -> impl Future<Output = Result<()>> + Send;
 
     /// Runs after a plan sync committed, with the number of chunk rows it changed.
     fn after_plan_sync(pool: &Pool<Self>, changed: u64) -> impl Future<Output = Result<()>> + Send;
@@ -64,6 +63,15 @@ pub(super) trait Dialect: Database {
 
     /// The stored bytes of a [`Dialect::SELECT_AUDIO`] row of `key`.
     fn audio_bytes(key: &str, row: &Self::Row) -> Result<Vec<u8>>;
+}
+
+/// Opens a write transaction ([`Dialect::BEGIN_WRITE`]); `action` names it in an error.
+pub(super) async fn begin_write<D: Dialect>(pool: &Pool<D>, action: &'static str) -> Result<Transaction<'static, D>> {
+    match D::BEGIN_WRITE {
+        Some(begin) => pool.begin_with(begin).await,
+        None => pool.begin().await,
+    }
+    .map_err(q(action))
 }
 
 /// Named columns of one row, decoding failures reported as `action`.

@@ -16,8 +16,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQu
 use sqlx::{Connection, Postgres, Row};
 
 use super::db::Db;
-use super::dialect::{q, Dialect, Fields};
-use super::{encode_samples, now_ms, Claim, Outcome, RenderSpec, Result, StoreError, StoredAudio};
+use super::dialect::{begin_write, q, Dialect, Fields};
+use super::{encode_samples, now_ms, Claim, Outcome, Result, StoreError, StoredAudio};
 
 /// A pooled connection idle at least this long is pinged before it is handed out again.
 const IDLE_PING: Duration = Duration::from_secs(1);
@@ -131,49 +131,36 @@ impl Dialect for Postgres {
     const CLAIM: &'static str = CLAIM_SQL;
 
     /// Re-registering updates the device and engine too.
-    const REGISTER_WORKER: &'static str = "INSERT INTO workers (id, host, pid, device, engine, started_ms, heartbeat_ms)
+    const REGISTER_WORKER: &'static str =
+        "INSERT INTO workers (id, host, pid, device, engine, started_ms, heartbeat_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, stopped = 0,
              device = excluded.device, engine = excluded.engine";
 
     const SELECT_AUDIO: &'static str = "SELECT sample_rate, format, digest, data, path FROM audio WHERE key = $1";
 
+    /// The render row carries the render's `audio_dir`.
+    const RECORD_RENDER: &'static str = "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts,
+             audio_dir, created_ms, updated_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+         ON CONFLICT (name) DO UPDATE SET title = excluded.title, author = excluded.author,
+             engine = excluded.engine, fingerprint = excluded.fingerprint,
+             max_attempts = excluded.max_attempts, audio_dir = excluded.audio_dir,
+             updated_ms = excluded.updated_ms
+         RETURNING id";
+
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
     }
 
-    /// The render row carries the render's `audio_dir`; it is then locked `FOR UPDATE`, so one plan sync
-    /// of a render runs at a time (two hosts starting the same render).
-    async fn record_render(conn: &mut PgConnection, spec: &RenderSpec, now: i64) -> Result<i64> {
-        let render_id: i64 = sqlx::query(
-            "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts, audio_dir, created_ms,
-                 updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-             ON CONFLICT (name) DO UPDATE SET title = excluded.title, author = excluded.author,
-                 engine = excluded.engine, fingerprint = excluded.fingerprint,
-                 max_attempts = excluded.max_attempts, audio_dir = excluded.audio_dir,
-                 updated_ms = excluded.updated_ms
-             RETURNING id",
-        )
-        .bind(&spec.name)
-        .bind(&spec.title)
-        .bind(&spec.author)
-        .bind(&spec.engine)
-        .bind(&spec.fingerprint)
-        .bind(spec.max_attempts as i64)
-        .bind(spec.audio_dir.as_ref().map(|p| p.display().to_string()))
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(q("record the render"))?
-        .try_get(0)
-        .map_err(q("read the render id"))?;
+    /// One plan sync of a render at a time (two hosts starting the same render).
+    async fn lock_render(conn: &mut PgConnection, render_id: i64) -> Result<()> {
         sqlx::query("SELECT id FROM renders WHERE id = $1 FOR UPDATE")
             .bind(render_id)
-            .execute(&mut *conn)
+            .execute(conn)
             .await
             .map_err(q("lock the render"))?;
-        Ok(render_id)
+        Ok(())
     }
 
     /// Fresh statistics for the planner: without them (autovacuum analyses a minute or more later) it plans
@@ -218,9 +205,11 @@ impl Dialect for Postgres {
     ) -> Result<Vec<Outcome>> {
         let outcome = |done| if done { Outcome::Recorded } else { Outcome::LeaseLost };
         if let [(claim, audio)] = items {
-            return Ok(vec![outcome(complete_one(pool, claim, audio, worker_id, busy_seconds).await?)]);
+            return Ok(vec![outcome(
+                complete_one(pool, claim, audio, worker_id, busy_seconds).await?,
+            )]);
         }
-        let mut tx = pool.begin().await.map_err(q("begin a completion"))?;
+        let mut tx = begin_write(pool, "begin a completion").await?;
         let mut outcomes = Vec::with_capacity(items.len());
         let mut first = true;
         for (claim, audio) in items {
@@ -271,12 +260,11 @@ where
     let digest = blake3::hash(&bytes).to_hex().to_string();
     let (data, path) = match &claim.audio_dir {
         Some(dir) => {
-            let path = write_audio_file(dir, &digest, &claim.lease_token, &bytes).map_err(|source| {
-                StoreError::AudioFile {
+            let path =
+                write_audio_file(dir, &digest, &claim.lease_token, &bytes).map_err(|source| StoreError::AudioFile {
                     path: audio_file(dir, &digest),
                     source,
-                }
-            })?;
+                })?;
             (None, Some(path.display().to_string()))
         }
         None => (Some(bytes), None),

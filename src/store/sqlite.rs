@@ -19,8 +19,8 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite};
 
 use super::db::Db;
-use super::dialect::{q, Dialect};
-use super::{encode_samples, now_ms, Claim, Outcome, RenderSpec, Result, StoreError, StoredAudio};
+use super::dialect::{begin_write, q, Dialect};
+use super::{encode_samples, now_ms, Claim, Outcome, Result, StoreError, StoredAudio};
 
 /// A SQLite-backed store.
 pub(super) type SqliteStore = Db<Sqlite>;
@@ -73,12 +73,10 @@ async fn migrate(pool: &SqlitePool, location: String) -> Result<()> {
     }
 }
 
-/// The write lock is taken when the transaction begins, so a transaction never fails to upgrade a read
-/// lock half-way (the busy timeout waits for it instead).
-const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
-
 impl Dialect for Sqlite {
-    const BEGIN_WRITE: Option<&'static str> = Some(BEGIN_IMMEDIATE);
+    /// The write lock is taken when the transaction begins, so a transaction never fails to upgrade a
+    /// read lock half-way (the busy timeout waits for it instead).
+    const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
 
     /// The claim, one statement; the write lock serialises claimers. `INDEXED BY` makes SQLite scan the
     /// partial index of claimable rows.
@@ -95,38 +93,29 @@ impl Dialect for Sqlite {
          RETURNING id, render_id, chapter, idx, store_key, request, attempts";
 
     /// Re-registering keeps the first registration's device and engine.
-    const REGISTER_WORKER: &'static str = "INSERT INTO workers (id, host, pid, device, engine, started_ms, heartbeat_ms)
+    const REGISTER_WORKER: &'static str =
+        "INSERT INTO workers (id, host, pid, device, engine, started_ms, heartbeat_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, stopped = 0";
 
     const SELECT_AUDIO: &'static str = "SELECT sample_rate, format, data FROM audio WHERE key = $1";
+
+    /// No audio folder (`$7` is left out): audio lives in the database.
+    const RECORD_RENDER: &'static str = "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts,
+             created_ms, updated_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $8)
+         ON CONFLICT (name) DO UPDATE SET title = excluded.title, author = excluded.author,
+             engine = excluded.engine, fingerprint = excluded.fingerprint,
+             max_attempts = excluded.max_attempts, updated_ms = excluded.updated_ms
+         RETURNING id";
 
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
 
     /// `BEGIN IMMEDIATE` already keeps other plan syncs out.
-    async fn record_render(conn: &mut SqliteConnection, spec: &RenderSpec, now: i64) -> Result<i64> {
-        sqlx::query(
-            "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts, created_ms, updated_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-             ON CONFLICT (name) DO UPDATE SET title = excluded.title, author = excluded.author,
-                 engine = excluded.engine, fingerprint = excluded.fingerprint,
-                 max_attempts = excluded.max_attempts, updated_ms = excluded.updated_ms
-             RETURNING id",
-        )
-        .bind(&spec.name)
-        .bind(&spec.title)
-        .bind(&spec.author)
-        .bind(&spec.engine)
-        .bind(&spec.fingerprint)
-        .bind(spec.max_attempts as i64)
-        .bind(now)
-        .fetch_one(conn)
-        .await
-        .map_err(q("record the render"))?
-        .try_get(0)
-        .map_err(q("read the render id"))
+    async fn lock_render(_conn: &mut SqliteConnection, _render_id: i64) -> Result<()> {
+        Ok(())
     }
 
     /// Nothing to do: SQLite plans each statement afresh.
@@ -137,10 +126,7 @@ impl Dialect for Sqlite {
     /// The worker row and its leases, in one write transaction.
     async fn heartbeat(pool: &SqlitePool, worker_id: &str, lease_ms: i64) -> Result<u64> {
         let now = now_ms();
-        let mut tx = pool
-            .begin_with(BEGIN_IMMEDIATE)
-            .await
-            .map_err(q("begin a heartbeat"))?;
+        let mut tx = begin_write(pool, "begin a heartbeat").await?;
         sqlx::query("UPDATE workers SET heartbeat_ms = $2 WHERE id = $1")
             .bind(worker_id)
             .bind(now)
@@ -167,10 +153,7 @@ impl Dialect for Sqlite {
         busy_seconds: f64,
     ) -> Result<Vec<Outcome>> {
         let now = now_ms();
-        let mut tx = pool
-            .begin_with(BEGIN_IMMEDIATE)
-            .await
-            .map_err(q("begin a completion"))?;
+        let mut tx = begin_write(pool, "begin a completion").await?;
         let mut outcomes = Vec::with_capacity(items.len());
         let (mut done, mut seconds_done) = (0i64, 0f64);
         for (claim, audio) in items {
