@@ -6,6 +6,13 @@
 //! ([`postgres`]) serves a farm of worker hosts. Both pass one parameterised test suite
 //! (`tests/store_api.rs`).
 //!
+//! Layout: this module owns the public facade (the API types, [`StoreError`], location parsing, the
+//! sample encoding and lease tokens) and dispatches each call to the back end. `db` implements every
+//! operation once, generic over the `Dialect` that `dialect` defines; `sqlite` and `postgres` implement
+//! that dialect (connection set-up, claim statement, locking, heartbeat and completion statements, the
+//! audio folder). No store module may import render, worker, engine, publish or cli: the store knows
+//! nothing of what it queues.
+//!
 //! Invariants kept here (DESIGN.md 4 and 5):
 //! - a chunk becomes `done` in the same transaction that stores its audio, and only while the completing
 //!   worker still holds the lease (the lease token fences late completions);
@@ -18,6 +25,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+mod db;
+mod dialect;
 pub mod postgres;
 pub mod sqlite;
 
@@ -311,6 +320,17 @@ enum Backend {
     Postgres(postgres::PgStore),
 }
 
+/// Evaluates `$call` with `$s` bound to the store's back end, whichever it is (both are a `db::Db`, so
+/// the call is the same text for each).
+macro_rules! on_backend {
+    ($self:ident, $s:ident => $call:expr) => {
+        match &$self.backend {
+            Backend::Sqlite($s) => $call,
+            Backend::Postgres($s) => $call,
+        }
+    };
+}
+
 /// The store: cheap to clone (a connection pool).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -455,76 +475,49 @@ impl Store {
         chapters: &[String],
         chunks: &[PlannedChunk],
     ) -> Result<SyncReport> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.sync_plan(spec, chapters, chunks).await,
-            Backend::Postgres(s) => s.sync_plan(spec, chapters, chunks).await,
-        }
+        on_backend!(self, s => s.sync_plan(spec, chapters, chunks).await)
     }
 
     /// The render of this name.
     pub async fn render(&self, name: &str) -> Result<RenderInfo> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.render(name).await,
-            Backend::Postgres(s) => s.render(name).await,
-        }
+        on_backend!(self, s => s.render(name).await)
     }
 
     /// All renders.
     pub async fn renders(&self) -> Result<Vec<RenderInfo>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.renders().await,
-            Backend::Postgres(s) => s.renders().await,
-        }
+        on_backend!(self, s => s.renders().await)
     }
 
     /// Records the outputs written by a render.
     pub async fn set_outputs(&self, render_id: i64, outputs: &serde_json::Value) -> Result<()> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.set_outputs(render_id, outputs).await,
-            Backend::Postgres(s) => s.set_outputs(render_id, outputs).await,
-        }
+        on_backend!(self, s => s.set_outputs(render_id, outputs).await)
     }
 
     /// Registers (or re-registers) a worker.
     pub async fn register_worker(&self, w: &WorkerInfo) -> Result<()> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.register_worker(w).await,
-            Backend::Postgres(s) => s.register_worker(w).await,
-        }
+        on_backend!(self, s => s.register_worker(w).await)
     }
 
     /// Records a heartbeat and extends every lease the worker holds by `lease_ms`.
     pub async fn heartbeat(&self, worker_id: &str, lease_ms: i64) -> Result<u64> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.heartbeat(worker_id, lease_ms).await,
-            Backend::Postgres(s) => s.heartbeat(worker_id, lease_ms).await,
-        }
+        on_backend!(self, s => s.heartbeat(worker_id, lease_ms).await)
     }
 
     /// Marks a worker stopped and returns its leased chunks to the queue.
     pub async fn stop_worker(&self, worker_id: &str) -> Result<u64> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.stop_worker(worker_id).await,
-            Backend::Postgres(s) => s.stop_worker(worker_id).await,
-        }
+        on_backend!(self, s => s.stop_worker(worker_id).await)
     }
 
     /// Workers registered from `host` that have not said they stopped.
     pub async fn workers(&self) -> Result<Vec<WorkerRow>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.workers().await,
-            Backend::Postgres(s) => s.workers().await,
-        }
+        on_backend!(self, s => s.workers().await)
     }
 
     /// Claims up to `n` chunks of renders whose engine fingerprint is `fingerprint`, in book order, with a
     /// lease of `lease_ms`, in one atomic statement. Pending chunks whose retry time has come and leased
     /// chunks whose lease expired are claimable.
     pub async fn claim(&self, worker_id: &str, fingerprint: &str, n: u32, lease_ms: i64) -> Result<Vec<Claim>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.claim(worker_id, fingerprint, n, lease_ms).await,
-            Backend::Postgres(s) => s.claim(worker_id, fingerprint, n, lease_ms).await,
-        }
+        on_backend!(self, s => s.claim(worker_id, fingerprint, n, lease_ms).await)
     }
 
     /// Stores the audio and marks the chunk done in one transaction, if the lease is still held.
@@ -548,83 +541,53 @@ impl Store {
         worker_id: &str,
         busy_seconds: f64,
     ) -> Result<Vec<Outcome>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.complete_batch(items, worker_id, busy_seconds).await,
-            Backend::Postgres(s) => s.complete_batch(items, worker_id, busy_seconds).await,
-        }
+        on_backend!(self, s => s.complete_batch(items, worker_id, busy_seconds).await)
     }
 
     /// Records a failed attempt: the chunk is queued again after `retry_after_ms`, or failed for good
     /// when its attempts reach the render's `max_attempts`.
     pub async fn fail(&self, claim: &Claim, error: &str, retry_after_ms: i64) -> Result<FailOutcome> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.fail(claim, error, retry_after_ms).await,
-            Backend::Postgres(s) => s.fail(claim, error, retry_after_ms).await,
-        }
+        on_backend!(self, s => s.fail(claim, error, retry_after_ms).await)
     }
 
     /// Returns a claim to the queue without counting an attempt (graceful stop).
     pub async fn release(&self, claim: &Claim) -> Result<Outcome> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.release(claim).await,
-            Backend::Postgres(s) => s.release(claim).await,
-        }
+        on_backend!(self, s => s.release(claim).await)
     }
 
     /// Per-chapter counts of a render.
     pub async fn progress(&self, render_id: i64) -> Result<Vec<ChapterProgress>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.progress(render_id).await,
-            Backend::Postgres(s) => s.progress(render_id).await,
-        }
+        on_backend!(self, s => s.progress(render_id).await)
     }
 
     /// Chunks failed for good.
     pub async fn failed_chunks(&self, render_id: i64) -> Result<Vec<FailedChunk>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.failed_chunks(render_id).await,
-            Backend::Postgres(s) => s.failed_chunks(render_id).await,
-        }
+        on_backend!(self, s => s.failed_chunks(render_id).await)
     }
 
     /// Every chunk row of a render, in book order.
     pub async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.chunk_states(render_id).await,
-            Backend::Postgres(s) => s.chunk_states(render_id).await,
-        }
+        on_backend!(self, s => s.chunk_states(render_id).await)
     }
 
     /// The stored audio of a key.
     pub async fn audio(&self, key: &str) -> Result<Option<StoredAudio>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.audio(key).await,
-            Backend::Postgres(s) => s.audio(key).await,
-        }
+        on_backend!(self, s => s.audio(key).await)
     }
 
     /// Whether any chunk of any render with this fingerprint is pending or leased.
     pub async fn has_work(&self, fingerprint: &str) -> Result<bool> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.has_work(fingerprint).await,
-            Backend::Postgres(s) => s.has_work(fingerprint).await,
-        }
+        on_backend!(self, s => s.has_work(fingerprint).await)
     }
 
     /// Renders with pending or leased chunks whose engine fingerprint is not `fingerprint`: (name,
     /// fingerprint). A worker that finds nothing to claim uses it to say why.
     pub async fn other_work(&self, fingerprint: &str) -> Result<Vec<(String, String)>> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.other_work(fingerprint).await,
-            Backend::Postgres(s) => s.other_work(fingerprint).await,
-        }
+        on_backend!(self, s => s.other_work(fingerprint).await)
     }
 
     /// Closes the pool.
     pub async fn close(&self) {
-        match &self.backend {
-            Backend::Sqlite(s) => s.close().await,
-            Backend::Postgres(s) => s.close().await,
-        }
+        on_backend!(self, s => s.close().await)
     }
 }

@@ -1,45 +1,45 @@
 //! The SQLite back end: one database file in WAL mode, shared by in-process workers and by standalone
 //! worker processes on the same host.
+//!
+//! Owns what SQLite does its own way: the connection set-up and `migrations/sqlite`, write transactions
+//! that take the database lock up front (`BEGIN IMMEDIATE`; the one write lock also serialises claimers
+//! and plan syncs), the claim through the partial index, and heartbeat and completion as several
+//! statements in one transaction (SQLite has no data-modifying CTEs). Audio always lives in the database
+//! (no `audio_dir`). Every other operation is the shared one in `db.rs`. Imports only sqlx and the
+//! store's own modules; it must never import render, worker, engine, publish or cli.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::Row;
-
-use super::{
-    decode_samples, encode_samples, new_token, now_ms, ChapterProgress, ChunkState, Claim, FailOutcome, FailedChunk,
-    Outcome, PlannedChunk, RenderInfo, RenderSpec, Result, StoreError, StoredAudio, SyncReport, WorkerInfo, WorkerRow,
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteRow, SqliteSynchronous,
 };
+use sqlx::{Row, Sqlite};
+
+use super::db::Db;
+use super::dialect::{begin_write, q, Dialect};
+use super::{encode_samples, now_ms, Claim, Outcome, Result, StoreError, StoredAudio};
 
 /// A SQLite-backed store.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
-
-fn q(action: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { action, source }
-}
+pub(super) type SqliteStore = Db<Sqlite>;
 
 impl SqliteStore {
     /// Opens the file (creating it and its folder), sets WAL, a busy timeout and foreign keys, and migrates.
-    pub async fn open(path: &Path) -> Result<SqliteStore> {
+    pub(super) async fn open(path: &Path) -> Result<SqliteStore> {
         let location = path.display().to_string();
+        let open_error = |source| StoreError::Open {
+            location: location.clone(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                    location: location.clone(),
-                    source: sqlx::Error::Io(e),
-                })?;
+                std::fs::create_dir_all(dir).map_err(|e| open_error(sqlx::Error::Io(e)))?;
             }
         }
         let opts = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|source| StoreError::Open {
-                location: location.clone(),
-                source,
-            })?
+            .map_err(open_error)?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -51,244 +51,89 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(120))
             .connect_with(opts)
             .await
-            .map_err(|source| StoreError::Open {
-                location: location.clone(),
-                source,
-            })?;
-        // Several processes may open a fresh database at once (a render and its workers): a migration
-        // that lost the race fails; the next try sees it applied.
-        let mut tries = 0u64;
-        loop {
-            match sqlx::migrate!("./migrations/sqlite").run(&pool).await {
-                Ok(()) => break,
-                Err(_) if tries < 5 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
-                }
-                Err(source) => return Err(StoreError::Migrate { location, source }),
+            .map_err(open_error)?;
+        migrate(&pool, location).await?;
+        Ok(Db { pool })
+    }
+}
+
+/// Applies `migrations/sqlite`. Several processes may open a fresh database at once (a render and its
+/// workers): a migration that lost the race fails; the next try sees it applied.
+async fn migrate(pool: &SqlitePool, location: String) -> Result<()> {
+    let mut tries = 0u64;
+    loop {
+        match sqlx::migrate!("./migrations/sqlite").run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(_) if tries < 5 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100 * tries)).await;
             }
-        }
-        Ok(SqliteStore { pool })
-    }
-
-    pub(super) async fn close(&self) {
-        self.pool.close().await;
-    }
-
-    pub(super) async fn sync_plan(
-        &self,
-        spec: &RenderSpec,
-        chapters: &[String],
-        chunks: &[PlannedChunk],
-    ) -> Result<SyncReport> {
-        let now = now_ms();
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(q("begin a plan sync"))?;
-        let render_id: i64 = sqlx::query(
-            "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts, created_ms, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-             ON CONFLICT (name) DO UPDATE SET title = excluded.title, author = excluded.author,
-                 engine = excluded.engine, fingerprint = excluded.fingerprint,
-                 max_attempts = excluded.max_attempts, updated_ms = excluded.updated_ms
-             RETURNING id",
-        )
-        .bind(&spec.name)
-        .bind(&spec.title)
-        .bind(&spec.author)
-        .bind(&spec.engine)
-        .bind(&spec.fingerprint)
-        .bind(spec.max_attempts as i64)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(q("record the render"))?
-        .try_get(0)
-        .map_err(q("read the render id"))?;
-
-        // Chapters.
-        sqlx::query("DELETE FROM chapters WHERE render_id = ?1 AND idx >= ?2")
-            .bind(render_id)
-            .bind(chapters.len() as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("drop vanished chapters"))?;
-        for (i, title) in chapters.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO chapters (render_id, idx, title) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (render_id, idx) DO UPDATE SET title = excluded.title",
-            )
-            .bind(render_id)
-            .bind(i as i64)
-            .bind(title)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("record a chapter"))?;
-        }
-
-        // Chunks: vanished positions are dropped; changed keys (and failed chunks) start over.
-        let mut dropped = sqlx::query("DELETE FROM chunks WHERE render_id = ?1 AND chapter >= ?2")
-            .bind(render_id)
-            .bind(chapters.len() as i64)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("drop vanished chunks"))?
-            .rows_affected();
-        let mut per_chapter = vec![0i64; chapters.len()];
-        for c in chunks {
-            if let Some(n) = per_chapter.get_mut(c.chapter as usize) {
-                *n = (*n).max(c.index as i64 + 1);
-            }
-        }
-        for (ch, n) in per_chapter.iter().enumerate() {
-            dropped += sqlx::query("DELETE FROM chunks WHERE render_id = ?1 AND chapter = ?2 AND idx >= ?3")
-                .bind(render_id)
-                .bind(ch as i64)
-                .bind(*n)
-                .execute(&mut *tx)
-                .await
-                .map_err(q("drop vanished chunks"))?
-                .rows_affected();
-        }
-        for c in chunks {
-            sqlx::query(
-                "INSERT INTO chunks (render_id, chapter, idx, plan_key, store_key, request, status, updated_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending', ?7)
-                 ON CONFLICT (render_id, chapter, idx) DO UPDATE SET
-                     plan_key = excluded.plan_key, store_key = excluded.store_key, request = excluded.request,
-                     status = 'pending', attempts = 0, lease_owner = NULL, lease_token = NULL,
-                     lease_expires = NULL, retry_after = 0, last_error = NULL, duration = NULL,
-                     completions = 0, updated_ms = excluded.updated_ms
-                 WHERE chunks.store_key <> excluded.store_key OR chunks.status = 'failed'",
-            )
-            .bind(render_id)
-            .bind(c.chapter as i64)
-            .bind(c.index as i64)
-            .bind(&c.plan_key)
-            .bind(&c.store_key)
-            .bind(&c.request)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("queue a chunk"))?;
-        }
-        let already_done: i64 = sqlx::query("SELECT COUNT(*) FROM chunks WHERE render_id = ?1 AND status = 'done'")
-            .bind(render_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(q("count done chunks"))?
-            .try_get(0)
-            .map_err(q("count done chunks"))?;
-        let reused = sqlx::query(
-            "UPDATE chunks SET status = 'done', updated_ms = ?2,
-                 duration = (SELECT CAST(a.samples AS REAL) / a.sample_rate FROM audio a WHERE a.key = chunks.store_key)
-             WHERE render_id = ?1 AND status = 'pending'
-               AND EXISTS (SELECT 1 FROM audio a WHERE a.key = chunks.store_key)",
-        )
-        .bind(render_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(q("reuse stored audio"))?
-        .rows_affected();
-        let queued: i64 =
-            sqlx::query("SELECT COUNT(*) FROM chunks WHERE render_id = ?1 AND status IN ('pending', 'leased')")
-                .bind(render_id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(q("count queued chunks"))?
-                .try_get(0)
-                .map_err(q("count queued chunks"))?;
-        tx.commit().await.map_err(q("commit a plan sync"))?;
-        Ok(SyncReport {
-            render_id,
-            total: chunks.len() as u64,
-            already_done: already_done as u64,
-            reused,
-            queued: queued as u64,
-            dropped,
-        })
-    }
-
-    fn render_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RenderInfo> {
-        let outputs: String = row.try_get("outputs").map_err(q("read a render"))?;
-        Ok(RenderInfo {
-            id: row.try_get("id").map_err(q("read a render"))?,
-            name: row.try_get("name").map_err(q("read a render"))?,
-            title: row.try_get("title").map_err(q("read a render"))?,
-            author: row.try_get("author").map_err(q("read a render"))?,
-            engine: row.try_get("engine").map_err(q("read a render"))?,
-            fingerprint: row.try_get("fingerprint").map_err(q("read a render"))?,
-            outputs: serde_json::from_str(&outputs).unwrap_or(serde_json::Value::Null),
-        })
-    }
-
-    pub(super) async fn render(&self, name: &str) -> Result<RenderInfo> {
-        let row = sqlx::query("SELECT * FROM renders WHERE name = ?1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(q("look up a render"))?;
-        match row {
-            Some(r) => Self::render_from_row(&r),
-            None => Err(StoreError::NoRender(name.into())),
+            Err(source) => return Err(StoreError::Migrate { location, source }),
         }
     }
+}
 
-    pub(super) async fn renders(&self) -> Result<Vec<RenderInfo>> {
-        let rows = sqlx::query("SELECT * FROM renders ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(q("list renders"))?;
-        rows.iter().map(Self::render_from_row).collect()
+impl Dialect for Sqlite {
+    /// The write lock is taken when the transaction begins, so a transaction never fails to upgrade a
+    /// read lock half-way (the busy timeout waits for it instead).
+    const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
+
+    /// The claim, one statement; the write lock serialises claimers. `INDEXED BY` makes SQLite scan the
+    /// partial index of claimable rows.
+    const CLAIM: &'static str = "UPDATE chunks SET status = 'leased', lease_owner = $1, lease_token = $2,
+             lease_expires = $3, updated_ms = $4
+         WHERE id IN (
+             SELECT c.id FROM chunks c INDEXED BY chunks_claimable
+             WHERE c.status IN ('pending', 'leased')
+               AND c.render_id IN (SELECT r.id FROM renders r WHERE r.fingerprint = $5)
+               AND ((c.status = 'pending' AND c.retry_after <= $4)
+                    OR (c.status = 'leased' AND c.lease_expires < $4))
+             ORDER BY c.render_id, c.chapter, c.idx
+             LIMIT $6)
+         RETURNING id, render_id, chapter, idx, store_key, request, attempts";
+
+    /// Re-registering keeps the first registration's device and engine.
+    const REGISTER_WORKER: &'static str =
+        "INSERT INTO workers (id, host, pid, device, engine, started_ms, heartbeat_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, stopped = 0";
+
+    const SELECT_AUDIO: &'static str = "SELECT sample_rate, format, data FROM audio WHERE key = $1";
+
+    /// No audio folder (`$7` is left out): audio lives in the database.
+    const RECORD_RENDER: &'static str = "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts,
+             created_ms, updated_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $8)
+         ON CONFLICT (name) DO UPDATE SET title = excluded.title, author = excluded.author,
+             engine = excluded.engine, fingerprint = excluded.fingerprint,
+             max_attempts = excluded.max_attempts, updated_ms = excluded.updated_ms
+         RETURNING id";
+
+    fn rows_affected(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
     }
 
-    pub(super) async fn set_outputs(&self, render_id: i64, outputs: &serde_json::Value) -> Result<()> {
-        sqlx::query("UPDATE renders SET outputs = ?2, updated_ms = ?3 WHERE id = ?1")
-            .bind(render_id)
-            .bind(outputs.to_string())
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await
-            .map_err(q("record outputs"))?;
+    /// `BEGIN IMMEDIATE` already keeps other plan syncs out.
+    async fn lock_render(_conn: &mut SqliteConnection, _render_id: i64) -> Result<()> {
         Ok(())
     }
 
-    pub(super) async fn register_worker(&self, w: &WorkerInfo) -> Result<()> {
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO workers (id, host, pid, device, engine, started_ms, heartbeat_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, stopped = 0",
-        )
-        .bind(&w.id)
-        .bind(&w.host)
-        .bind(w.pid as i64)
-        .bind(&w.device)
-        .bind(&w.engine)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(q("register a worker"))?;
+    /// Nothing to do: SQLite plans each statement afresh.
+    async fn after_plan_sync(_pool: &SqlitePool, _changed: u64) -> Result<()> {
         Ok(())
     }
 
-    pub(super) async fn heartbeat(&self, worker_id: &str, lease_ms: i64) -> Result<u64> {
+    /// The worker row and its leases, in one write transaction.
+    async fn heartbeat(pool: &SqlitePool, worker_id: &str, lease_ms: i64) -> Result<u64> {
         let now = now_ms();
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(q("begin a heartbeat"))?;
-        sqlx::query("UPDATE workers SET heartbeat_ms = ?2 WHERE id = ?1")
+        let mut tx = begin_write(pool, "begin a heartbeat").await?;
+        sqlx::query("UPDATE workers SET heartbeat_ms = $2 WHERE id = $1")
             .bind(worker_id)
             .bind(now)
             .execute(&mut *tx)
             .await
             .map_err(q("record a heartbeat"))?;
-        let n = sqlx::query("UPDATE chunks SET lease_expires = ?2 WHERE lease_owner = ?1 AND status = 'leased'")
+        let n = sqlx::query("UPDATE chunks SET lease_expires = $2 WHERE lease_owner = $1 AND status = 'leased'")
             .bind(worker_id)
             .bind(now + lease_ms)
             .execute(&mut *tx)
@@ -299,176 +144,31 @@ impl SqliteStore {
         Ok(n)
     }
 
-    pub(super) async fn stop_worker(&self, worker_id: &str) -> Result<u64> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(q("begin a worker stop"))?;
-        let n = sqlx::query(
-            "UPDATE chunks SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires = NULL
-             WHERE lease_owner = ?1 AND status = 'leased'",
-        )
-        .bind(worker_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(q("release a worker's leases"))?
-        .rows_affected();
-        sqlx::query("UPDATE workers SET stopped = 1, heartbeat_ms = ?2 WHERE id = ?1")
-            .bind(worker_id)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await
-            .map_err(q("mark a worker stopped"))?;
-        tx.commit().await.map_err(q("commit a worker stop"))?;
-        Ok(n)
-    }
-
-    pub(super) async fn workers(&self) -> Result<Vec<WorkerRow>> {
-        let rows = sqlx::query("SELECT * FROM workers ORDER BY started_ms, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(q("list workers"))?;
-        rows.iter()
-            .map(|r| {
-                let e = q("read a worker");
-                let pid: i64 = r.try_get("pid").map_err(q("read a worker"))?;
-                let done: i64 = r.try_get("chunks_done").map_err(q("read a worker"))?;
-                let stopped: i64 = r.try_get("stopped").map_err(q("read a worker"))?;
-                Ok(WorkerRow {
-                    info: WorkerInfo {
-                        id: r.try_get("id").map_err(q("read a worker"))?,
-                        host: r.try_get("host").map_err(q("read a worker"))?,
-                        pid: pid as u32,
-                        device: r.try_get("device").map_err(q("read a worker"))?,
-                        engine: r.try_get("engine").map_err(q("read a worker"))?,
-                    },
-                    heartbeat_ms: r.try_get("heartbeat_ms").map_err(q("read a worker"))?,
-                    chunks_done: done as u64,
-                    audio_seconds: r.try_get("audio_seconds").map_err(q("read a worker"))?,
-                    busy_seconds: r.try_get("busy_seconds").map_err(e)?,
-                    stopped: stopped != 0,
-                })
-            })
-            .collect()
-    }
-
-    pub(super) async fn claim(&self, worker_id: &str, fingerprint: &str, n: u32, lease_ms: i64) -> Result<Vec<Claim>> {
-        let now = now_ms();
-        let token = new_token(worker_id);
-        let rows = sqlx::query(
-            "UPDATE chunks SET status = 'leased', lease_owner = ?1, lease_token = ?2, lease_expires = ?3,
-                 updated_ms = ?4
-             WHERE id IN (
-                 SELECT c.id FROM chunks c INDEXED BY chunks_claimable
-                 WHERE c.status IN ('pending', 'leased')
-                   AND c.render_id IN (SELECT r.id FROM renders r WHERE r.fingerprint = ?5)
-                   AND ((c.status = 'pending' AND c.retry_after <= ?4)
-                        OR (c.status = 'leased' AND c.lease_expires < ?4))
-                 ORDER BY c.render_id, c.chapter, c.idx
-                 LIMIT ?6)
-             RETURNING id, render_id, chapter, idx, store_key, request, attempts",
-        )
-        .bind(worker_id)
-        .bind(&token)
-        .bind(now + lease_ms)
-        .bind(now)
-        .bind(fingerprint)
-        .bind(n as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("claim chunks"))?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let e = || q("read a claim");
-            let attempts: i64 = r.try_get("attempts").map_err(e())?;
-            let chapter: i64 = r.try_get("chapter").map_err(e())?;
-            let idx: i64 = r.try_get("idx").map_err(e())?;
-            let render_id: i64 = r.try_get("render_id").map_err(e())?;
-            out.push((
-                (render_id, chapter, idx),
-                Claim {
-                    chunk_id: r.try_get("id").map_err(e())?,
-                    render_id,
-                    store_key: r.try_get("store_key").map_err(e())?,
-                    request: r.try_get("request").map_err(e())?,
-                    lease_token: token.clone(),
-                    attempts: attempts as u32,
-                    audio_dir: None,
-                },
-            ));
-        }
-        out.sort_by_key(|(k, _)| *k);
-        Ok(out.into_iter().map(|(_, c)| c).collect())
-    }
-
-    pub(super) async fn complete_batch(
-        &self,
+    /// One write transaction: each item's fenced status change, its audio row and the chunks sharing its
+    /// key, then the worker's counters once for the batch.
+    async fn complete_batch(
+        pool: &SqlitePool,
         items: &[(&Claim, &StoredAudio)],
         worker_id: &str,
         busy_seconds: f64,
     ) -> Result<Vec<Outcome>> {
         let now = now_ms();
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(q("begin a completion"))?;
+        let mut tx = begin_write(pool, "begin a completion").await?;
         let mut outcomes = Vec::with_capacity(items.len());
         let (mut done, mut seconds_done) = (0i64, 0f64);
         for (claim, audio) in items {
-            let seconds = audio.seconds();
-            let n = sqlx::query(
-                "UPDATE chunks SET status = 'done', lease_owner = NULL, lease_token = NULL, lease_expires = NULL,
-                     completions = completions + 1, duration = ?3, last_error = NULL, updated_ms = ?4
-                 WHERE id = ?1 AND lease_token = ?2 AND status = 'leased'",
-            )
-            .bind(claim.chunk_id)
-            .bind(&claim.lease_token)
-            .bind(seconds)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("mark a chunk done"))?
-            .rows_affected();
-            if n == 0 {
-                // Fenced: the lease was taken over or the chunk changed; nothing is written for it.
+            if complete_one(&mut tx, claim, audio, now).await? {
+                done += 1;
+                seconds_done += audio.seconds();
+                outcomes.push(Outcome::Recorded);
+            } else {
                 outcomes.push(Outcome::LeaseLost);
-                continue;
             }
-            let bytes = encode_samples(&audio.samples);
-            let digest = blake3::hash(&bytes).to_hex().to_string();
-            sqlx::query(
-                "INSERT INTO audio (key, sample_rate, samples, format, digest, data, created_ms)
-                 VALUES (?1, ?2, ?3, 'f32le', ?4, ?5, ?6) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(&claim.store_key)
-            .bind(audio.sample_rate as i64)
-            .bind(audio.samples.len() as i64)
-            .bind(&digest)
-            .bind(&bytes)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("store audio"))?;
-            sqlx::query(
-                "UPDATE chunks SET status = 'done', duration = ?2, updated_ms = ?3
-                 WHERE store_key = ?1 AND status = 'pending'",
-            )
-            .bind(&claim.store_key)
-            .bind(seconds)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("complete chunks sharing a key"))?;
-            done += 1;
-            seconds_done += seconds;
-            outcomes.push(Outcome::Recorded);
         }
         if done > 0 {
             sqlx::query(
-                "UPDATE workers SET chunks_done = chunks_done + ?2, audio_seconds = audio_seconds + ?3,
-                     busy_seconds = busy_seconds + ?4, heartbeat_ms = ?5 WHERE id = ?1",
+                "UPDATE workers SET chunks_done = chunks_done + $2, audio_seconds = audio_seconds + $3,
+                     busy_seconds = busy_seconds + $4, heartbeat_ms = $5 WHERE id = $1",
             )
             .bind(worker_id)
             .bind(done)
@@ -483,195 +183,59 @@ impl SqliteStore {
         Ok(outcomes)
     }
 
-    pub(super) async fn fail(&self, claim: &Claim, error: &str, retry_after_ms: i64) -> Result<FailOutcome> {
-        let now = now_ms();
-        let row = sqlx::query(
-            "UPDATE chunks SET attempts = attempts + 1, last_error = ?3, lease_owner = NULL, lease_token = NULL,
-                 lease_expires = NULL, retry_after = ?4, updated_ms = ?5,
-                 status = CASE WHEN attempts + 1 >= (SELECT r.max_attempts FROM renders r WHERE r.id = chunks.render_id)
-                               THEN 'failed' ELSE 'pending' END
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'leased'
-             RETURNING status",
-        )
-        .bind(claim.chunk_id)
-        .bind(&claim.lease_token)
-        .bind(error)
-        .bind(now + retry_after_ms)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(q("record a failure"))?;
-        Ok(match row {
-            None => FailOutcome::LeaseLost,
-            Some(r) => {
-                let status: String = r.try_get(0).map_err(q("read a failure"))?;
-                if status == "failed" {
-                    FailOutcome::Failed
-                } else {
-                    FailOutcome::Retrying
-                }
-            }
-        })
+    fn claim_audio_dir(_row: &SqliteRow) -> Result<Option<PathBuf>> {
+        Ok(None)
     }
 
-    pub(super) async fn release(&self, claim: &Claim) -> Result<Outcome> {
-        let n = sqlx::query(
-            "UPDATE chunks SET status = 'pending', lease_owner = NULL, lease_token = NULL, lease_expires = NULL
-             WHERE id = ?1 AND lease_token = ?2 AND status = 'leased'",
-        )
-        .bind(claim.chunk_id)
-        .bind(&claim.lease_token)
-        .execute(&self.pool)
-        .await
-        .map_err(q("release a lease"))?
-        .rows_affected();
-        Ok(if n == 0 { Outcome::LeaseLost } else { Outcome::Recorded })
+    fn audio_bytes(_key: &str, row: &SqliteRow) -> Result<Vec<u8>> {
+        row.try_get("data").map_err(q("read audio"))
     }
+}
 
-    pub(super) async fn progress(&self, render_id: i64) -> Result<Vec<ChapterProgress>> {
-        let rows = sqlx::query(
-            "SELECT ch.idx AS idx, ch.title AS title, COUNT(c.id) AS total,
-                 COALESCE(SUM(CASE WHEN c.status = 'done' THEN 1 ELSE 0 END), 0) AS done,
-                 COALESCE(SUM(CASE WHEN c.status = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
-                 COALESCE(SUM(CASE WHEN c.status = 'leased' THEN 1 ELSE 0 END), 0) AS leased,
-                 COALESCE(SUM(CASE WHEN c.status = 'failed' THEN 1 ELSE 0 END), 0) AS failed,
-                 COALESCE(SUM(CASE WHEN c.status = 'done' THEN c.duration ELSE 0.0 END), 0.0) AS secs
-             FROM chapters ch LEFT JOIN chunks c ON c.render_id = ch.render_id AND c.chapter = ch.idx
-             WHERE ch.render_id = ?1 GROUP BY ch.idx, ch.title ORDER BY ch.idx",
-        )
-        .bind(render_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("read progress"))?;
-        rows.iter()
-            .map(|r| {
-                let g = |name: &str| -> Result<u64> {
-                    let v: i64 = r.try_get(name).map_err(q("read progress"))?;
-                    Ok(v as u64)
-                };
-                let idx: i64 = r.try_get("idx").map_err(q("read progress"))?;
-                Ok(ChapterProgress {
-                    index: idx as u32,
-                    title: r.try_get("title").map_err(q("read progress"))?,
-                    total: g("total")?,
-                    done: g("done")?,
-                    pending: g("pending")?,
-                    leased: g("leased")?,
-                    failed: g("failed")?,
-                    audio_seconds: r.try_get("secs").map_err(q("read progress"))?,
-                })
-            })
-            .collect()
+/// One item of a completion inside its transaction: whether the lease still held (and the chunk is done).
+async fn complete_one(conn: &mut SqliteConnection, claim: &Claim, audio: &StoredAudio, now: i64) -> Result<bool> {
+    let seconds = audio.seconds();
+    let n = sqlx::query(
+        "UPDATE chunks SET status = 'done', lease_owner = NULL, lease_token = NULL, lease_expires = NULL,
+             completions = completions + 1, duration = $3, last_error = NULL, updated_ms = $4
+         WHERE id = $1 AND lease_token = $2 AND status = 'leased'",
+    )
+    .bind(claim.chunk_id)
+    .bind(&claim.lease_token)
+    .bind(seconds)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(q("mark a chunk done"))?
+    .rows_affected();
+    if n == 0 {
+        // Fenced: the lease was taken over or the chunk changed; nothing is written for it.
+        return Ok(false);
     }
-
-    pub(super) async fn failed_chunks(&self, render_id: i64) -> Result<Vec<FailedChunk>> {
-        let rows = sqlx::query(
-            "SELECT chapter, idx, attempts, COALESCE(last_error, '') AS err FROM chunks
-             WHERE render_id = ?1 AND status = 'failed' ORDER BY chapter, idx",
-        )
-        .bind(render_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("list failed chunks"))?;
-        rows.iter()
-            .map(|r| {
-                let e = || q("read a failed chunk");
-                let chapter: i64 = r.try_get("chapter").map_err(e())?;
-                let idx: i64 = r.try_get("idx").map_err(e())?;
-                let attempts: i64 = r.try_get("attempts").map_err(e())?;
-                Ok(FailedChunk {
-                    chapter: chapter as u32,
-                    index: idx as u32,
-                    attempts: attempts as u32,
-                    error: r.try_get("err").map_err(e())?,
-                })
-            })
-            .collect()
-    }
-
-    pub(super) async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
-        let rows = sqlx::query(
-            "SELECT chapter, idx, status, attempts, completions, store_key, lease_owner FROM chunks
-             WHERE render_id = ?1 ORDER BY chapter, idx",
-        )
-        .bind(render_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("list chunks"))?;
-        rows.iter()
-            .map(|r| {
-                let e = || q("read a chunk");
-                let chapter: i64 = r.try_get("chapter").map_err(e())?;
-                let idx: i64 = r.try_get("idx").map_err(e())?;
-                let attempts: i64 = r.try_get("attempts").map_err(e())?;
-                let completions: i64 = r.try_get("completions").map_err(e())?;
-                Ok(ChunkState {
-                    chapter: chapter as u32,
-                    index: idx as u32,
-                    status: r.try_get("status").map_err(e())?,
-                    attempts: attempts as u32,
-                    completions: completions as u32,
-                    store_key: r.try_get("store_key").map_err(e())?,
-                    lease_owner: r.try_get("lease_owner").map_err(e())?,
-                })
-            })
-            .collect()
-    }
-
-    pub(super) async fn audio(&self, key: &str) -> Result<Option<StoredAudio>> {
-        let row = sqlx::query("SELECT sample_rate, format, data FROM audio WHERE key = ?1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(q("read audio"))?;
-        let Some(r) = row else { return Ok(None) };
-        let rate: i64 = r.try_get("sample_rate").map_err(q("read audio"))?;
-        let format: String = r.try_get("format").map_err(q("read audio"))?;
-        if format != "f32le" {
-            return Err(StoreError::CorruptAudio {
-                key: key.into(),
-                why: format!("unknown format `{format}`"),
-            });
-        }
-        let data: Vec<u8> = r.try_get("data").map_err(q("read audio"))?;
-        Ok(Some(StoredAudio {
-            sample_rate: rate as u32,
-            samples: decode_samples(key, &data)?,
-        }))
-    }
-
-    pub(super) async fn has_work(&self, fingerprint: &str) -> Result<bool> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) FROM chunks c
-             WHERE c.status IN ('pending', 'leased')
-               AND c.render_id IN (SELECT r.id FROM renders r WHERE r.fingerprint = ?1)",
-        )
-        .bind(fingerprint)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(q("look for work"))?;
-        let n: i64 = row.try_get(0).map_err(q("look for work"))?;
-        Ok(n > 0)
-    }
-
-    pub(super) async fn other_work(&self, fingerprint: &str) -> Result<Vec<(String, String)>> {
-        let rows = sqlx::query(
-            "SELECT r.name, r.fingerprint FROM renders r
-             WHERE r.fingerprint <> ?1
-               AND EXISTS (SELECT 1 FROM chunks c WHERE c.render_id = r.id AND c.status IN ('pending', 'leased'))
-             ORDER BY r.id",
-        )
-        .bind(fingerprint)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(q("look for other renders"))?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get(0).map_err(q("read a render"))?,
-                    r.try_get(1).map_err(q("read a render"))?,
-                ))
-            })
-            .collect()
-    }
+    let bytes = encode_samples(&audio.samples);
+    let digest = blake3::hash(&bytes).to_hex().to_string();
+    sqlx::query(
+        "INSERT INTO audio (key, sample_rate, samples, format, digest, data, created_ms)
+         VALUES ($1, $2, $3, 'f32le', $4, $5, $6) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(&claim.store_key)
+    .bind(audio.sample_rate as i64)
+    .bind(audio.samples.len() as i64)
+    .bind(&digest)
+    .bind(&bytes)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(q("store audio"))?;
+    sqlx::query(
+        "UPDATE chunks SET status = 'done', duration = $2, updated_ms = $3
+         WHERE store_key = $1 AND status = 'pending'",
+    )
+    .bind(&claim.store_key)
+    .bind(seconds)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(q("complete chunks sharing a key"))?;
+    Ok(true)
 }
