@@ -16,7 +16,11 @@ use super::{Claim, Outcome, Result, StoreError, StoredAudio};
 
 /// Maps a sqlx error to [`StoreError::Query`] naming what was being done.
 pub(super) fn q(action: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { action, source }
+    move |source| StoreError::Query {
+        action,
+        location: None,
+        source,
+    }
 }
 
 /// What a back end supplies beyond the shared statements: the parts of the store that really differ.

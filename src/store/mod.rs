@@ -50,10 +50,12 @@ pub enum StoreError {
         source: sqlx::migrate::MigrateError,
     },
     /// A query failed.
-    #[error("state database error while trying to {action}: {source}")]
+    #[error("state database {}: error while trying to {action}: {source}{}", location.as_deref().unwrap_or("?"), what_to_do(.source))]
     Query {
         /// What was being done.
         action: &'static str,
+        /// The database (path or redacted URL), filled in by [`Store`].
+        location: Option<String>,
         /// The cause.
         source: sqlx::Error,
     },
@@ -81,7 +83,37 @@ pub enum StoreError {
     },
 }
 
+/// What a user can do about a database error, as a sentence to append (empty when there is nothing
+/// specific to say).
+fn what_to_do(e: &sqlx::Error) -> &'static str {
+    let text = e.to_string();
+    if text.contains("disk is full") || text.contains("No space left") {
+        "; free space on the disk that holds it and run the same command again (nothing done so far is lost)"
+    } else if text.contains("malformed") || text.contains("not a database") || text.contains("corrupt") {
+        "; the state database is damaged: move its folder (`.ws-book/` beside the project) aside and render again. \
+         Every chunk is then synthesised again (the outputs in `out/` are kept until they are rewritten)"
+    } else {
+        ""
+    }
+}
+
 impl StoreError {
+    /// The same error naming the database it came from.
+    fn at(self, location: &str) -> StoreError {
+        match self {
+            StoreError::Query {
+                action,
+                location: None,
+                source,
+            } => StoreError::Query {
+                action,
+                location: Some(redact(location)),
+                source,
+            },
+            e => e,
+        }
+    }
+
     /// Whether the error is a lost or refused connection (the database restarting, a network cut) that a
     /// retry after a back-off can get past, as opposed to a bad query or bad data.
     pub fn is_transient(&self) -> bool {
@@ -328,6 +360,7 @@ macro_rules! on_backend {
             Backend::Sqlite($s) => $call,
             Backend::Postgres($s) => $call,
         }
+        .map_err(|e| e.at(&$self.location))
     };
 }
 
@@ -588,6 +621,41 @@ impl Store {
 
     /// Closes the pool.
     pub async fn close(&self) {
-        on_backend!(self, s => s.close().await)
+        match &self.backend {
+            Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_errors_name_the_database_and_say_what_to_do() {
+        let q = |msg: &str| StoreError::Query {
+            action: "read audio",
+            location: None,
+            source: sqlx::Error::Protocol(msg.into()),
+        };
+        let full = q("database or disk is full").at("/p/.ws-book/state.db").to_string();
+        assert!(
+            full.starts_with("state database /p/.ws-book/state.db: error while trying to read audio"),
+            "{full}"
+        );
+        assert!(full.contains("free space"), "{full}");
+        let bad = q("database disk image is malformed")
+            .at("/p/.ws-book/state.db")
+            .to_string();
+        assert!(
+            bad.contains("move its folder") && bad.contains("synthesised again"),
+            "{bad}"
+        );
+        let pg = q("boom").at("postgres://u:secret@h/db").to_string();
+        assert!(
+            pg.contains("postgres://u:***@h/db") && !pg.contains("secret") && pg.ends_with("boom"),
+            "{pg}"
+        );
     }
 }
