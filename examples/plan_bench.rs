@@ -43,13 +43,13 @@ fn paragraph(seed: &mut u64, words: usize) -> String {
             out.push(' ');
         }
         out.push_str(w);
-        if (*seed >> 20) % 11 == 0 {
+        if (*seed >> 20).is_multiple_of(11) {
             out.push('.');
-        } else if (*seed >> 24) % 13 == 0 {
+        } else if (*seed >> 24).is_multiple_of(13) {
             out.push(',');
         }
     }
-    if (*seed >> 40) % 5 == 0 {
+    if (*seed >> 40).is_multiple_of(5) {
         out = format!("\u{201c}{out},\u{201d} said Mira.");
     }
     out.push('.');

@@ -410,7 +410,7 @@ pub fn encode_samples(samples: &[f32]) -> Vec<u8> {
 
 /// Decodes a stored blob (f32 little-endian).
 pub fn decode_samples(key: &str, bytes: &[u8]) -> Result<Vec<f32>> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(StoreError::CorruptAudio {
             key: key.into(),
             why: format!("{} bytes is not whole f32 samples", bytes.len()),

@@ -134,10 +134,10 @@ impl VocosConfig {
             n_fft: get("head", "n_fft", d.n_fft)?,
             hop_length: get("head", "hop_length", d.hop_length)?,
         };
-        if c.dim == 0 || c.input_channels == 0 || c.n_fft < 2 || c.n_fft % 2 != 0 || c.hop_length == 0 {
+        if c.dim == 0 || c.input_channels == 0 || c.n_fft < 2 || !c.n_fft.is_multiple_of(2) || c.hop_length == 0 {
             return Err("config has zero or odd sizes".into());
         }
-        if c.hop_length > c.n_fft || (c.n_fft - c.hop_length) % 2 != 0 {
+        if c.hop_length > c.n_fft || !(c.n_fft - c.hop_length).is_multiple_of(2) {
             return Err("n_fft − hop_length must be even and non-negative".into());
         }
         if get("head", "dim", c.dim)? != c.dim {

@@ -71,7 +71,8 @@ impl S2aConfig {
             atoks_width: opt("atoks_width")?,
             quantizers: get("quantizers").unwrap_or(8),
         };
-        if c.n_head == 0 || c.head_width == 0 || c.head_width % 2 != 0 || c.stoks_len < 2 || c.stoks_codes < 2 {
+        if c.n_head == 0 || c.head_width == 0 || !c.head_width.is_multiple_of(2) || c.stoks_len < 2 || c.stoks_codes < 2
+        {
             return Err("config has zero or odd sizes".into());
         }
         if c.quantizers == 0 || c.ctx_n < 8 {
