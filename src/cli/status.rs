@@ -19,6 +19,10 @@ pub struct StatusArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also read every done chunk's stored audio and check its digest (damaged audio: exit 3; the next
+    /// render synthesises it again).
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// Runs `status`: one report per project (or per render in the database). Exit code 3 when a project has
@@ -42,14 +46,14 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
             if !a.json {
                 println!();
             }
-            code = code.max(one(&db, name, a.json, false, None)?.0);
+            code = code.max(one(&db, name, (a.json, a.check), false, None)?.0);
         }
         return Ok(code);
     }
     let mut code = 0;
     let mut all = Vec::new();
     for (db, name, running) in &targets {
-        let (c, v) = one(db, name, a.json, true, running.as_ref())?;
+        let (c, v) = one(db, name, (a.json, a.check), true, running.as_ref())?;
         code = code.max(c);
         all.push(v);
     }
@@ -69,27 +73,37 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
 fn one(
     db: &str,
     name: &str,
-    json: bool,
+    (json, check): (bool, bool),
     workers_too: bool,
     running: Option<&render::LockHolder>,
 ) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (info, progress, failed, workers) = rt.block_on(async {
+    let (info, progress, failed, workers, damaged) = rt.block_on(async {
         let store = Store::open(db).await?;
         let info = store.render(name).await?;
         let progress = store.progress(info.id).await?;
         let failed = store.failed_chunks(info.id).await?;
         let workers = store.workers().await?;
+        let mut damaged = Vec::new();
+        if check {
+            let states = store.chunk_states(info.id).await?;
+            for (key, why) in store.damaged_audio(info.id).await? {
+                for c in states.iter().filter(|c| c.store_key == key) {
+                    damaged.push(serde_json::json!({ "chapter": c.chapter, "index": c.index, "key": key, "why": why }));
+                }
+            }
+        }
         store.close().await;
-        anyhow::Ok((info, progress, failed, workers))
+        anyhow::Ok((info, progress, failed, workers, damaged))
     })?;
     let done: u64 = progress.iter().map(|c| c.done).sum();
     let total: u64 = progress.iter().map(|c| c.total).sum();
     let audio: f64 = progress.iter().map(|c| c.audio_seconds).sum();
-    let code = if failed.is_empty() { 0 } else { 3 };
+    let code = if failed.is_empty() && damaged.is_empty() { 0 } else { 3 };
     let v = serde_json::json!({
         "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
         "chapters": progress, "failed": failed, "workers": workers, "running": running,
+        "damaged": if check { serde_json::json!(damaged) } else { serde_json::Value::Null },
     });
     if json {
         return Ok((code, v));
@@ -123,6 +137,17 @@ fn one(
             f.attempts,
             f.error
         );
+    }
+    for d in &damaged {
+        println!(
+            "damaged: chapter {} chunk {}: {} (the next render synthesises it again)",
+            d["chapter"].as_u64().unwrap_or(0) + 1,
+            d["index"].as_u64().unwrap_or(0) + 1,
+            d["why"].as_str().unwrap_or("")
+        );
+    }
+    if check && damaged.is_empty() {
+        println!("check: the stored audio of every done chunk is intact");
     }
     if let Some(outs) = info.outputs.as_array() {
         for o in outs {

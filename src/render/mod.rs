@@ -154,8 +154,13 @@ pub async fn render(
 
     // The plan into the store.
     let store = sync::open_store(project, opts, &progress).await?;
-    let sync = sync::sync(&store, project, plan, kind, &fingerprint, &embeddings).await?;
+    let mut sync = sync::sync(&store, project, plan, kind, &fingerprint, &embeddings).await?;
     let render_id = sync.render_id;
+    let requeued = sync::requeue_damaged(&store, render_id, &progress).await?;
+    let from_done = requeued.min(sync.already_done);
+    sync.already_done -= from_done;
+    sync.reused -= (requeued - from_done).min(sync.reused);
+    sync.queued += requeued;
     progress.line(&format!(
         "render: {} chunks in {} chapters; {} already done, {} reused from stored audio, {} to synthesise",
         sync.total,

@@ -33,6 +33,21 @@ pub(super) async fn open_store(
     Ok(store)
 }
 
+/// Checks the stored audio of every done chunk (its blake3 digest, written with it) and queues the chunks
+/// whose audio is missing or damaged again, saying so: damaged pages are synthesised again, never stitched
+/// into the book nor fatal to the render. Returns the chunks queued.
+pub(super) async fn requeue_damaged(store: &Store, render_id: i64, progress: &Progress) -> Result<u64, RenderError> {
+    let mut queued = 0;
+    for (key, why) in store.damaged_audio(render_id).await? {
+        let n = store.requeue_audio(&key).await?;
+        progress.warn(&format!(
+            "stored audio of {n} chunk(s) (key {key}) is damaged ({why}); queued for synthesis again"
+        ));
+        queued += n;
+    }
+    Ok(queued)
+}
+
 /// Syncs a project's plan into `store` (idempotent: what is done stays done).
 pub(super) async fn sync(
     store: &Store,

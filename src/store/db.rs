@@ -515,10 +515,64 @@ where
             });
         }
         let bytes = D::audio_bytes(key, &r)?;
+        // Damaged pages or files are caught here, never stitched into a book.
+        let digest: String = f.get("digest")?;
+        let actual = blake3::hash(&bytes).to_hex().to_string();
+        if actual != digest {
+            return Err(StoreError::CorruptAudio {
+                key: key.into(),
+                why: format!("the stored bytes have blake3 {actual}, {digest} was recorded when they were written"),
+            });
+        }
         Ok(Some(StoredAudio {
             sample_rate: rate,
             samples: decode_samples(key, &bytes)?,
         }))
+    }
+
+    /// The done chunks' store keys of a render whose audio is missing or damaged, with why, in key order.
+    /// Reads every key's audio once (one chunk in memory at a time).
+    pub(super) async fn damaged_audio(&self, render_id: i64) -> Result<Vec<(String, String)>> {
+        let sql = "SELECT DISTINCT store_key FROM chunks WHERE render_id = $1 AND status = 'done' ORDER BY store_key";
+        let keys = self
+            .render_rows(sql, render_id, "list done chunks", |r| {
+                Fields::new(r, "read a chunk").get::<String>("store_key")
+            })
+            .await?;
+        let mut damaged = Vec::new();
+        for key in keys {
+            match self.audio(&key).await {
+                Ok(Some(_)) => {}
+                Ok(None) => damaged.push((key, "no stored audio".to_string())),
+                Err(StoreError::CorruptAudio { why, .. }) => damaged.push((key, why)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(damaged)
+    }
+
+    /// Drops the stored audio of `key` and queues every done chunk with that key again (in one
+    /// transaction). Returns the chunks queued.
+    pub(super) async fn requeue_audio(&self, key: &str) -> Result<u64> {
+        let mut tx = begin_write::<D>(&self.pool, "queue a damaged chunk again").await?;
+        sqlx::query("DELETE FROM audio WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(q("drop damaged audio"))?;
+        let n = sqlx::query(
+            "UPDATE chunks SET status = 'pending', attempts = 0, lease_owner = NULL, lease_token = NULL,
+                 lease_expires = NULL, retry_after = 0, duration = NULL,
+                 last_error = 'stored audio was damaged; synthesised again', updated_ms = $2
+             WHERE store_key = $1 AND status = 'done'",
+        )
+        .bind(key)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await
+        .map_err(q("queue a damaged chunk again"))?;
+        tx.commit().await.map_err(q("queue a damaged chunk again"))?;
+        Ok(D::rows_affected(&n))
     }
 
     /// Whether any chunk of any render with this fingerprint is pending or leased.

@@ -619,6 +619,16 @@ impl Store {
         on_backend!(self, s => s.other_work(fingerprint).await)
     }
 
+    /// The done chunks of a render whose stored audio is missing or fails its blake3 digest (store key, why).
+    pub async fn damaged_audio(&self, render_id: i64) -> Result<Vec<(String, String)>> {
+        on_backend!(self, s => s.damaged_audio(render_id).await)
+    }
+
+    /// Drops a key's damaged audio and queues its done chunks again; returns how many were queued.
+    pub async fn requeue_audio(&self, key: &str) -> Result<u64> {
+        on_backend!(self, s => s.requeue_audio(key).await)
+    }
+
     /// Closes the pool.
     pub async fn close(&self) {
         match &self.backend {

@@ -55,11 +55,12 @@ pub fn audio_file(dir: &Path, digest: &str) -> PathBuf {
 }
 
 /// Writes `bytes` to its content-addressed file under `dir` (temporary name, fsync, rename) and returns
-/// the final path. An existing file of the same digest is kept (same content by construction).
+/// the final path. An existing file whose content has this digest is kept.
 fn write_audio_file(dir: &Path, digest: &str, token: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
     use std::io::Write;
     let path = audio_file(dir, digest);
-    if path.exists() {
+    // Kept only if it really holds these bytes: a damaged file is replaced, never reused.
+    if std::fs::read(&path).is_ok_and(|old| blake3::hash(&old).to_hex().as_str() == digest) {
         return Ok(path);
     }
     let parent = path.parent().unwrap_or(dir);

@@ -98,7 +98,7 @@ impl Dialect for Sqlite {
          VALUES ($1, $2, $3, $4, $5, $6, $6)
          ON CONFLICT (id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, stopped = 0";
 
-    const SELECT_AUDIO: &'static str = "SELECT sample_rate, format, data FROM audio WHERE key = $1";
+    const SELECT_AUDIO: &'static str = "SELECT sample_rate, format, digest, data FROM audio WHERE key = $1";
 
     /// No audio folder (`$7` is left out): audio lives in the database.
     const RECORD_RENDER: &'static str = "INSERT INTO renders (name, title, author, engine, fingerprint, max_attempts,
