@@ -135,10 +135,7 @@ pub fn load_and_plan(input: &Path) -> Result<(Project, Plan), PlanError> {
 /// Reads every manuscript of the project, builds the books and plans them as one book.
 pub fn plan_project(project: &Project) -> Result<Plan, PlanError> {
     let c = &project.config;
-    let read_opts = ReadOptions {
-        chapter_level: c.reading.chapter_level,
-        skip_front_matter: c.reading.skip_front_matter,
-    };
+    let read_opts = ReadOptions::from(&c.reading);
     let mut raws = Vec::new();
     for path in project.manuscript_paths() {
         let raw = manuscript::read_manuscript(&path, &read_opts)?;
@@ -216,10 +213,7 @@ pub fn build_options(project: &Project, language: &str) -> BuildOptions {
         language: language.to_string(),
         languages,
         speakers,
-        attribution: c.reading.attribution,
-        detect_language: c.reading.detect_language,
-        normalize: c.reading.normalize,
-        footnotes: c.reading.footnotes,
+        reading: c.reading.clone(),
         pronunciations: c
             .pronunciations
             .iter()

@@ -221,10 +221,7 @@ pub fn plan_podcast(project: &Project) -> Result<(Plan, Vec<Episode>), PlanError
         .as_deref()
         .map(project::resolve_lang)
         .unwrap_or_else(|| "en".into());
-    let read_opts = ReadOptions {
-        chapter_level: c.reading.chapter_level,
-        skip_front_matter: c.reading.skip_front_matter,
-    };
+    let read_opts = ReadOptions::from(&c.reading);
     let mut episodes: Vec<(Episode, ChapterPlan, Vec<String>)> = Vec::new();
     for path in episode_paths(project)? {
         let fm = read_front_matter(&path)?;

@@ -31,14 +31,8 @@ pub enum DebugCommand {
 /// Arguments of `debug speaker`.
 #[derive(Debug, Args)]
 pub struct SpeakerArgs {
-    /// Speaker-encoder weights: speechbrain `embedding_model.ckpt` or `.safetensors` (default:
-    /// $WS_BOOK_SPEAKER_MODEL, then `$WS_BOOK_HOME/models/spkrec-ecapa-voxceleb/`).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// ECAPA_TDNN constructor arguments as JSON (default: the `.json` beside the weights, else
-    /// spkrec-ecapa-voxceleb's).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub encoder: super::voices::EncoderArgs,
     /// Reference audio.
     pub audio: PathBuf,
     #[command(flatten)]
@@ -49,10 +43,8 @@ pub struct SpeakerArgs {
 }
 
 fn speaker(a: SpeakerArgs) -> anyhow::Result<i32> {
-    use ws_book::speaker::{audio_in, speaker_model_location, SpeakerEncoder};
-    let (weights, config) = speaker_model_location(a.model.as_deref(), a.config.as_deref())?;
-    let enc = SpeakerEncoder::load(&weights, config.as_deref(), &candle_core::Device::Cpu)
-        .with_context(|| format!("loading the speaker encoder {}", weights.display()))?;
+    use ws_book::speaker::audio_in;
+    let (enc, weights) = a.encoder.load()?;
     let audio = audio_in::load_reference(&a.audio, &a.window.window())?;
     let t0 = std::time::Instant::now();
     let emb = enc.embed(&audio)?;

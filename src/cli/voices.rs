@@ -64,6 +64,29 @@ impl WindowArgs {
     }
 }
 
+/// The speaker-encoder flags, shared by `voices add` and `debug speaker`.
+#[derive(Debug, Clone, Args)]
+pub struct EncoderArgs {
+    /// Speaker-encoder weights: speechbrain `embedding_model.ckpt` or `.safetensors` (default:
+    /// $WS_BOOK_SPEAKER_MODEL, then `$WS_BOOK_HOME/models/spkrec-ecapa-voxceleb/`).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// ECAPA_TDNN constructor arguments as JSON (default: the `.json` beside the weights, else
+    /// spkrec-ecapa-voxceleb's).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+impl EncoderArgs {
+    /// Finds and loads the speaker encoder (on the CPU); returns it with its weights file.
+    pub fn load(&self) -> anyhow::Result<(SpeakerEncoder, PathBuf)> {
+        let (weights, config) = speaker_model_location(self.model.as_deref(), self.config.as_deref())?;
+        let enc = SpeakerEncoder::load(&weights, config.as_deref(), &candle_core::Device::Cpu)
+            .with_context(|| format!("loading the speaker encoder {}", weights.display()))?;
+        Ok((enc, weights))
+    }
+}
+
 /// Arguments of `voices add`.
 #[derive(Debug, Args)]
 pub struct AddArgs {
@@ -81,12 +104,8 @@ pub struct AddArgs {
     /// Replace an existing voice of that name.
     #[arg(long)]
     pub force: bool,
-    /// Speaker-encoder weights (default: $WS_BOOK_SPEAKER_MODEL, then the model library).
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// ECAPA_TDNN config JSON for the weights (default: the `.json` beside them, else spkrec-ecapa-voxceleb).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
     #[command(flatten)]
     pub window: WindowArgs,
 }
@@ -202,9 +221,7 @@ async fn add(a: AddArgs) -> anyhow::Result<i32> {
         .iter()
         .map(|p| audio_in::load_reference(p, &window))
         .collect::<Result<Vec<_>, _>>()?;
-    let (weights, config) = speaker_model_location(a.model.as_deref(), a.config.as_deref())?;
-    let enc = SpeakerEncoder::load(&weights, config.as_deref(), &candle_core::Device::Cpu)
-        .with_context(|| format!("loading the speaker encoder {}", weights.display()))?;
+    let (enc, weights) = a.encoder.load()?;
     let mut embs = Vec::new();
     let mut sources = Vec::new();
     for (p, audio) in a.audio.iter().zip(&clips) {

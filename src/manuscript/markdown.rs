@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::xhtml::{collapse, decode_entities};
 use super::{BlockKind, BookMeta, ManuscriptError, RawBlock, RawBook, RawChapter, ReadOptions, Span};
+use crate::files::{read_capped, CappedRead};
 
 /// Largest Markdown manuscript accepted (a very long novel is ~5 MB).
 pub const MAX_MARKDOWN_BYTES: u64 = 64 << 20;
@@ -49,20 +50,18 @@ pub fn read_markdown(path: &Path, opts: &ReadOptions) -> Result<RawBook, Manuscr
 /// bad byte), a leading byte-order mark dropped (editors on Windows write one; it would turn a first `# Heading`
 /// or the front matter into spoken text).
 pub fn read_text(path: &Path) -> Result<String, ManuscriptError> {
-    let io = |source| ManuscriptError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_MARKDOWN_BYTES {
-        return Err(ManuscriptError::Invalid {
+    let bytes = read_capped(path, MAX_MARKDOWN_BYTES, std::fs::read).map_err(|e| match e {
+        CappedRead::Io(source) => ManuscriptError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        CappedRead::TooLarge(size) => ManuscriptError::Invalid {
             path: path.to_path_buf(),
             message: format!(
                 "the file is {size} bytes; Markdown manuscripts are limited to {MAX_MARKDOWN_BYTES} bytes"
             ),
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+        },
+    })?;
     const BOM: &[u8] = b"\xEF\xBB\xBF";
     let skip = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
     let text = std::str::from_utf8(&bytes[skip..]).map_err(|e| ManuscriptError::Invalid {
@@ -99,11 +98,7 @@ pub fn parse_front_matter(yaml: &str) -> Result<FrontMatter, String> {
     if yaml.trim().is_empty() {
         return Ok(FrontMatter::default());
     }
-    let mut budget = serde_saphyr::budget::Budget::default();
-    budget.max_events = 10_000;
-    budget.max_aliases = 100;
-    let mut options = serde_saphyr::options::Options::default();
-    options.budget = Some(budget);
+    let options = crate::yaml::budgeted(10_000, 100, |_| {});
     serde_saphyr::from_str_with_options::<FrontMatter>(yaml, options).map_err(|e| {
         let loc = e
             .location()

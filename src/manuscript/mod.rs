@@ -4,9 +4,10 @@
 //! [`segment`] splits blocks into sentences, [`attribution`] assigns speakers, and
 //! [`normalize`] applies pronunciations and text normalisation. Nothing here knows about audio.
 //!
-//! Owns the manuscript types, reader dispatch and [`build_book`]; uses only `crate::lang` and the
-//! project's [`FootnoteMode`](crate::project::FootnoteMode). Must never import the plan, store, worker,
-//! engine, render, publish or voice/audio modules (they import this).
+//! Owns the manuscript types, reader dispatch and [`build_book`]; uses only `crate::lang`, the crate's
+//! size-capped read and YAML budget, and the project's [`ReadingOptions`](crate::project::ReadingOptions)
+//! and [`FootnoteMode`](crate::project::FootnoteMode). Must never import the plan, store, worker, engine,
+//! render, publish or voice/audio modules (they import this).
 
 use serde::Serialize;
 
@@ -175,6 +176,16 @@ pub struct ReadOptions {
     pub skip_front_matter: bool,
 }
 
+impl From<&ReadingOptions> for ReadOptions {
+    /// What the readers need of the project's `reading:` options.
+    fn from(r: &ReadingOptions) -> Self {
+        Self {
+            chapter_level: r.chapter_level,
+            skip_front_matter: r.skip_front_matter,
+        }
+    }
+}
+
 impl Default for ReadOptions {
     fn default() -> Self {
         Self {
@@ -214,7 +225,7 @@ pub mod segment;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::project::FootnoteMode;
+use crate::project::{FootnoteMode, ReadingOptions};
 use attribution::Speaker;
 
 /// Reads a manuscript, choosing the reader by file extension.
@@ -243,14 +254,8 @@ pub struct BuildOptions {
     pub languages: Vec<String>,
     /// Declared characters.
     pub speakers: Vec<Speaker>,
-    /// Attribute dialogue.
-    pub attribution: bool,
-    /// Detect each sentence's language.
-    pub detect_language: bool,
-    /// Spell out numbers and symbols.
-    pub normalize: bool,
-    /// Footnotes read at the end of the chapter or skipped.
-    pub footnotes: FootnoteMode,
+    /// The project's `reading:` options (dialogue attribution, language detection, normalisation, footnotes).
+    pub reading: ReadingOptions,
     /// Project pronunciations: language → (word, replacement).
     pub pronunciations: BTreeMap<String, Vec<(String, String)>>,
 }
@@ -261,10 +266,7 @@ impl Default for BuildOptions {
             language: "en".into(),
             languages: vec![],
             speakers: vec![],
-            attribution: true,
-            detect_language: false,
-            normalize: true,
-            footnotes: FootnoteMode::End,
+            reading: ReadingOptions::default(),
             pronunciations: BTreeMap::new(),
         }
     }
@@ -273,7 +275,7 @@ impl Default for BuildOptions {
 /// Segments, attributes and normalises a read manuscript. Errors name the chapter and the problem
 /// (the caller adds the file name).
 pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
-    let detector = if o.detect_language {
+    let detector = if o.reading.detect_language {
         Some(language::LanguageDetector::new(&o.languages))
     } else {
         None
@@ -317,14 +319,14 @@ pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
                 blocks.push(b);
             }
         }
-        let footnotes = if o.footnotes == FootnoteMode::End {
+        let footnotes = if o.reading.footnotes == FootnoteMode::End {
             ch.footnotes.as_slice()
         } else {
             &[]
         };
         for rb in ch.blocks.iter().chain(footnotes) {
             if let Some(b) = ctx
-                .block(rb, o.attribution, &mut book.warnings)
+                .block(rb, o.reading.attribution, &mut book.warnings)
                 .map_err(|m| chapter_err(ci, &title, m))?
             {
                 blocks.push(b);
@@ -440,7 +442,7 @@ impl BlockCtx<'_> {
                 t = normalize::apply_lexicon(&t, entries);
             }
             t = normalize::apply_lexicon(&t, self.lex_all);
-            if self.o.normalize {
+            if self.o.reading.normalize {
                 t = normalize::normalize(&t, &run.lang);
             }
             run.text = t;

@@ -99,15 +99,12 @@ pub fn parse(text: &str) -> Result<ProjectConfig, ParseError> {
     if text.trim().is_empty() {
         return Ok(ProjectConfig::default());
     }
-    let mut budget = serde_saphyr::budget::Budget::default();
-    budget.max_events = 100_000;
-    budget.max_aliases = 1_000;
-    budget.max_anchors = 1_000;
-    budget.max_depth = 64;
-    budget.max_nodes = 100_000;
-    budget.max_recorded_anchor_events = 100_000;
-    let mut options = serde_saphyr::options::Options::default();
-    options.budget = Some(budget);
+    let options = crate::yaml::budgeted(100_000, 1_000, |budget| {
+        budget.max_anchors = 1_000;
+        budget.max_depth = 64;
+        budget.max_nodes = 100_000;
+        budget.max_recorded_anchor_events = 100_000;
+    });
     // First pass: the whole document as untyped values under the budget, so an alias bomb is
     // refused even where the typed pass would stop early at an unrelated error.
     serde_saphyr::from_str_with_options::<serde_json::Value>(text, options.clone())

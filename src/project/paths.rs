@@ -45,6 +45,14 @@ impl Project {
         self.resolve(&self.config.output.dir)
     }
 
+    /// The project (or manuscript) file's name, `book` when the source has none: names the render and its lock.
+    pub fn source_file_name(&self) -> String {
+        self.source
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "book".into())
+    }
+
     /// The state folder (`.ws-book/` beside the project).
     pub fn state_dir(&self) -> PathBuf {
         self.base_dir.join(".ws-book")

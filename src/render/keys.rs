@@ -62,11 +62,7 @@ pub fn db_location(project: &Project, flag: Option<&str>) -> String {
 /// The render's name in the database: the project (or manuscript) file name with its folder's name
 /// (`podcast-demo/project.yaml`), so the projects of a batch sharing one database keep apart.
 pub fn render_name(project: &Project) -> String {
-    let file = project
-        .source
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "book".into());
+    let file = project.source_file_name();
     let dir = std::path::absolute(&project.source).ok().and_then(|p| {
         p.parent()
             .and_then(|d| d.file_name())

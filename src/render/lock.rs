@@ -41,11 +41,7 @@ pub struct RenderLock {
 
 /// The lock file of a project: `.ws-book/<project or manuscript file name>.lock`.
 pub fn lock_path(project: &Project) -> PathBuf {
-    let name = project
-        .source
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "book".into());
+    let name = project.source_file_name();
     project.state_dir().join(format!("{name}.lock"))
 }
 

@@ -9,13 +9,9 @@
 //! store's own modules; it must never import render, worker, engine, publish or cli.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
-    SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnection, SqlitePool, SqlitePoolOptions, SqliteQueryResult, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, Sqlite};
 
 use super::db::Db;
@@ -33,16 +29,8 @@ impl SqliteStore {
             location: location.clone(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| open_error(sqlx::Error::Io(e)))?;
-            }
-        }
-        let opts = SqliteConnectOptions::from_str("sqlite:")
+        let opts = crate::sqlite_file::wal_options(path)
             .map_err(open_error)?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(60))
             .foreign_keys(true);
@@ -57,20 +45,11 @@ impl SqliteStore {
     }
 }
 
-/// Applies `migrations/sqlite`. Several processes may open a fresh database at once (a render and its
-/// workers): a migration that lost the race fails; the next try sees it applied.
+/// Applies `migrations/sqlite` ([`crate::sqlite_file::migrate`]).
 async fn migrate(pool: &SqlitePool, location: String) -> Result<()> {
-    let mut tries = 0u64;
-    loop {
-        match sqlx::migrate!("./migrations/sqlite").run(pool).await {
-            Ok(()) => return Ok(()),
-            Err(_) if tries < 5 => {
-                tries += 1;
-                tokio::time::sleep(Duration::from_millis(100 * tries)).await;
-            }
-            Err(source) => return Err(StoreError::Migrate { location, source }),
-        }
-    }
+    crate::sqlite_file::migrate(&sqlx::migrate!("./migrations/sqlite"), pool)
+        .await
+        .map_err(|source| StoreError::Migrate { location, source })
 }
 
 impl Dialect for Sqlite {

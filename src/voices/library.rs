@@ -1,10 +1,9 @@
 //! The voice library database (`voices.db`): named voices and cached embeddings of reference files.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 
 use super::{from_bytes, to_bytes, validate_name, SourceRef, Voice, VoiceError, DEFAULT_VOICE};
@@ -23,36 +22,20 @@ impl VoiceLibrary {
             path: path.to_path_buf(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| db(sqlx::Error::Io(e)))?;
-        }
-        let opts = SqliteConnectOptions::from_str("sqlite:")
+        let opts = crate::sqlite_file::wal_options(path)
             .map_err(db)?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
             .await
             .map_err(db)?;
-        let mut tries = 0u64;
-        loop {
-            match sqlx::migrate!("./migrations/voices").run(&pool).await {
-                Ok(()) => break,
-                Err(_) if tries < 5 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
-                }
-                Err(source) => {
-                    return Err(VoiceError::Migrate {
-                        path: path.to_path_buf(),
-                        source,
-                    })
-                }
-            }
-        }
+        crate::sqlite_file::migrate(&sqlx::migrate!("./migrations/voices"), &pool)
+            .await
+            .map_err(|source| VoiceError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(Self {
             pool,
             path: path.to_path_buf(),

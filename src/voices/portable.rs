@@ -6,6 +6,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::{read_capped, CappedRead};
+
 use super::{embedding_digest, validate_name, SourceRef, Voice, VoiceError};
 
 /// The `format` field of a voice file.
@@ -69,11 +71,10 @@ pub fn read(path: &Path) -> Result<Voice, VoiceError> {
         path: path.to_path_buf(),
         message,
     };
-    let meta = std::fs::metadata(path).map_err(|e| ferr(format!("cannot read: {e}")))?;
-    if meta.len() > 1 << 20 {
-        return Err(ferr("too large for a voice file (over 1 MiB)".into()));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| ferr(format!("cannot read: {e}")))?;
+    let text = read_capped(path, 1 << 20, std::fs::read_to_string).map_err(|e| match e {
+        CappedRead::Io(e) => ferr(format!("cannot read: {e}")),
+        CappedRead::TooLarge(_) => ferr("too large for a voice file (over 1 MiB)".into()),
+    })?;
     let f: VoiceFile = serde_json::from_str(&text).map_err(|e| {
         ferr(format!(
             "not a ws-book voice file (line {}, column {}): {e}",
