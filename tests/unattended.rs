@@ -216,3 +216,37 @@ fn temporary_files_of_dead_processes_are_removed_by_the_next_render() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(partials(&p.out()).is_empty(), "{:?}", partials(&p.out()));
 }
+
+#[test]
+fn damaged_stored_audio_is_reported_by_status_check_and_synthesised_again() {
+    let (reference, _) = reference_render();
+    let p = DemoProject::new();
+    let (out, _) = p.render(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    // Garbage over one chunk's stored samples (same length, so only the digest can tell).
+    let st = std::process::Command::new("sqlite3")
+        .arg(p.db())
+        .arg("UPDATE audio SET data = randomblob(length(data)) WHERE key = (SELECT MIN(key) FROM audio)")
+        .status()
+        .expect("sqlite3 (Debian package sqlite3) is needed by this test");
+    assert!(st.success());
+    let yaml = p.yaml().display().to_string();
+    let plain = p.cmd(&["status", &yaml]).output().unwrap();
+    assert_eq!(plain.status.code(), Some(0), "without --check, status reads no audio");
+    let check = p.cmd(&["status", &yaml, "--check", "--json"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(3), "{}", String::from_utf8_lossy(&check.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let damaged = v["damaged"].as_array().unwrap();
+    assert!(!damaged.is_empty() && damaged[0]["why"].as_str().unwrap().contains("blake3"), "{v}");
+    // The next render queues it again, says so, and the book is whole and identical.
+    std::fs::remove_dir_all(p.out()).unwrap();
+    let (out, v) = p.render(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("damaged"), "{err}");
+    assert_eq!(v["chunks"]["synthesized"].as_u64(), Some(damaged.len() as u64), "{v}");
+    assert_same_audio(&reference, &p);
+    let check = p.cmd(&["status", &yaml, "--check"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&check.stdout).contains("intact"));
+}
