@@ -126,6 +126,8 @@ impl Default for RenderOptions {
 
 /// Renders a planned project. `cancel` (set by Ctrl-C) stops the workers gracefully: in-flight chunks are
 /// finished or released, nothing is assembled, and the summary says `interrupted`.
+// Longer than most functions here on purpose: it is the render's table of contents, one call (and its progress
+// line) per phase, in order; the phases themselves live in this module's files.
 pub async fn render(
     project: &Project,
     plan: &Plan,
