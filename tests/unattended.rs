@@ -234,10 +234,18 @@ fn damaged_stored_audio_is_reported_by_status_check_and_synthesised_again() {
     let plain = p.cmd(&["status", &yaml]).output().unwrap();
     assert_eq!(plain.status.code(), Some(0), "without --check, status reads no audio");
     let check = p.cmd(&["status", &yaml, "--check", "--json"]).output().unwrap();
-    assert_eq!(check.status.code(), Some(3), "{}", String::from_utf8_lossy(&check.stderr));
+    assert_eq!(
+        check.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     let damaged = v["damaged"].as_array().unwrap();
-    assert!(!damaged.is_empty() && damaged[0]["why"].as_str().unwrap().contains("blake3"), "{v}");
+    assert!(
+        !damaged.is_empty() && damaged[0]["why"].as_str().unwrap().contains("blake3"),
+        "{v}"
+    );
     // The next render queues it again, says so, and the book is whole and identical.
     std::fs::remove_dir_all(p.out()).unwrap();
     let (out, v) = p.render(&[]);
@@ -249,4 +257,59 @@ fn damaged_stored_audio_is_reported_by_status_check_and_synthesised_again() {
     let check = p.cmd(&["status", &yaml, "--check"]).output().unwrap();
     assert_eq!(check.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&check.stdout).contains("intact"));
+}
+
+#[test]
+fn a_terminal_ctrl_c_to_the_whole_process_group_counts_no_failed_attempt() {
+    use std::os::unix::process::CommandExt;
+    let rt = runtime();
+    let p = DemoProject::new();
+    let yaml = p.yaml().display().to_string();
+    // As in a terminal: ws-book leads its own process group, and Ctrl-C goes to every process in it.
+    // A slow espeak-ng, so that the signal finds it running (it would die of it in ws-book's group).
+    let slow = p.dir.path().join("slow-espeak");
+    std::fs::write(&slow, "#!/bin/sh\nsleep 0.4\nexec espeak-ng \"$@\"\n").unwrap();
+    std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let child = p
+        .cmd(&[
+            "render",
+            &yaml,
+            "--engine",
+            "espeak",
+            "--progress",
+            "quiet",
+            "--workers",
+            "2",
+        ])
+        .env("WS_BOOK_ESPEAK", &slow)
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("2 chunks done", || {
+        done_and_leased(&rt, &p).is_some_and(|(done, _)| done >= 2)
+    });
+    std::thread::sleep(Duration::from_millis(150)); // inside the next chunks' espeak-ng
+    let st = std::process::Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    let name = ws_book::render::render_name(&ws_book::project::load(&p.yaml()).unwrap());
+    let states = rt.block_on(async {
+        let store = Store::open(&p.db().display().to_string()).await.unwrap();
+        let r = store.render(&name).await.unwrap();
+        let s = store.chunk_states(r.id).await.unwrap();
+        store.close().await;
+        s
+    });
+    assert!(
+        states
+            .iter()
+            .all(|c| c.attempts == 0 && c.status != "failed" && c.status != "leased"),
+        "an interrupted chunk must be released, never failed: {states:?}"
+    );
 }
