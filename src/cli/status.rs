@@ -78,14 +78,26 @@ fn one(
     running: Option<&render::LockHolder>,
 ) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (info, progress, failed, workers, damaged) = rt.block_on(async {
+    let (info, progress, failed, workers, damaged, problems) = rt.block_on(async {
         let store = Store::open(db).await?;
         let info = store.render(name).await?;
         let progress = store.progress(info.id).await?;
         let failed = store.failed_chunks(info.id).await?;
         let workers = store.workers().await?;
         let mut damaged = Vec::new();
+        let mut problems = Vec::new();
         if check {
+            problems.extend(store.integrity().await?.into_iter().map(|p| format!("integrity: {p}")));
+            let host = ws_book::worker::hostname();
+            for w in workers.iter().filter(|w| !w.stopped && w.info.host == host) {
+                if !ws_book::worker::process_alive(w.info.pid) {
+                    problems.push(format!(
+                        "worker {} (pid {}) is gone without returning its leases: the next render or worker on \
+                         this host returns them",
+                        w.info.id, w.info.pid
+                    ));
+                }
+            }
             let states = store.chunk_states(info.id).await?;
             for (key, why) in store.damaged_audio(info.id).await? {
                 for c in states.iter().filter(|c| c.store_key == key) {
@@ -94,16 +106,21 @@ fn one(
             }
         }
         store.close().await;
-        anyhow::Ok((info, progress, failed, workers, damaged))
+        anyhow::Ok((info, progress, failed, workers, damaged, problems))
     })?;
     let done: u64 = progress.iter().map(|c| c.done).sum();
     let total: u64 = progress.iter().map(|c| c.total).sum();
     let audio: f64 = progress.iter().map(|c| c.audio_seconds).sum();
-    let code = if failed.is_empty() && damaged.is_empty() { 0 } else { 3 };
+    let code = if failed.is_empty() && damaged.is_empty() && problems.is_empty() {
+        0
+    } else {
+        3
+    };
     let v = serde_json::json!({
         "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
         "chapters": progress, "failed": failed, "workers": workers, "running": running,
         "damaged": if check { serde_json::json!(damaged) } else { serde_json::Value::Null },
+        "problems": if check { serde_json::json!(problems) } else { serde_json::Value::Null },
     });
     if json {
         return Ok((code, v));
@@ -146,8 +163,11 @@ fn one(
             d["why"].as_str().unwrap_or("")
         );
     }
-    if check && damaged.is_empty() {
-        println!("check: the stored audio of every done chunk is intact");
+    for p in &problems {
+        println!("problem: {p}");
+    }
+    if check && damaged.is_empty() && problems.is_empty() {
+        println!("check: the database is sound and the stored audio of every done chunk is intact");
     }
     if let Some(outs) = info.outputs.as_array() {
         for o in outs {

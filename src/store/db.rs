@@ -551,6 +551,25 @@ where
         Ok(damaged)
     }
 
+    /// The database's consistency problems ([`Dialect::INTEGRITY_CHECK`]); empty when it is sound.
+    pub(super) async fn integrity(&self) -> Result<Vec<String>> {
+        let Some(sql) = D::INTEGRITY_CHECK else {
+            return Ok(vec![]);
+        };
+        let rows = sqlx::query(sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(q("check the database's integrity"))?;
+        let mut problems = Vec::new();
+        for r in &rows {
+            let line: String = r.try_get(0usize).map_err(q("check the database's integrity"))?;
+            if line != "ok" {
+                problems.push(line);
+            }
+        }
+        Ok(problems)
+    }
+
     /// Drops the stored audio of `key` and queues every done chunk with that key again (in one
     /// transaction). Returns the chunks queued.
     pub(super) async fn requeue_audio(&self, key: &str) -> Result<u64> {

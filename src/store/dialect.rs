@@ -41,6 +41,9 @@ pub(super) trait Dialect: Database {
     /// title, `$3` author, `$4` engine, `$5` fingerprint, `$6` max attempts, `$7` the shared audio folder
     /// (a back end that keeps audio only in the database leaves it out), `$8` now (ms).
     const RECORD_RENDER: &'static str;
+    /// The database's own consistency check, one problem per row (`ok` when none); `None` where the server
+    /// checks itself (PostgreSQL).
+    const INTEGRITY_CHECK: Option<&'static str>;
 
     /// Rows a statement changed (sqlx has no driver-independent accessor).
     fn rows_affected(result: &Self::QueryResult) -> u64;

@@ -624,6 +624,11 @@ impl Store {
         on_backend!(self, s => s.damaged_audio(render_id).await)
     }
 
+    /// The database's consistency problems (SQLite `PRAGMA integrity_check`; PostgreSQL checks itself).
+    pub async fn integrity(&self) -> Result<Vec<String>> {
+        on_backend!(self, s => s.integrity().await)
+    }
+
     /// Drops a key's damaged audio and queues its done chunks again; returns how many were queued.
     pub async fn requeue_audio(&self, key: &str) -> Result<u64> {
         on_backend!(self, s => s.requeue_audio(key).await)

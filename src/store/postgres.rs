@@ -150,6 +150,8 @@ impl Dialect for Postgres {
              updated_ms = excluded.updated_ms
          RETURNING id";
 
+    const INTEGRITY_CHECK: Option<&'static str> = None;
+
     fn rows_affected(result: &PgQueryResult) -> u64 {
         result.rows_affected()
     }

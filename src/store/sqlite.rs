@@ -88,6 +88,8 @@ impl Dialect for Sqlite {
              max_attempts = excluded.max_attempts, updated_ms = excluded.updated_ms
          RETURNING id";
 
+    const INTEGRITY_CHECK: Option<&'static str> = Some("PRAGMA integrity_check");
+
     fn rows_affected(result: &SqliteQueryResult) -> u64 {
         result.rows_affected()
     }
