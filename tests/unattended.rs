@@ -133,7 +133,12 @@ fn a_sigkilled_render_s_lock_is_taken_over_at_once() {
     let st = p.cmd(&["status", &yaml, "--check", "--json"]).output().unwrap();
     assert_eq!(st.status.code(), Some(3));
     let v: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
-    assert!(v["problems"].to_string().contains("is gone without returning its leases"), "{v}");
+    assert!(
+        v["problems"]
+            .to_string()
+            .contains("is gone without returning its leases"),
+        "{v}"
+    );
     assert!(v["running"].is_null(), "the lock died with its holder: {v}");
     let (out, v) = p.render(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
