@@ -7,34 +7,12 @@
 mod pg_support;
 mod render_support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use pg_support::PgServer;
+use pg_support::{runtime, signal, states, PgServer};
 use render_support::{assert_same_audio, reference_render, wait_until, DemoProject};
 use ws_book::store::{ChunkState, PlannedChunk, RenderSpec, Store};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Chunk rows of the demo render, if it exists yet (and the database answers).
-fn states(rt: &tokio::runtime::Runtime, url: &str) -> Option<Vec<ChunkState>> {
-    rt.block_on(async {
-        let store = Store::open(url).await.ok()?;
-        // each test has its own database: its one render (named `<folder>/project.yaml`)
-        let r = store.renders().await.ok().and_then(|rs| rs.into_iter().next());
-        let s = match r {
-            Some(r) => store.chunk_states(r.id).await.ok(),
-            None => None,
-        };
-        store.close().await;
-        s
-    })
-}
 
 fn spawn_render(p: &DemoProject, url: &str, delay_ms: &str) -> Child {
     let yaml = p.yaml().display().to_string();
@@ -89,11 +67,6 @@ fn leased_by(rows: &[ChunkState], pids: &[u32]) -> Option<(u32, u32, u32)> {
         let pid: u32 = owner.split(':').nth(1)?.parse().ok()?;
         (s.status == "leased" && pids.contains(&pid)).then_some((pid, s.chapter, s.index))
     })
-}
-
-fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill").args([sig, &pid.to_string()]).status().unwrap();
-    assert!(ok.success(), "kill {sig} {pid}");
 }
 
 #[test]

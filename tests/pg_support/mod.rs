@@ -270,3 +270,62 @@ pub fn shared() -> &'static PgServer {
         s
     })
 }
+
+impl PgServer {
+    /// How many sessions are connected to database `db` (from `pg_stat_activity`, asked with `psql`).
+    pub fn connections(&self, db: &str) -> u64 {
+        let sql = format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}'");
+        let out = Command::new(self.bin.join("psql"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "wsbook",
+                "-d",
+                "postgres",
+            ])
+            .args(["-X", "-A", "-t", "-c", &sql])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    }
+}
+
+// Helpers of the render-farm tests (farm_pg, soak_pg).
+
+/// A current-thread Tokio runtime for the tests' own store reads.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Chunk rows of the database's one render, if it exists yet (and the database answers).
+pub fn states(rt: &tokio::runtime::Runtime, url: &str) -> Option<Vec<ws_book::store::ChunkState>> {
+    rt.block_on(async {
+        let store = ws_book::store::Store::open(url).await.ok()?;
+        // each test has its own database: its one render (named `<folder>/project.yaml`)
+        let r = store.renders().await.ok().and_then(|rs| rs.into_iter().next());
+        let s = match r {
+            Some(r) => store.chunk_states(r.id).await.ok(),
+            None => None,
+        };
+        store.close().await;
+        s
+    })
+}
+
+/// Sends `sig` (`-KILL`, `-STOP`, …) to `pid` with `kill`.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill").args([sig, &pid.to_string()]).status().unwrap();
+    assert!(ok.success(), "kill {sig} {pid}");
+}
