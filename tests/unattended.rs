@@ -269,6 +269,21 @@ fn damaged_stored_audio_is_reported_by_status_check_and_synthesised_again() {
     let check = p.cmd(&["status", &yaml, "--check"]).output().unwrap();
     assert_eq!(check.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&check.stdout).contains("intact"));
+    // An edited sentence leaves its old audio unused (kept for an undo): a note, not a problem.
+    let story = std::fs::read_to_string(p.story()).unwrap();
+    assert!(story.contains("Someone knocked at the door."));
+    std::fs::write(
+        p.story(),
+        story.replace("Someone knocked at the door.", "Someone knocked twice."),
+    )
+    .unwrap();
+    let (out, _) = p.render(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let check = p.cmd(&["status", &yaml, "--check", "--json"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert!(v["unused_audio"]["entries"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["unused_audio"]["seconds"].as_f64().unwrap() > 0.1, "{v}");
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn one(
     running: Option<&render::LockHolder>,
 ) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (info, progress, failed, workers, damaged, problems) = rt.block_on(async {
+    let (info, progress, failed, workers, damaged, problems, unused) = rt.block_on(async {
         let store = Store::open(db).await?;
         let info = store.render(name).await?;
         let progress = store.progress(info.id).await?;
@@ -86,7 +86,9 @@ fn one(
         let workers = store.workers().await?;
         let mut damaged = Vec::new();
         let mut problems = Vec::new();
+        let mut unused = None;
         if check {
+            unused = Some(store.orphaned_audio().await?);
             problems.extend(store.integrity().await?.into_iter().map(|p| format!("integrity: {p}")));
             let host = ws_book::worker::hostname();
             for w in workers.iter().filter(|w| !w.stopped && w.info.host == host) {
@@ -106,7 +108,7 @@ fn one(
             }
         }
         store.close().await;
-        anyhow::Ok((info, progress, failed, workers, damaged, problems))
+        anyhow::Ok((info, progress, failed, workers, damaged, problems, unused))
     })?;
     let done: u64 = progress.iter().map(|c| c.done).sum();
     let total: u64 = progress.iter().map(|c| c.total).sum();
@@ -121,6 +123,7 @@ fn one(
         "chapters": progress, "failed": failed, "workers": workers, "running": running,
         "damaged": if check { serde_json::json!(damaged) } else { serde_json::Value::Null },
         "problems": if check { serde_json::json!(problems) } else { serde_json::Value::Null },
+        "unused_audio": unused.map(|(n, s)| serde_json::json!({ "entries": n, "seconds": s })),
     });
     if json {
         return Ok((code, v));
@@ -165,6 +168,12 @@ fn one(
     }
     for p in &problems {
         println!("problem: {p}");
+    }
+    if let Some((n, secs)) = unused.filter(|(n, _)| *n > 0) {
+        println!(
+            "note: {n} stored chunk audio(s) ({secs:.1} s) no longer used by any render: kept so that undoing an \
+             edit costs no synthesis; harmless"
+        );
     }
     if check && damaged.is_empty() && problems.is_empty() {
         println!("check: the database is sound and the stored audio of every done chunk is intact");

@@ -551,6 +551,20 @@ where
         Ok(damaged)
     }
 
+    /// Stored audio no chunk of any render uses any more (after edits): (entries, seconds of audio).
+    pub(super) async fn orphaned_audio(&self) -> Result<(u64, f64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CAST(samples AS DOUBLE PRECISION) / sample_rate), 0)
+                 AS DOUBLE PRECISION) AS seconds
+             FROM audio WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.store_key = audio.key)",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(q("count unused audio"))?;
+        let f = Fields::new(&row, "count unused audio");
+        Ok((f.get::<i64>("n")?.max(0) as u64, f.get("seconds")?))
+    }
+
     /// The database's consistency problems ([`Dialect::INTEGRITY_CHECK`]); empty when it is sound.
     pub(super) async fn integrity(&self) -> Result<Vec<String>> {
         let Some(sql) = D::INTEGRITY_CHECK else {

@@ -624,6 +624,12 @@ impl Store {
         on_backend!(self, s => s.damaged_audio(render_id).await)
     }
 
+    /// Stored audio no chunk of any render uses any more: (entries, seconds). Kept on purpose, so that undoing
+    /// an edit re-uses it instead of synthesising again.
+    pub async fn orphaned_audio(&self) -> Result<(u64, f64)> {
+        on_backend!(self, s => s.orphaned_audio().await)
+    }
+
     /// The database's consistency problems (SQLite `PRAGMA integrity_check`; PostgreSQL checks itself).
     pub async fn integrity(&self) -> Result<Vec<String>> {
         on_backend!(self, s => s.integrity().await)
