@@ -111,7 +111,8 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn is_input_error(e: &RenderError) -> bool {
+/// Whether a render error is the user's input (exit code 2) rather than the machine's (1).
+pub fn is_input_error(e: &RenderError) -> bool {
     // a voice in project.yaml that does not resolve is an input error too
     matches!(
         e,
