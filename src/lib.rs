@@ -9,6 +9,7 @@ pub mod batch;
 pub mod engine;
 mod files;
 pub mod home;
+pub mod host;
 pub mod lang;
 pub mod manuscript;
 pub mod models;

@@ -2,7 +2,7 @@
 //! then is synced and renamed into place, so no reader ever sees half a file and no two processes can rename
 //! each other's temporary files. [`remove_stale`] clears what killed processes left behind.
 //!
-//! Imports nothing of the crate.
+//! Imports only `host` (whether a pid still runs).
 
 use std::path::{Path, PathBuf};
 
@@ -26,11 +26,6 @@ fn owner(file_name: &str) -> Option<Option<u32>> {
     Some(pid)
 }
 
-/// Whether a process with this pid runs on this host.
-fn alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
 /// Removes the temporary files in `dir` that no running process of this host owns (left by a SIGKILL, a
 /// crash or a full disk). Returns the paths removed. A missing folder is not an error.
 pub fn remove_stale(dir: &Path) -> Vec<PathBuf> {
@@ -44,7 +39,7 @@ pub fn remove_stale(dir: &Path) -> Vec<PathBuf> {
         let stale = match owner(&name) {
             None => false,
             Some(None) => true,
-            Some(Some(pid)) => pid != me && !alive(pid),
+            Some(Some(pid)) => pid != me && !crate::host::process_alive(pid),
         };
         if stale && e.file_type().is_ok_and(|t| t.is_file()) && std::fs::remove_file(e.path()).is_ok() {
             removed.push(e.path());

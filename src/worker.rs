@@ -122,27 +122,7 @@ pub fn worker_id(n: usize) -> String {
     format!("{}:{}:{n}", hostname(), std::process::id())
 }
 
-/// This machine's host name.
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// Whether a process of this id runs on this host (Linux `/proc`; elsewhere assumed alive, so its leases
-/// return to the queue only when they expire).
-pub fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
-}
-
-use std::path::Path;
+pub use crate::host::{hostname, process_alive};
 
 /// Returns the leases of workers registered from this host whose process is gone (a crashed or killed
 /// render), so a restart does not wait for their leases to expire.

@@ -40,23 +40,11 @@ fn counts(rt: &tokio::runtime::Runtime, db: &std::path::Path) -> Option<(u64, u6
 }
 
 fn spawn_render(p: &DemoProject, workers: &str) -> Child {
-    let yaml = p.yaml().display().to_string();
-    p.cmd(&[
-        "render",
-        &yaml,
-        "--engine",
-        "espeak",
-        "--progress",
-        "quiet",
-        "--workers",
-        workers,
-        "--lease-secs",
-        "5",
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap()
+    p.render_cmd(&["--workers", workers, "--lease-secs", "5"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
 }
 
 #[test]
@@ -179,18 +167,8 @@ fn ctrl_c_finishes_in_flight_chunks_exits_130_and_the_next_run_resumes() {
     let (reference, total) = reference_render();
 
     let p = DemoProject::new();
-    let yaml = p.yaml().display().to_string();
     let child = p
-        .cmd(&[
-            "render",
-            &yaml,
-            "--engine",
-            "espeak",
-            "--progress",
-            "quiet",
-            "--workers",
-            "1",
-        ])
+        .render_cmd(&["--workers", "1"])
         .env(ws_book::engine::CHUNK_DELAY_ENV, "300")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -34,24 +34,12 @@ fn done_and_leased(rt: &tokio::runtime::Runtime, p: &DemoProject) -> Option<(usi
     })
 }
 
-/// `render --engine espeak --workers 1` in the background, with extra environment.
+/// `render --engine espeak --workers 1` plus `extra` in the background, with extra environment.
 fn spawn(p: &DemoProject, extra: &[&str], env: &[(&str, &str)]) -> Child {
-    let yaml = p.yaml().display().to_string();
-    let mut args = vec![
-        "render",
-        &yaml,
-        "--engine",
-        "espeak",
-        "--progress",
-        "quiet",
-        "--workers",
-        "1",
-    ];
+    let mut args = vec!["--workers", "1"];
     args.extend_from_slice(extra);
-    let mut c = p.cmd(&args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
+    let mut c = p.render_cmd(&args);
+    c.envs(env.iter().copied());
     c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
@@ -291,23 +279,13 @@ fn a_terminal_ctrl_c_to_the_whole_process_group_counts_no_failed_attempt() {
     use std::os::unix::process::CommandExt;
     let rt = runtime();
     let p = DemoProject::new();
-    let yaml = p.yaml().display().to_string();
     // As in a terminal: ws-book leads its own process group, and Ctrl-C goes to every process in it.
     // A slow espeak-ng, so that the signal finds it running (it would die of it in ws-book's group).
     let slow = p.dir.path().join("slow-espeak");
     std::fs::write(&slow, "#!/bin/sh\nsleep 0.4\nexec espeak-ng \"$@\"\n").unwrap();
     std::fs::set_permissions(&slow, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let child = p
-        .cmd(&[
-            "render",
-            &yaml,
-            "--engine",
-            "espeak",
-            "--progress",
-            "quiet",
-            "--workers",
-            "2",
-        ])
+        .render_cmd(&["--workers", "2"])
         .env("WS_BOOK_ESPEAK", &slow)
         .process_group(0)
         .stdout(Stdio::null())

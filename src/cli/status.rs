@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use serde::Serialize;
 use ws_book::render;
 use ws_book::store::{Store, WorkerRow};
 
@@ -78,53 +79,34 @@ fn one(
     running: Option<&render::LockHolder>,
 ) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (info, progress, failed, workers, damaged, problems, unused) = rt.block_on(async {
+    let (info, progress, failed, workers, check) = rt.block_on(async {
         let store = Store::open(db).await?;
         let info = store.render(name).await?;
         let progress = store.progress(info.id).await?;
         let failed = store.failed_chunks(info.id).await?;
         let workers = store.workers().await?;
-        let mut damaged = Vec::new();
-        let mut problems = Vec::new();
-        let mut unused = None;
-        if check {
-            unused = Some(store.orphaned_audio().await?);
-            problems.extend(store.integrity().await?.into_iter().map(|p| format!("integrity: {p}")));
-            let host = ws_book::worker::hostname();
-            for w in workers.iter().filter(|w| !w.stopped && w.info.host == host) {
-                if !ws_book::worker::process_alive(w.info.pid) {
-                    problems.push(format!(
-                        "worker {} (pid {}) is gone without returning its leases: the next render or worker on \
-                         this host returns them",
-                        w.info.id, w.info.pid
-                    ));
-                }
-            }
-            let states = store.chunk_states(info.id).await?;
-            for (key, why) in store.damaged_audio(info.id).await? {
-                for c in states.iter().filter(|c| c.store_key == key) {
-                    damaged.push(serde_json::json!({ "chapter": c.chapter, "index": c.index, "key": key, "why": why }));
-                }
-            }
-        }
+        let check = match check {
+            true => Some(Check::run(&store, info.id, &workers).await?),
+            false => None,
+        };
         store.close().await;
-        anyhow::Ok((info, progress, failed, workers, damaged, problems, unused))
+        anyhow::Ok((info, progress, failed, workers, check))
     })?;
     let done: u64 = progress.iter().map(|c| c.done).sum();
     let total: u64 = progress.iter().map(|c| c.total).sum();
     let audio: f64 = progress.iter().map(|c| c.audio_seconds).sum();
-    let code = if failed.is_empty() && damaged.is_empty() && problems.is_empty() {
-        0
-    } else {
-        3
-    };
-    let v = serde_json::json!({
+    let sound = check.as_ref().is_none_or(Check::sound);
+    let code = if failed.is_empty() && sound { 0 } else { 3 };
+    let mut v = serde_json::json!({
         "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
         "chapters": progress, "failed": failed, "workers": workers, "running": running,
-        "damaged": if check { serde_json::json!(damaged) } else { serde_json::Value::Null },
-        "problems": if check { serde_json::json!(problems) } else { serde_json::Value::Null },
-        "unused_audio": unused.map(|(n, s)| serde_json::json!({ "entries": n, "seconds": s })),
+        "damaged": null, "problems": null, "unused_audio": null,
     });
+    if let (Some(o), Some(serde_json::Value::Object(c))) =
+        (v.as_object_mut(), check.as_ref().map(|c| serde_json::json!(c)))
+    {
+        o.extend(c);
+    }
     if json {
         return Ok((code, v));
     }
@@ -158,25 +140,8 @@ fn one(
             f.error
         );
     }
-    for d in &damaged {
-        println!(
-            "damaged: chapter {} chunk {}: {} (the next render synthesises it again)",
-            d["chapter"].as_u64().unwrap_or(0) + 1,
-            d["index"].as_u64().unwrap_or(0) + 1,
-            d["why"].as_str().unwrap_or("")
-        );
-    }
-    for p in &problems {
-        println!("problem: {p}");
-    }
-    if let Some((n, secs)) = unused.filter(|(n, _)| *n > 0) {
-        println!(
-            "note: {n} stored chunk audio(s) ({secs:.1} s) no longer used by any render: kept so that undoing an \
-             edit costs no synthesis; harmless"
-        );
-    }
-    if check && damaged.is_empty() && problems.is_empty() {
-        println!("check: the database is sound and the stored audio of every done chunk is intact");
+    if let Some(c) = &check {
+        c.print();
     }
     if let Some(outs) = info.outputs.as_array() {
         for o in outs {
@@ -189,6 +154,99 @@ fn one(
         print_workers(&workers, false);
     }
     Ok((code, v))
+}
+
+/// A done chunk whose stored audio is missing or damaged.
+#[derive(Debug, Serialize)]
+struct Damaged {
+    chapter: u32,
+    index: u32,
+    key: String,
+    why: String,
+}
+
+/// Stored audio no render uses any more.
+#[derive(Debug, Serialize)]
+struct Unused {
+    entries: u64,
+    seconds: f64,
+}
+
+/// What `status --check` found (its fields are top-level keys of the JSON report).
+#[derive(Debug, Serialize)]
+struct Check {
+    damaged: Vec<Damaged>,
+    problems: Vec<String>,
+    unused_audio: Unused,
+}
+
+impl Check {
+    /// Reads every done chunk's audio, runs the database's integrity check and looks for dead local workers.
+    async fn run(store: &Store, render_id: i64, workers: &[WorkerRow]) -> anyhow::Result<Check> {
+        let (entries, seconds) = store.orphaned_audio().await?;
+        let mut problems: Vec<String> = store
+            .integrity()
+            .await?
+            .into_iter()
+            .map(|p| format!("integrity: {p}"))
+            .collect();
+        let host = ws_book::host::hostname();
+        for w in workers.iter().filter(|w| !w.stopped && w.info.host == host) {
+            if !ws_book::host::process_alive(w.info.pid) {
+                problems.push(format!(
+                    "worker {} (pid {}) is gone without returning its leases: the next render or worker on this \
+                     host returns them",
+                    w.info.id, w.info.pid
+                ));
+            }
+        }
+        let states = store.chunk_states(render_id).await?;
+        let mut damaged = Vec::new();
+        for (key, why) in store.damaged_audio(render_id).await? {
+            for c in states.iter().filter(|c| c.store_key == key) {
+                damaged.push(Damaged {
+                    chapter: c.chapter,
+                    index: c.index,
+                    key: key.clone(),
+                    why: why.clone(),
+                });
+            }
+        }
+        Ok(Check {
+            damaged,
+            problems,
+            unused_audio: Unused { entries, seconds },
+        })
+    }
+
+    /// Nothing damaged, no problem (unused audio is only a note).
+    fn sound(&self) -> bool {
+        self.damaged.is_empty() && self.problems.is_empty()
+    }
+
+    fn print(&self) {
+        for d in &self.damaged {
+            println!(
+                "damaged: chapter {} chunk {}: {} (the next render synthesises it again)",
+                d.chapter + 1,
+                d.index + 1,
+                d.why
+            );
+        }
+        for p in &self.problems {
+            println!("problem: {p}");
+        }
+        let Unused { entries, seconds } = self.unused_audio;
+        if entries > 0 {
+            println!(
+                "note: {entries} stored chunk audio(s) ({seconds:.1} s) no longer used by any render: kept so that \
+                 undoing an edit costs no synthesis; harmless"
+            );
+        }
+        if self.sound() {
+            println!("check: the database is sound and the stored audio of every done chunk is intact");
+        }
+    }
 }
 
 /// Real-time factor: seconds of engine time per second of audio (below 1 is faster than real time).

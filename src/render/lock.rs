@@ -104,7 +104,7 @@ pub(super) async fn acquire(
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let me = LockHolder {
-        host: crate::worker::hostname(),
+        host: crate::host::hostname(),
         pid: std::process::id(),
         since: jiff::Timestamp::now()
             .round(jiff::Unit::Second)

@@ -53,21 +53,12 @@ pub(super) async fn qc_and_outputs(
     Ok(())
 }
 
-/// `qc.json`: the preset, every file's QC and the overall verdict (written to a temporary name, then renamed).
+/// `qc.json`: the preset, every file's QC and the overall verdict (written atomically, as every output).
 fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc]) -> Result<(), RenderError> {
-    let path = out_dir.join("qc.json");
-    let tmp = crate::partial::tmp_path(&path);
     let v = serde_json::json!({ "preset": preset, "files": files, "pass": files.iter().all(|f| f.pass) });
-    let io = |p: &Path| {
-        let path = p.to_path_buf();
-        move |source| RenderError::Io { path, source }
-    };
-    std::fs::create_dir_all(out_dir).map_err(io(out_dir))?;
-    let written = std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap_or_default())
-        .map_err(io(&tmp))
-        .and_then(|()| std::fs::rename(&tmp, &path).map_err(io(&path)));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    crate::publish::write_atomic(
+        &out_dir.join("qc.json"),
+        &serde_json::to_vec_pretty(&v).unwrap_or_default(),
+    )?;
+    Ok(())
 }

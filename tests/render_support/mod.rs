@@ -49,20 +49,18 @@ impl DemoProject {
             .env_remove("WS_BOOK_FAIL_CHUNKS");
         c
     }
+    /// `render project.yaml --engine espeak --progress quiet` plus `extra`, not started.
+    pub fn render_cmd(&self, extra: &[&str]) -> Command {
+        let yaml = self.yaml().display().to_string();
+        let mut args = vec!["render", yaml.as_str(), "--engine", "espeak", "--progress", "quiet"];
+        args.extend_from_slice(extra);
+        self.cmd(&args)
+    }
     /// Runs `render project.yaml --engine espeak --json --progress quiet` plus `extra`.
     pub fn render(&self, extra: &[&str]) -> (Output, serde_json::Value) {
-        let yaml = self.yaml().display().to_string();
-        let mut args = vec![
-            "render",
-            yaml.as_str(),
-            "--engine",
-            "espeak",
-            "--json",
-            "--progress",
-            "quiet",
-        ];
+        let mut args = vec!["--json"];
         args.extend_from_slice(extra);
-        let out = self.cmd(&args).output().unwrap();
+        let out = self.render_cmd(&args).output().unwrap();
         let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
         (out, v)
     }
