@@ -25,6 +25,8 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_INPUT: i32 = 2;
 /// Exit code: some chunks failed (what was complete is kept and assembled).
 pub const EXIT_FAILED_CHUNKS: i32 = 3;
+/// Exit code: the QA gate is on and some chunks are still flagged after their takes (everything was rendered).
+pub const EXIT_QA_FLAGGED: i32 = 4;
 /// Exit code: another render of the project is running (without `--wait`); `EX_TEMPFAIL` of sysexits.h.
 pub const EXIT_BUSY: i32 = 75;
 /// Exit code: interrupted by Ctrl-C (SIGINT).
@@ -61,6 +63,7 @@ impl ProjectResult {
             (_, Some(_)) => 1,
             (Some(s), None) if s.interrupted => EXIT_INTERRUPTED,
             (Some(s), None) if s.chunks.failed > 0 || !s.complete => EXIT_FAILED_CHUNKS,
+            (Some(s), None) if s.qa.as_ref().is_some_and(|q| q.gate && q.flagged > 0) => EXIT_QA_FLAGGED,
             _ => EXIT_OK,
         }
     }
@@ -70,7 +73,14 @@ impl ProjectResult {
 /// rendered by another process, else 1 for any other error, else 3 if any chunk failed, else 0.
 pub fn batch_exit_code(results: &[ProjectResult]) -> i32 {
     let codes: Vec<i32> = results.iter().map(ProjectResult::exit_code).collect();
-    for c in [EXIT_INTERRUPTED, EXIT_INPUT, EXIT_BUSY, 1, EXIT_FAILED_CHUNKS] {
+    for c in [
+        EXIT_INTERRUPTED,
+        EXIT_INPUT,
+        EXIT_BUSY,
+        1,
+        EXIT_FAILED_CHUNKS,
+        EXIT_QA_FLAGGED,
+    ] {
         if codes.contains(&c) {
             return c;
         }

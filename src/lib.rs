@@ -3,6 +3,7 @@
 //! Data flows one way: [`project`] + [`manuscript`] → [`plan`] → store → worker → engine → assembly → publish.
 //! See `ARCHITECTURE.md` for the code map and invariants.
 
+pub mod asr;
 pub mod assembly;
 pub mod audio;
 pub mod batch;
@@ -18,6 +19,7 @@ pub mod plan;
 pub mod podcast;
 pub mod project;
 pub mod publish;
+pub mod qa;
 pub mod render;
 pub mod speaker;
 mod sqlite_file;

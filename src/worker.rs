@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::engine::{Engine, SynthRequest};
-use crate::store::{Claim, FailOutcome, Outcome, Store, StoreError, StoredAudio, WorkerInfo};
+use crate::qa::ChunkQa;
+use crate::store::{Claim, FailOutcome, Outcome, Store, StoreError, StoredAudio, TakeRow, WorkerInfo};
 
 /// Errors that stop a worker.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +89,10 @@ pub struct WorkerState {
     pub audio_ms: AtomicU64,
     /// Time spent in the engine, in milliseconds.
     pub busy_ms: AtomicU64,
+    /// Chunks QA synthesised more than once.
+    pub retaken: AtomicU64,
+    /// Chunks QA flagged (no take passed).
+    pub flagged: AtomicU64,
     /// What the worker is doing now.
     pub activity: Mutex<String>,
 }
@@ -303,9 +308,10 @@ async fn work(
         state.set(format!("{} chunk(s): {preview}…", batch.len()));
         let reqs: Vec<SynthRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
         let started = Instant::now();
-        let (eng, result) = tokio::task::spawn_blocking(move || {
+        let (eng, (result, checks)) = tokio::task::spawn_blocking(move || {
             let r = engine.synthesize(&reqs);
-            (engine, r)
+            let checks = engine.take_checks();
+            (engine, (r, checks))
         })
         .await
         .map_err(|_| WorkerError::Panicked(cfg.id.clone()))?;
@@ -314,6 +320,9 @@ async fn work(
         state.busy_ms.fetch_add((busy * 1000.0) as u64, Ordering::Relaxed);
         match result {
             Ok(audios) if audios.len() == batch.len() => {
+                if let Some(checks) = checks {
+                    record_checks(store, cfg, state, &batch, &checks).await?;
+                }
                 let stored: Vec<StoredAudio> = audios
                     .into_iter()
                     .map(|a| StoredAudio {
@@ -369,6 +378,52 @@ async fn work(
         }
     }
     Ok(report)
+}
+
+/// Stores the QA takes of a batch before it completes (idempotent, so a crash in between repeats them).
+async fn record_checks(
+    store: &Store,
+    cfg: &WorkerConfig,
+    state: &WorkerState,
+    batch: &[(Claim, SynthRequest)],
+    checks: &[ChunkQa],
+) -> Result<(), WorkerError> {
+    for ((claim, _), qa) in batch.iter().zip(checks) {
+        let rows = take_rows(qa);
+        retrying(cfg, state, "record QA takes", || {
+            store.record_takes(&claim.store_key, &rows)
+        })
+        .await?;
+        if qa.takes.len() > 1 {
+            state.retaken.fetch_add(1, Ordering::Relaxed);
+        }
+        if qa.flagged {
+            state.flagged.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    Ok(())
+}
+
+/// A chunk's QA as store rows.
+pub fn take_rows(qa: &ChunkQa) -> Vec<TakeRow> {
+    qa.takes
+        .iter()
+        .map(|t| TakeRow {
+            take: t.take,
+            seed: t.seed,
+            wer: t.wer,
+            cer: t.cer,
+            seconds: t.seconds,
+            stop: if t.capped { "cap" } else { "end" }.into(),
+            duration: t.duration.as_str().into(),
+            transcript: t.transcript.clone(),
+            language: qa.language.clone(),
+            passed: t.passed,
+            chosen: t.take == qa.chosen,
+            flagged: qa.flagged,
+            asr: qa.asr.clone(),
+        })
+        .collect()
 }
 
 async fn fail(

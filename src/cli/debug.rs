@@ -26,6 +26,77 @@ pub enum DebugCommand {
     Vocos(super::say::VocosArgs),
     /// Print the raw ECAPA-TDNN speaker embedding of a reference recording (before L2 normalisation).
     Speaker(SpeakerArgs),
+    /// Transcribe a recording with Whisper (greedy, no timestamps, temperature 0), as QA does.
+    Transcribe(TranscribeArgs),
+}
+
+/// Arguments of `debug transcribe`.
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// Whisper model: a size (tiny, base, small, medium, large-v3, `.en` variants), a hub repository
+    /// (openai/whisper-…, Systran/faster-whisper-…), a model folder (Hugging Face or CTranslate2 layout) or a
+    /// library name.
+    #[arg(long)]
+    pub model: String,
+    /// Language of the speech (a Whisper code such as en, pl, de); detected when absent.
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Device: auto, cpu, cuda or cuda:N.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Never download (use only models already in the library or the hub cache).
+    #[arg(long)]
+    pub offline: bool,
+    /// Print one JSON object (`text`, `language`, `tokens`, `seconds`, `capped`, `model`, `device`).
+    #[arg(long)]
+    pub json: bool,
+    /// The recording (any format FFmpeg reads; resampled to 16 kHz, first channel).
+    pub audio: PathBuf,
+}
+
+fn transcribe(a: TranscribeArgs) -> anyhow::Result<i32> {
+    use ws_book::asr::{load_audio, Transcriber};
+    use ws_book::models::{Fetch, Resolver};
+    let device = select_device(&a.device)?;
+    if !a.json {
+        println!("device {}, dtype f32", device_name(&device));
+    }
+    let lang = match &a.lang {
+        Some(l) => Some(
+            ws_book::lang::resolve(l)
+                .ok_or_else(|| anyhow::anyhow!("--lang {l}: not a Whisper language code (e.g. en, pl, de, fr)"))?,
+        ),
+        None => None,
+    };
+    let res = Resolver::from_env(a.offline).with_progress(ws_book::models::BarProgress::boxed);
+    let model = res
+        .resolve_asr(&a.model, std::path::Path::new("."), Fetch::Allow)
+        .with_context(|| format!("Whisper model `{}`", a.model))?;
+    let mut t = Transcriber::load(&model.files, &device)
+        .with_context(|| format!("loading Whisper model {}", model.entry.name))?;
+    let pcm = load_audio(&a.audio)?;
+    let t0 = std::time::Instant::now();
+    let out = t.transcribe(&[(&pcm, lang)])?.remove(0);
+    let secs = t0.elapsed().as_secs_f64();
+    if a.json {
+        let v = serde_json::json!({
+            "text": out.text, "language": out.language, "tokens": out.tokens, "seconds": out.seconds,
+            "capped": out.capped, "model": model.entry.name, "device": device_name(&device),
+            "transcribe_s": secs,
+        });
+        println!("{v}");
+    } else {
+        println!("{}", out.text);
+        println!(
+            "{:.2} s of {} speech in {secs:.2} s ({}, {} tokens{})",
+            out.seconds,
+            out.language,
+            model.entry.name,
+            out.tokens.len(),
+            if out.capped { ", hit the token cap" } else { "" }
+        );
+    }
+    Ok(0)
 }
 
 /// Arguments of `debug speaker`.
@@ -118,6 +189,7 @@ pub fn run(a: DebugArgs) -> anyhow::Result<i32> {
         DebugCommand::S2a(a) => super::say::s2a(a),
         DebugCommand::Vocos(a) => super::say::vocos(a),
         DebugCommand::Speaker(a) => speaker(a),
+        DebugCommand::Transcribe(a) => transcribe(a),
     }
 }
 

@@ -8,6 +8,7 @@ mod debug;
 mod model_args;
 mod models;
 mod plan;
+mod qa_args;
 mod render;
 mod say;
 mod signals;

@@ -199,7 +199,7 @@ fn hub_source_of(path: &Path) -> Option<String> {
         return None;
     }
     let file = comps.get(i + 3..)?.join("/");
-    if reference::KNOWN_REPOS.iter().any(|k| k.repo == repo) {
+    if reference::known_repo(&repo).is_some() {
         return Some(repo);
     }
     Some(format!("{repo}:{file}"))

@@ -58,6 +58,8 @@ pub struct RenderArgs {
     /// When another render of the project is running, wait for it to end instead of exiting with code 75.
     #[arg(long)]
     pub wait: bool,
+    #[command(flatten)]
+    pub qa: super::qa_args::QaArgs,
 }
 
 /// Runs `render`.
@@ -81,6 +83,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         lease: Duration::from_secs(a.lease_secs.max(1)),
         offline: a.offline,
         wait: a.wait,
+        qa: a.qa.flags(),
     };
     let (rt, cancel, stopped) = super::signals::interruptible_runtime("render")?;
     let results = rt.block_on(batch::render_batch(&a.inputs, &opts, cancel));

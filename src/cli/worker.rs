@@ -43,6 +43,10 @@ pub struct WorkerArgs {
     /// Print the worker's report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// QA: the same settings as the render's project (`qa:`), or the worker refuses to claim (QA settings
+    /// are part of the engine fingerprint).
+    #[command(flatten)]
+    pub qa: super::qa_args::QaArgs,
 }
 
 /// Runs `worker`.
@@ -53,12 +57,27 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
-    let eng = engine::create_with_options(
+    let mut eng = engine::create_with_options(
         kind,
         models.as_ref().and_then(|m| m.as_ref().ok()),
         &a.device,
         a.models.options(),
     )?;
+    let resolver =
+        ws_book::models::Resolver::from_env(a.models.offline).with_progress(ws_book::models::BarProgress::boxed);
+    let qa = ws_book::qa::setup::resolve(
+        &Default::default(),
+        &a.qa.flags(),
+        kind,
+        &[],
+        &resolver,
+        std::path::Path::new("."),
+    )
+    .map_err(anyhow::Error::msg)?;
+    if let Some(q) = &qa {
+        eprintln!("worker: {}", q.describe());
+        eng = Box::new(q.wrap(eng, &a.device).map_err(anyhow::Error::msg)?);
+    }
     let (rt, cancel, stopped) = super::signals::interruptible_runtime("worker")?;
     let report = rt.block_on(async {
         let store = Store::open(&a.db).await?;

@@ -195,6 +195,7 @@ impl Engine for EspeakEngine {
             out.push(Audio {
                 sample_rate: SAMPLE_RATE,
                 samples,
+                capped: false,
             });
         }
         Ok(out)

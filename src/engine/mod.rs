@@ -90,6 +90,9 @@ pub struct Audio {
     pub sample_rate: u32,
     /// Samples in −1..1.
     pub samples: Vec<f32>,
+    /// Whether generation stopped at its length cap instead of ending by itself (a runaway); QA fails such
+    /// takes.
+    pub capped: bool,
 }
 
 /// A speech engine instance (owned by one worker).
@@ -102,6 +105,11 @@ pub trait Engine: Send {
     fn sample_rate(&self) -> u32;
     /// Synthesises a batch; one audio per request, in order.
     fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError>;
+    /// The quality checks of the last [`Engine::synthesize`] call, one per request in order, when this engine
+    /// checks its takes (the QA wrapper, [`crate::qa::QaEngine`]); plain engines check nothing.
+    fn take_checks(&mut self) -> Option<Vec<crate::qa::ChunkQa>> {
+        None
+    }
 }
 
 /// A concrete engine choice.

@@ -294,11 +294,16 @@ impl Library {
         entry.size = dir_size(&tmp);
         let manifest = tmp.join("manifest.json");
         fs::write(&manifest, serde_json::to_vec_pretty(&entry).unwrap_or_default()).map_err(io_err(&manifest))?;
+        self.install(&tmp, name, entry)
+    }
+
+    /// Moves a finished conversion folder into place as `name` (replacing an older one) by rename.
+    pub(super) fn install(&self, tmp: &Path, name: &str, mut entry: Entry) -> Result<Entry> {
         let dst = self.root.join(name);
         if dst.exists() {
             fs::remove_dir_all(&dst).map_err(io_err(&dst))?;
         }
-        fs::rename(&tmp, &dst).map_err(io_err(&dst))?;
+        fs::rename(tmp, &dst).map_err(io_err(&dst))?;
         entry.dir = dst;
         Ok(entry)
     }
@@ -329,19 +334,21 @@ impl Library {
         let tmp = self.root.join(format!(".{}.tmp-{}", e.name, std::process::id()));
         let _ = fs::remove_dir_all(&tmp);
         fs::create_dir_all(&tmp).map_err(io_err(&tmp))?;
-        for f in ["model.safetensors", "model.json", "config.yaml", "manifest.json"] {
+        for f in [
+            "model.safetensors",
+            "model.json",
+            "config.yaml",
+            "config.json",
+            "tokenizer.json",
+            "manifest.json",
+        ] {
             let s = dir.join(f);
             if s.is_file() {
                 fs::copy(&s, tmp.join(f)).map_err(io_err(&s))?;
             }
         }
-        let dst = self.root.join(&e.name);
-        if dst.exists() {
-            fs::remove_dir_all(&dst).map_err(io_err(&dst))?;
-        }
-        fs::rename(&tmp, &dst).map_err(io_err(&dst))?;
-        e.dir = dst;
-        Ok(e)
+        let name = e.name.clone();
+        self.install(&tmp, &name, e)
     }
 
     /// Removes a model.
@@ -373,6 +380,13 @@ pub fn verify_entry(e: &Entry) -> std::result::Result<(), String> {
     if let Some(c) = e.config() {
         if !c.is_file() {
             return Err(format!("{} is missing", c.display()));
+        }
+    }
+    if e.kind == ModelKind::Asr {
+        for f in ["config.json", "tokenizer.json"] {
+            if !e.dir.join(f).is_file() {
+                return Err(format!("{} is missing", e.dir.join(f).display()));
+            }
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! absent and online → fetch with progress and convert; absent and offline → an error naming every file to
 //! fetch or import.
 
+pub mod asr;
 pub mod hub;
 pub mod library;
 pub mod reference;
@@ -10,6 +11,7 @@ pub mod reference;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub use asr::AsrModel;
 pub use hub::{FetchProgress, Hub, HubConfig, HubError};
 pub use library::{Entry, Library, LibraryError};
 pub use reference::{ModelKind, ModelRef, Preset, DEFAULT_PRESET, PRESETS};
@@ -164,6 +166,9 @@ impl Resolver {
                 for f in k.files {
                     let mut p = (self.progress)();
                     paths.insert(*f, self.hub.fetch(k.repo, f, "main", p.as_mut())?);
+                }
+                if k.kind == ModelKind::Asr {
+                    return self.fetch_asr_repo(k, &paths.into_iter().collect(), force);
                 }
                 let weights = &paths[k.weights];
                 let config = paths.get("config.yaml").map(PathBuf::as_path);

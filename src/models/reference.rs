@@ -16,6 +16,8 @@ pub enum ModelKind {
     Vocos,
     /// Reference audio → speaker embedding (ECAPA-TDNN).
     Speaker,
+    /// Speech → text (Whisper), for quality assurance.
+    Asr,
 }
 
 impl ModelKind {
@@ -26,6 +28,7 @@ impl ModelKind {
             ModelKind::S2a => "s2a",
             ModelKind::Vocos => "vocos",
             ModelKind::Speaker => "speaker",
+            ModelKind::Asr => "asr",
         }
     }
 }
@@ -56,7 +59,61 @@ pub struct KnownRepo {
     pub kind: ModelKind,
 }
 
-/// The whole-repository models ws-book knows.
+/// Files of a Whisper repository in the Hugging Face layout.
+const WHISPER_HF_FILES: &[&str] = &["model.safetensors", "config.json", "tokenizer.json"];
+/// Files of a CTranslate2 (faster-whisper) Whisper repository.
+const WHISPER_CT2_FILES: &[&str] = &["model.bin", "config.json", "tokenizer.json"];
+
+macro_rules! whisper_repos {
+    ($($size:literal),*) => {
+        [$(
+            KnownRepo { repo: concat!("openai/whisper-", $size), files: WHISPER_HF_FILES, weights: "model.safetensors", kind: ModelKind::Asr },
+            KnownRepo { repo: concat!("Systran/faster-whisper-", $size), files: WHISPER_CT2_FILES, weights: "model.bin", kind: ModelKind::Asr },
+        )*]
+    };
+}
+
+/// The Whisper sizes with a hub repository (`openai/whisper-SIZE`, `Systran/faster-whisper-SIZE`).
+pub const WHISPER_SIZES: &[&str] = &[
+    "tiny",
+    "tiny.en",
+    "base",
+    "base.en",
+    "small",
+    "small.en",
+    "medium",
+    "medium.en",
+    "large-v3",
+];
+
+const WHISPER_REPOS: [KnownRepo; 18] = whisper_repos!(
+    "tiny",
+    "tiny.en",
+    "base",
+    "base.en",
+    "small",
+    "small.en",
+    "medium",
+    "medium.en",
+    "large-v3"
+);
+
+/// The Hugging Face hub repository of a Whisper size name (`base` → `openai/whisper-base`).
+pub fn whisper_repo(size: &str) -> Option<KnownRepo> {
+    let repo = format!("openai/whisper-{size}");
+    WHISPER_REPOS.iter().find(|k| k.repo == repo).copied()
+}
+
+/// A whole-repository model ws-book knows, by `owner/name`.
+pub fn known_repo(repo: &str) -> Option<KnownRepo> {
+    KNOWN_REPOS
+        .iter()
+        .chain(WHISPER_REPOS.iter())
+        .find(|k| k.repo == repo)
+        .copied()
+}
+
+/// The whole-repository models ws-book knows besides Whisper (see [`known_repo`] for all).
 pub const KNOWN_REPOS: &[KnownRepo] = &[
     KnownRepo {
         repo: VOCOS_REPO,
@@ -191,7 +248,7 @@ fn looks_like_repo(s: &str) -> bool {
 
 /// Why a reference cannot be understood.
 #[derive(Debug, thiserror::Error)]
-#[error("`{0}` is not a model reference: use a preset (tiny, base, small), `owner/repo:file` (e.g. collabora/whisperspeech:t2s-base-en+pl.model), {VOCOS_REPO}, {SPEAKER_REPO}, an existing file or folder, or the name of a model in `ws-book models list`")]
+#[error("`{0}` is not a model reference: use a preset (tiny, base, small), `owner/repo:file` (e.g. collabora/whisperspeech:t2s-base-en+pl.model), {VOCOS_REPO}, {SPEAKER_REPO}, openai/whisper-SIZE or Systran/faster-whisper-SIZE (SIZE: tiny, base, small, medium, large-v3; .en for English-only), an existing file or folder, or the name of a model in `ws-book models list`")]
 pub struct BadRef(pub String);
 
 /// Parses a reference. `exists` says whether a local path exists; `in_library` whether a name is in the
@@ -220,8 +277,8 @@ pub fn parse(s: &str, exists: impl Fn(&str) -> bool, in_library: impl Fn(&str) -
     if exists(s) {
         return Ok(ModelRef::Local(PathBuf::from(s)));
     }
-    if let Some(k) = KNOWN_REPOS.iter().find(|k| k.repo == s) {
-        return Ok(ModelRef::HubRepo(*k));
+    if let Some(k) = known_repo(s) {
+        return Ok(ModelRef::HubRepo(k));
     }
     if valid_name(s) && in_library(s) {
         return Ok(ModelRef::Library(s.into()));
@@ -279,6 +336,8 @@ pub fn preset_ref(p: &Preset, kind: ModelKind) -> &'static str {
         ModelKind::S2a => p.s2a,
         ModelKind::Vocos => VOCOS_REPO,
         ModelKind::Speaker => SPEAKER_REPO,
+        // Whisper is not part of the WhisperSpeech presets (qa.asr names it)
+        ModelKind::Asr => "",
     }
 }
 

@@ -31,7 +31,7 @@ pub use load::{load, MAX_PROJECT_BYTES};
 pub use parse::{parse, ParseError};
 pub use schema::{
     Character, ChunkingOptions, EngineOptions, Episodes, FeedConfig, FootnoteMode, OutputOptions, PauseOptions,
-    ProjectConfig, ProjectKind, ReadingOptions, RenderOptions, StoreOptions, VoiceRef,
+    ProjectConfig, ProjectKind, QaOptions, ReadingOptions, RenderOptions, StoreOptions, VoiceRef,
 };
 
 use crate::lang;

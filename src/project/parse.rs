@@ -70,6 +70,11 @@ const KNOWN_KEYS: &[&str] = &[
     "store",
     "url",
     "audio_dir",
+    "qa",
+    "asr",
+    "max_wer",
+    "takes",
+    "gate",
 ];
 
 /// A parse error before the file name is known.

@@ -60,6 +60,23 @@ pub struct ProjectConfig {
     /// Where the render's state lives (queue, audio): SQLite beside the project by default, or a shared
     /// PostgreSQL database for a farm of worker hosts.
     pub store: StoreOptions,
+    /// Quality assurance: every take checked by Whisper speech recognition.
+    pub qa: QaOptions,
+}
+
+/// `qa:` options (absent `asr` = QA off, unless a Whisper model is in the library and the engine is
+/// WhisperSpeech: see the README).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QaOptions {
+    /// Whisper model: a size (`base`, `tiny.en`, …), a hub repository, a model folder or a library name.
+    pub asr: Option<String>,
+    /// A take passes when its word error rate is at most this (default by engine: see the README).
+    pub max_wer: Option<f64>,
+    /// Syntheses per chunk at most (default 3).
+    pub takes: Option<u32>,
+    /// Exit with code 4 when a chunk is still flagged after its takes.
+    pub gate: bool,
 }
 
 /// `episodes:` — one glob/path or a list of them (resolved against the project folder).

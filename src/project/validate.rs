@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::error::ProjectError;
 use super::schema::{
-    Character, ChunkingOptions, EngineOptions, ProjectConfig, ProjectKind, ReadingOptions, RenderOptions,
+    Character, ChunkingOptions, EngineOptions, ProjectConfig, ProjectKind, QaOptions, ReadingOptions, RenderOptions,
 };
 use super::Project;
 use crate::lang;
@@ -79,6 +79,7 @@ pub(super) fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
     output(p, &at)?;
     engine(&c.engine, &at)?;
     render(&c.render, &at)?;
+    qa(&c.qa, &at)?;
     characters(&c.characters, &at)
 }
 
@@ -313,6 +314,24 @@ fn render(r: &RenderOptions, at: &Locator) -> Result<(), ProjectError> {
         return Err(at.err(
             "device",
             format!("`render.device`: unknown device `{dev}`; use auto, cpu, cuda or cuda:N"),
+            String::new(),
+        ));
+    }
+    Ok(())
+}
+
+/// `qa:`: a WER threshold of 0 to 1 and 1 to 10 takes; the model itself is resolved by the render.
+fn qa(q: &QaOptions, at: &Locator) -> Result<(), ProjectError> {
+    if let Some(w) = q.max_wer {
+        at.in_range("qa.max_wer", w, 0.0, 1.0, "(0.25 lets one word in four differ)")?;
+    }
+    if let Some(t) = q.takes {
+        at.in_range("qa.takes", t, 1, 10, "")?;
+    }
+    if q.asr.as_deref().is_some_and(|a| a.trim().is_empty()) {
+        return Err(at.err(
+            "asr",
+            "`qa.asr` is empty; name a Whisper model (e.g. base) or remove the key".into(),
             String::new(),
         ));
     }

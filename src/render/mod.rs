@@ -11,6 +11,7 @@ mod lock;
 mod options;
 mod progress;
 mod publish;
+mod qa;
 mod summary;
 mod sync;
 mod voices;
@@ -25,6 +26,7 @@ pub use crate::assembly::{ChapterLoudness, OutputFile};
 pub use keys::{chunk_seed, db_location, render_name, store_key};
 pub use lock::{lock_path, running, LockHolder, RenderLock};
 pub use progress::ProgressMode;
+pub use qa::{QaChunk, QaReport, QaTake};
 pub use summary::{ChunkCounts, RenderSummary};
 
 use crate::assembly::{self as assembly_stage, AssemblyError, AssemblyOptions};
@@ -106,6 +108,8 @@ pub struct RenderOptions {
     pub offline: bool,
     /// Another render of the project running: wait for it instead of failing with [`RenderError::Busy`].
     pub wait: bool,
+    /// `--qa` / `--no-qa` / `--qa-gate`.
+    pub qa: crate::qa::setup::QaFlags,
 }
 
 impl Default for RenderOptions {
@@ -120,6 +124,7 @@ impl Default for RenderOptions {
             lease: Duration::from_secs(30),
             offline: false,
             wait: false,
+            qa: Default::default(),
         }
     }
 }
@@ -147,7 +152,10 @@ pub async fn render(
     if let Some(w) = &resolved.engine.warning {
         progress.warn(w);
     }
-    let engines = options::create_engines(project, &resolved.engine, resolved.n_workers)?;
+    if let Some(q) = &resolved.qa {
+        progress.line(&format!("render: {}", q.describe()));
+    }
+    let engines = options::create_engines(project, &resolved.engine, resolved.n_workers, resolved.qa.as_ref())?;
     let fingerprint = engines[0].fingerprint();
     let engine_rate = engines[0].sample_rate();
 
@@ -223,6 +231,9 @@ pub async fn render(
     // Publishing: transcripts and chapter JSON, QC of the encoded files.
     publish::transcripts(project, plan, &book, &resolved.out_dir, &mut summary, &progress)?;
     publish::qc_and_outputs(&store, render_id, &resolved.preset, &resolved.out_dir, &mut summary).await?;
+    if let Some(q) = &resolved.qa {
+        summary.qa = Some(qa::report(&store, render_id, plan, q, &resolved.out_dir).await?);
+    }
     summary.complete = summary.chunks.remaining == 0 && summary.chapters_assembled == book.chapters.len();
     Ok(finish(summary, store, started).await)
 }
@@ -238,7 +249,8 @@ async fn finish(mut summary: RenderSummary, store: Store, started: Instant) -> R
 /// queued before any worker starts, so one worker pool serves them all). Returns the sync report.
 pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Result<SyncReport, RenderError> {
     let choice = options::engine_choice(project, opts)?;
-    let engines = options::create_engines(project, &choice, 1)?;
+    let qa = options::qa_plan(project, opts, choice.kind)?;
+    let engines = options::create_engines(project, &choice, 1, qa.as_ref())?;
     let fingerprint = engines[0].fingerprint();
     let embeddings = voices::resolve(project, plan, choice.kind).await?;
     let store = Store::open(&db_location(project, opts.db.as_deref())).await?;

@@ -10,6 +10,7 @@ use crate::audio::loudness::{self, Preset};
 use crate::engine::{self, Engine, EngineKind};
 use crate::models::{BarProgress, Resolver};
 use crate::project::Project;
+use crate::qa::setup::{self as qa_setup, QaPlan};
 
 /// The engine a render uses, and the models it was resolved with.
 pub(super) struct EngineChoice {
@@ -33,6 +34,8 @@ pub(super) struct Resolved {
     pub preset: Preset,
     /// Output folder.
     pub out_dir: PathBuf,
+    /// Quality assurance, when on.
+    pub qa: Option<QaPlan>,
 }
 
 /// Resolves the engine: `--engine`, else `engine.name` (see [`engine::resolve_with`]).
@@ -71,13 +74,28 @@ pub(super) fn resolve(project: &Project, opts: &RenderOptions) -> Result<Resolve
         Some(o) => o.clone(),
         None => project.output_dir(),
     };
+    let qa = qa_plan(project, opts, engine.kind)?;
     Ok(Resolved {
         engine,
         n_workers,
         formats,
         preset,
         out_dir,
+        qa,
     })
+}
+
+/// Whether and how QA checks this render (project.yaml `qa:` and the `--qa*` flags).
+pub(super) fn qa_plan(
+    project: &Project,
+    opts: &RenderOptions,
+    kind: EngineKind,
+) -> Result<Option<QaPlan>, RenderError> {
+    let cfg = &project.config;
+    let mut languages: Vec<String> = cfg.language.iter().chain(&cfg.languages).cloned().collect();
+    languages.dedup();
+    let resolver = Resolver::from_env(opts.offline).with_progress(BarProgress::boxed);
+    qa_setup::resolve(&cfg.qa, &opts.qa, kind, &languages, &resolver, &project.base_dir).map_err(RenderError::Input)
 }
 
 /// `n` engines of the chosen kind (one per worker), created up front so that a missing espeak-ng or a bad
@@ -86,11 +104,12 @@ pub(super) fn create_engines(
     project: &Project,
     choice: &EngineChoice,
     n: usize,
+    qa: Option<&QaPlan>,
 ) -> Result<Vec<Box<dyn Engine>>, RenderError> {
     let cfg = &project.config;
     let mut engines = Vec::with_capacity(n);
     for _ in 0..n {
-        engines.push(engine::create_with_options(
+        let plain = engine::create_with_options(
             choice.kind,
             choice.models.as_ref().and_then(|m| m.as_ref().ok()),
             &cfg.render.device,
@@ -99,7 +118,11 @@ pub(super) fn create_engines(
                 quantize: cfg.engine.quantize,
                 ..Default::default()
             },
-        )?);
+        )?;
+        engines.push(match qa {
+            Some(q) => Box::new(q.wrap(plain, &cfg.render.device).map_err(RenderError::Input)?),
+            None => plain,
+        });
     }
     Ok(engines)
 }

@@ -71,6 +71,8 @@ pub struct RenderSummary {
     pub complete: bool,
     /// Stopped by Ctrl-C.
     pub interrupted: bool,
+    /// Quality assurance (also written to `qa.json`), when QA was on.
+    pub qa: Option<super::QaReport>,
 }
 
 /// What the workers left: the store's view of the render after they stopped.
@@ -128,6 +130,7 @@ impl RenderSummary {
             timelines: vec![],
             complete: false,
             interrupted: after.interrupted,
+            qa: None,
         }
     }
 }

@@ -29,6 +29,9 @@ mod db;
 mod dialect;
 pub mod postgres;
 pub mod sqlite;
+mod takes;
+
+pub use takes::{ChunkTakes, TakeRow};
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -601,6 +604,16 @@ impl Store {
     /// Every chunk row of a render, in book order.
     pub async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
         on_backend!(self, s => s.chunk_states(render_id).await)
+    }
+
+    /// Replaces the QA takes of a chunk's store key.
+    pub async fn record_takes(&self, key: &str, takes: &[TakeRow]) -> Result<()> {
+        on_backend!(self, s => s.record_takes(key, takes).await)
+    }
+
+    /// The QA takes of a render's chunks, in book order (chunks without takes are absent).
+    pub async fn render_takes(&self, render_id: i64) -> Result<Vec<ChunkTakes>> {
+        on_backend!(self, s => s.render_takes(render_id).await)
     }
 
     /// The stored audio of a key.

@@ -287,9 +287,11 @@ impl WhisperSpeechEngine {
         let audio = self.vocos.decode(&atoks).map_err(|e| fail(0, e.to_string()))?;
         let audio = audio
             .into_iter()
-            .map(|samples| Audio {
+            .zip(&stoks)
+            .map(|(samples, out)| Audio {
                 sample_rate: SAMPLE_RATE,
                 samples,
+                capped: out.stop == super::Stop::Cap,
             })
             .collect();
         Ok((audio, atoks))

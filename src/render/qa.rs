@@ -1,0 +1,142 @@
+//! After publishing, when QA is on: the QA report from the stored takes — `qa.json` beside the outputs and
+//! the summary's QA section (checked, re-taken, flagged, every chunk's takes).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::RenderError;
+use crate::plan::Plan;
+use crate::qa::setup::QaPlan;
+use crate::store::Store;
+
+/// One take in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct QaTake {
+    /// Take number.
+    pub take: u32,
+    /// Word error rate.
+    pub wer: f64,
+    /// Character error rate.
+    pub cer: f64,
+    /// Audio seconds.
+    pub seconds: f64,
+    /// `end` or `cap`.
+    pub stop: String,
+    /// `ok`, `long` or `short`.
+    pub duration: String,
+    /// What Whisper heard.
+    pub transcript: String,
+    /// Passed every check.
+    pub passed: bool,
+}
+
+/// One checked chunk in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct QaChunk {
+    /// Chapter index (from 0).
+    pub chapter: u32,
+    /// Chunk index in the chapter (from 0).
+    pub index: u32,
+    /// The chunk's text as spoken.
+    pub text: String,
+    /// The chosen take's transcript.
+    pub transcript: String,
+    /// The chosen take's word error rate.
+    pub wer: f64,
+    /// The chosen take's character error rate.
+    pub cer: f64,
+    /// Every take.
+    pub takes: Vec<QaTake>,
+    /// The take kept.
+    pub chosen: u32,
+    /// No take passed.
+    pub flagged: bool,
+}
+
+/// The QA report (`qa.json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct QaReport {
+    /// The recogniser and thresholds.
+    pub asr: serde_json::Value,
+    /// Chunks checked.
+    pub checked: usize,
+    /// Chunks synthesised more than once.
+    pub retaken: usize,
+    /// Chunks whose best take still failed.
+    pub flagged: usize,
+    /// The gate was on (a flagged chunk makes the render exit 4).
+    pub gate: bool,
+    /// Every checked chunk, in book order.
+    pub chunks: Vec<QaChunk>,
+}
+
+impl QaReport {
+    /// The flagged chunks.
+    pub fn flagged_chunks(&self) -> impl Iterator<Item = &QaChunk> {
+        self.chunks.iter().filter(|c| c.flagged)
+    }
+}
+
+/// Builds the report from the store's takes of this render and writes `qa.json`.
+pub(super) async fn report(
+    store: &Store,
+    render_id: i64,
+    plan: &Plan,
+    q: &QaPlan,
+    out_dir: &Path,
+) -> Result<QaReport, RenderError> {
+    let rows = store.render_takes(render_id).await?;
+    let chunks: Vec<QaChunk> = rows
+        .into_iter()
+        .map(|c| {
+            let text = plan
+                .chapters
+                .get(c.chapter as usize)
+                .and_then(|ch| ch.chunks.get(c.index as usize))
+                .map(|k| k.runs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default();
+            let chosen = c.takes.iter().find(|t| t.chosen).or(c.takes.first());
+            QaChunk {
+                chapter: c.chapter,
+                index: c.index,
+                text,
+                transcript: chosen.map(|t| t.transcript.clone()).unwrap_or_default(),
+                wer: chosen.map_or(0.0, |t| t.wer),
+                cer: chosen.map_or(0.0, |t| t.cer),
+                chosen: chosen.map_or(0, |t| t.take),
+                flagged: c.takes.iter().any(|t| t.flagged),
+                takes: c
+                    .takes
+                    .iter()
+                    .map(|t| QaTake {
+                        take: t.take,
+                        wer: t.wer,
+                        cer: t.cer,
+                        seconds: t.seconds,
+                        stop: t.stop.clone(),
+                        duration: t.duration.clone(),
+                        transcript: t.transcript.clone(),
+                        passed: t.passed,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let report = QaReport {
+        asr: serde_json::json!({
+            "model": q.model.entry.name, "source": q.model.entry.source, "digest": q.model.entry.digest,
+            "max_wer": q.settings.max_wer, "takes": q.settings.takes,
+        }),
+        checked: chunks.len(),
+        retaken: chunks.iter().filter(|c| c.takes.len() > 1).count(),
+        flagged: chunks.iter().filter(|c| c.flagged).count(),
+        gate: q.gate,
+        chunks,
+    };
+    crate::publish::write_atomic(
+        &out_dir.join("qa.json"),
+        &serde_json::to_vec_pretty(&report).unwrap_or_default(),
+    )?;
+    Ok(report)
+}
