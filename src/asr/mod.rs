@@ -119,7 +119,7 @@ impl Transcriber {
             path: files.config.clone(),
             msg: format!("not a Whisper config.json: {e}"),
         })?;
-        let tok = WhisperTokenizer::load(&files.tokenizer)?;
+        let tok = WhisperTokenizer::load(&files.tokenizer, cf.cfg.vocab_size)?;
         if !files.weights.is_file() {
             return Err(AsrError::Model {
                 path: files.weights.clone(),
@@ -169,6 +169,19 @@ impl Transcriber {
     /// Whether the model knows other languages than English.
     pub fn multilingual(&self) -> bool {
         self.tok.multilingual
+    }
+
+    /// Whether the model in `files` is multilingual (from its `config.json`, without loading the weights).
+    pub fn is_multilingual(files: &AsrFiles) -> Result<bool, AsrError> {
+        let text = std::fs::read_to_string(&files.config).map_err(|e| AsrError::Model {
+            path: files.config.clone(),
+            msg: e.to_string(),
+        })?;
+        let cf: ConfigFile = serde_json::from_str(&text).map_err(|e| AsrError::Model {
+            path: files.config.clone(),
+            msg: format!("not a Whisper config.json: {e}"),
+        })?;
+        Ok(cf.cfg.vocab_size >= 51_865)
     }
 
     /// Checks that the model can transcribe `lang` (a Whisper code).

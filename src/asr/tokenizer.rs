@@ -35,8 +35,9 @@ impl std::fmt::Debug for WhisperTokenizer {
 }
 
 impl WhisperTokenizer {
-    /// Reads `tokenizer.json`.
-    pub fn load(path: &Path) -> Result<Self, AsrError> {
+    /// Reads `tokenizer.json` of a model whose output layer has `model_vocab` tokens (`config.json`
+    /// `vocab_size`; `tokenizer.json` itself lists no timestamp tokens, so it cannot tell).
+    pub fn load(path: &Path, model_vocab: usize) -> Result<Self, AsrError> {
         let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| AsrError::Model {
             path: path.into(),
             msg: format!("not a readable tokenizer.json: {e}"),
@@ -58,7 +59,7 @@ impl WhisperTokenizer {
         Ok(Self {
             // as openai-whisper and faster-whisper decide it: English-only vocabularies list the language tokens
             // too, but are one token short of 51 865
-            multilingual: inner.get_vocab_size(true) >= 51_865,
+            multilingual: model_vocab >= 51_865,
             transcribe: id("<|transcribe|>"),
             translate: id("<|translate|>"),
             inner,

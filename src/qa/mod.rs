@@ -167,14 +167,16 @@ impl QaEngine {
                 let reference = score::words(&text);
                 let hyp = score::words(&score::normalise_transcript(&t.text, lang));
                 let wer = score::wer(&reference, &hyp);
+                let cer = score::cer(&reference, &hyp);
                 let seconds = audio.samples.len() as f64 / f64::from(audio.sample_rate.max(1));
                 let duration = score::judge_duration(seconds, text.chars().count(), req.params.cps);
-                let passed = wer <= self.settings.max_wer && duration == Duration::Ok && !audio.capped && !t.capped;
+                let error = score::error_rate(reference.len(), wer, cer);
+                let passed = error <= self.settings.max_wer && duration == Duration::Ok && !audio.capped && !t.capped;
                 TakeCheck {
                     take: k,
                     seed: take_seed(req.seed, k),
                     wer,
-                    cer: score::cer(&reference, &hyp),
+                    cer,
                     seconds,
                     capped: audio.capped,
                     duration,
@@ -247,10 +249,25 @@ impl Engine for QaEngine {
             }
             let reqs: Vec<SynthRequest> = pending.iter().map(|&i| self.request_for_take(&batch[i], k)).collect();
             let audios = self.inner.synthesize(&reqs)?;
-            let originals: Vec<&SynthRequest> = pending.iter().map(|&i| &batch[i]).collect();
-            let results = self.check(&originals, &audios, k)?;
+            // An engine that ignores the seed (espeak-ng) says the same again: such a take is not checked
+            // twice, and the chunk has no other take to try.
+            let (fresh, repeated): (Vec<_>, Vec<_>) = pending
+                .iter()
+                .zip(audios)
+                .partition(|(&i, a)| best[i].as_ref().is_none_or(|(b, _)| b.samples != a.samples));
+            let originals: Vec<&SynthRequest> = fresh.iter().map(|(&i, _)| &batch[i]).collect();
+            let fresh_audio: Vec<Audio> = fresh.iter().map(|(_, a)| a.clone()).collect();
+            let results = self.check(&originals, &fresh_audio, k)?;
+            for (&i, _) in &repeated {
+                // `repeated` compared with a kept take, so there is a check to repeat
+                if let Some(mut same) = checks[i].last().cloned() {
+                    same.take = k;
+                    same.seed = take_seed(batch[i].seed, k);
+                    checks[i].push(same);
+                }
+            }
             let mut still = Vec::new();
-            for ((&i, audio), c) in pending.iter().zip(audios).zip(results) {
+            for ((&i, audio), c) in fresh.into_iter().zip(results) {
                 let passed = c.passed;
                 let replace = match &best[i] {
                     None => true,

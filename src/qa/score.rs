@@ -45,6 +45,19 @@ pub fn cer(reference: &[String], hypothesis: &[String]) -> f64 {
     strsim::generic_levenshtein(&r, &h) as f64 / r.len() as f64
 }
 
+/// Chunks shorter than this many words are judged by their character error rate.
+pub const SHORT_WORDS: usize = 4;
+
+/// The error a take is judged by: the word error rate, or for chunks of fewer than [`SHORT_WORDS`] words
+/// ("said Mira.") the character error rate — there one misheard name already makes the WER 0.5–1.0.
+pub fn error_rate(reference_words: usize, wer: f64, cer: f64) -> f64 {
+    if reference_words < SHORT_WORDS {
+        cer
+    } else {
+        wer
+    }
+}
+
 /// How a take's length compares with what its text should take at the requested speaking rate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

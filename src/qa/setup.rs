@@ -147,8 +147,7 @@ pub fn resolve(
             _ => return Ok(None),
         },
     };
-    let tok = crate::asr::tokenizer::WhisperTokenizer::load(&model.files.tokenizer).map_err(|e| e.to_string())?;
-    if !tok.multilingual {
+    if !crate::asr::Transcriber::is_multilingual(&model.files).map_err(|e| e.to_string())? {
         if let Some(l) = languages.iter().find(|l| l.as_str() != "en") {
             return Err(format!(
                 "QA model `{}` is English-only and cannot check `{l}`: use a multilingual Whisper model (e.g. `qa.asr: base`)",
