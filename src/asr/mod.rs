@@ -206,6 +206,9 @@ impl Transcriber {
     /// Clips longer than 30 s are read in consecutive 30-second windows, as faster-whisper does without
     /// timestamps.
     pub fn transcribe(&mut self, clips: &[(&[f32], Option<&str>)]) -> Result<Vec<Transcript>, AsrError> {
+        if clips.is_empty() {
+            return Ok(Vec::new());
+        }
         for (_, l) in clips {
             if let Some(l) = l {
                 self.check_language(l)?;

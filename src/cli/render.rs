@@ -132,6 +132,35 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
     Ok(code)
 }
 
+fn print_qa(q: &ws_book::render::QaReport) {
+    println!(
+        "QA ({}): {} chunks checked, {} re-taken, {} flagged{}",
+        q.asr["model"].as_str().unwrap_or("?"),
+        q.checked,
+        q.retaken,
+        q.flagged,
+        if q.gate && q.flagged > 0 {
+            " — the gate is on: exit code 4"
+        } else {
+            ""
+        }
+    );
+    let mut worst: Vec<&ws_book::render::QaChunk> = q.chunks.iter().filter(|c| c.flagged || c.wer > 0.0).collect();
+    worst.sort_by(|a, b| b.flagged.cmp(&a.flagged).then(b.wer.total_cmp(&a.wer)));
+    for c in worst.iter().take(5) {
+        println!(
+            "{} chapter {} chunk {}: WER {:.2} after {} take(s); said {:?}, heard {:?}",
+            if c.flagged { "FLAGGED" } else { "worst  " },
+            c.chapter + 1,
+            c.index + 1,
+            c.wer,
+            c.takes.len(),
+            c.text.chars().take(60).collect::<String>(),
+            c.transcript.chars().take(60).collect::<String>()
+        );
+    }
+}
+
 fn print_feed(f: &ws_book::publish::feed::FeedReport) {
     println!("feed: {} ({} episodes)", f.path.display(), f.episodes);
     for m in &f.missing {
@@ -191,6 +220,9 @@ fn print_summary(s: &RenderSummary) {
                 }
             );
         }
+    }
+    if let Some(q) = &s.qa {
+        print_qa(q);
     }
     if s.complete {
         println!("complete: {} chapters, {} files", s.chapters_assembled, s.outputs.len());

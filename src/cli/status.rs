@@ -79,7 +79,7 @@ fn one(
     running: Option<&render::LockHolder>,
 ) -> anyhow::Result<(i32, serde_json::Value)> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let (info, progress, failed, workers, check) = rt.block_on(async {
+    let (info, progress, failed, workers, check, takes) = rt.block_on(async {
         let store = Store::open(db).await?;
         let info = store.render(name).await?;
         let progress = store.progress(info.id).await?;
@@ -89,9 +89,11 @@ fn one(
             true => Some(Check::run(&store, info.id, &workers).await?),
             false => None,
         };
+        let takes = store.render_takes(info.id).await?;
         store.close().await;
-        anyhow::Ok((info, progress, failed, workers, check))
+        anyhow::Ok((info, progress, failed, workers, check, takes))
     })?;
+    let qa = QaStatus::of(&takes);
     let done: u64 = progress.iter().map(|c| c.done).sum();
     let total: u64 = progress.iter().map(|c| c.total).sum();
     let audio: f64 = progress.iter().map(|c| c.audio_seconds).sum();
@@ -100,7 +102,7 @@ fn one(
     let mut v = serde_json::json!({
         "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
         "chapters": progress, "failed": failed, "workers": workers, "running": running,
-        "damaged": null, "problems": null, "unused_audio": null,
+        "damaged": null, "problems": null, "unused_audio": null, "qa": qa,
     });
     if let (Some(o), Some(serde_json::Value::Object(c))) =
         (v.as_object_mut(), check.as_ref().map(|c| serde_json::json!(c)))
@@ -140,6 +142,7 @@ fn one(
             f.error
         );
     }
+    qa.print();
     if let Some(c) = &check {
         c.print();
     }
@@ -154,6 +157,80 @@ fn one(
         print_workers(&workers, false);
     }
     Ok((code, v))
+}
+
+/// What QA recorded for a render: counts and the flagged chunks (`null` in JSON when QA never ran).
+#[derive(Debug, Serialize)]
+struct QaStatus {
+    checked: usize,
+    retaken: usize,
+    flagged: Vec<Flagged>,
+}
+
+/// A chunk whose best take still failed QA.
+#[derive(Debug, Serialize)]
+struct Flagged {
+    chapter: u32,
+    index: u32,
+    wer: f64,
+    cer: f64,
+    transcript: String,
+    takes: usize,
+}
+
+impl QaStatus {
+    fn of(takes: &[ws_book::store::ChunkTakes]) -> Option<QaStatus> {
+        if takes.is_empty() {
+            return None;
+        }
+        let flagged = takes
+            .iter()
+            .filter(|c| c.takes.iter().any(|t| t.flagged))
+            .map(|c| {
+                let t = c.takes.iter().find(|t| t.chosen).unwrap_or(&c.takes[0]);
+                Flagged {
+                    chapter: c.chapter,
+                    index: c.index,
+                    wer: t.wer,
+                    cer: t.cer,
+                    transcript: t.transcript.clone(),
+                    takes: c.takes.len(),
+                }
+            })
+            .collect();
+        Some(QaStatus {
+            checked: takes.len(),
+            retaken: takes.iter().filter(|c| c.takes.len() > 1).count(),
+            flagged,
+        })
+    }
+}
+
+trait PrintQa {
+    fn print(&self);
+}
+
+impl PrintQa for Option<QaStatus> {
+    fn print(&self) {
+        let Some(q) = self else { return };
+        println!(
+            "QA: {} chunks checked, {} re-taken, {} flagged",
+            q.checked,
+            q.retaken,
+            q.flagged.len()
+        );
+        for f in &q.flagged {
+            println!(
+                "flagged: chapter {} chunk {} (WER {:.2}, {} takes): heard {:?} — listen, then fix the text or a \
+                 pronunciation, or accept it",
+                f.chapter + 1,
+                f.index + 1,
+                f.wer,
+                f.takes,
+                f.transcript
+            );
+        }
+    }
 }
 
 /// A done chunk whose stored audio is missing or damaged.
