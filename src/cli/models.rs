@@ -220,7 +220,7 @@ fn import_files(root: &Path, out: &mut Vec<PathBuf>) {
             if name == "blobs" || name.starts_with('.') {
                 continue;
             }
-            if p.join("manifest.json").is_file() {
+            if p.join("manifest.json").is_file() || ws_book::models::asr::is_whisper_dir(&p) {
                 out.push(p);
             } else {
                 import_files(&p, out);
@@ -242,7 +242,7 @@ fn import(a: ImportArgs) -> anyhow::Result<i32> {
         if !p.exists() {
             bail!("{}: no such file or folder", p.display());
         }
-        if p.is_dir() && p.join("manifest.json").is_file() {
+        if p.is_dir() && (p.join("manifest.json").is_file() || ws_book::models::asr::is_whisper_dir(p)) {
             items.push(p.clone());
         } else if p.is_dir() {
             import_files(p, &mut items);
@@ -251,13 +251,30 @@ fn import(a: ImportArgs) -> anyhow::Result<i32> {
         }
     }
     if items.is_empty() {
-        bail!("nothing to import: no checkpoint (.model, pytorch_model.bin, embedding_model.ckpt, .safetensors) or ws-book model folder under {}", a.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        bail!("nothing to import: no checkpoint (.model, pytorch_model.bin, embedding_model.ckpt, .safetensors), Whisper folder (config.json + tokenizer.json + model.safetensors or model.bin) or ws-book model folder under {}", a.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
     }
     if a.name.is_some() && items.len() > 1 {
         bail!("--name needs exactly one model to import; found {}", items.len());
     }
     for item in items {
-        let e = if item.is_dir() {
+        let e = if item.is_dir() && !item.join("manifest.json").is_file() {
+            // a Whisper folder (Hugging Face or CTranslate2 layout), e.g. a hub-cache snapshot
+            let abs = std::fs::canonicalize(&item).unwrap_or_else(|_| item.clone());
+            let source = hub_source_of(&abs.join("config.json"))
+                .map(|s| s.split(':').next().unwrap_or(&s).to_string())
+                .unwrap_or_else(|| abs.display().to_string());
+            let dir_name = abs
+                .file_name()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let name = match (&a.name, source.starts_with('/')) {
+                (Some(n), _) => n.clone(),
+                // a hub-cache snapshot: named after its repository (`faster-whisper-base`)
+                (None, false) => ws_book::models::reference::sanitize(source.rsplit('/').next().unwrap_or(&source)),
+                (None, true) => format!("whisper-{}", ws_book::models::reference::sanitize(&dir_name)),
+            };
+            lib.convert_asr(&item, &name, &source, a.force)
+        } else if item.is_dir() {
             lib.import_converted(&item, a.force)
         } else {
             // not canonicalize(item): a hub-cache snapshot entry is a symlink into blobs/, and its name matters

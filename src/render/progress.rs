@@ -118,17 +118,17 @@ impl Progress {
     }
 
     /// The chunk counts, audio so far, engine speed and each worker's activity.
-    pub(super) fn update(&self, done: u64, total: u64, audio_s: f64, speed: f64, activities: &[String]) {
+    pub(super) fn update(&self, done: u64, total: u64, audio_s: f64, speed: f64, activities: &[String], qa: &str) {
         if let Some(bar) = &self.bar {
             bar.set_length(total);
             bar.set_position(done);
-            bar.set_message(format!("{audio_s:.0} s audio, {speed:.1}× real time"));
+            bar.set_message(format!("{audio_s:.0} s audio, {speed:.1}× real time{qa}"));
             for (s, a) in self.spinners.iter().zip(activities) {
                 s.set_message(a.clone());
             }
         } else {
             self.line(&format!(
-                "render: {done}/{total} chunks done, {audio_s:.0} s audio, {speed:.1}× real time"
+                "render: {done}/{total} chunks done, {audio_s:.0} s audio, {speed:.1}× real time{qa}"
             ));
         }
     }

@@ -128,7 +128,18 @@ impl Watch<'_> {
             .iter()
             .map(|s| s.activity.lock().map(|a| a.clone()).unwrap_or_default())
             .collect();
-        self.progress.update(done, self.total_chunks, audio, speed, &acts);
+        let (retaken, flagged) = states.iter().fold((0u64, 0u64), |(r, f), s| {
+            (
+                r + s.retaken.load(Ordering::Relaxed),
+                f + s.flagged.load(Ordering::Relaxed),
+            )
+        });
+        let qa = if retaken + flagged > 0 {
+            format!(", QA: {retaken} re-taken, {flagged} flagged")
+        } else {
+            String::new()
+        };
+        self.progress.update(done, self.total_chunks, audio, speed, &acts, &qa);
         Ok(())
     }
 }
