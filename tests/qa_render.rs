@@ -2,9 +2,11 @@
 //! `asr_support`) on espeak-ng speech: a clean render passes the draft threshold; bad first takes
 //! (`WS_BOOK_BAD_TAKES`) are replaced and the outputs are bit-identical to the clean render (espeak ignores the
 //! seed); an always-bad chunk is flagged (exit 0; exit 4 with the gate, without re-synthesis); SIGKILL during
-//! QA then resume gives the same outputs; a Polish chunk is checked in Polish.
+//! QA then resume gives the same outputs; a PostgreSQL farm with QA chooses the same takes; a Polish chunk is
+//! checked in Polish.
 
 mod asr_support;
+mod pg_support;
 mod render_support;
 
 use std::path::{Path, PathBuf};
@@ -274,4 +276,83 @@ fn a_polish_chunk_is_checked_in_polish_by_the_multilingual_model() {
     let (out, _) = p.render("tiny.en", &[], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("English-only"), "{}", stderr(&out));
+}
+
+/// (chapter, index, chosen take, its transcript) of every checked chunk.
+fn choices(report: &serde_json::Value) -> Vec<(u64, u64, u64, String)> {
+    report["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["chapter"].as_u64().unwrap(),
+                c["index"].as_u64().unwrap(),
+                c["chosen"].as_u64().unwrap(),
+                c["transcript"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_postgres_farm_with_qa_chooses_the_same_takes() {
+    let (clean_p, _) = clean();
+    let server = pg_support::PgServer::start();
+    let url = server.fresh_db();
+    let p = QaProject::new(STORY, "");
+    let env = [
+        (ws_book::qa::BAD_TAKES_ENV, "window"),
+        (ws_book::engine::CHUNK_DELAY_ENV, "200"),
+    ];
+    let mut render = p.render_cmd("tiny.en", &["--db", &url]);
+    render.envs(env);
+    let render = render
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = asr_support::ct2_dir("tiny.en").display().to_string();
+    let rt = pg_support::runtime();
+    wait_until("the render queues its chunks", || {
+        pg_support::states(&rt, &url).is_some()
+    });
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            p.cmd(&[
+                "worker",
+                "--db",
+                &url,
+                "--engine",
+                "espeak",
+                "--qa-model",
+                &dir,
+                "--json",
+            ])
+            .envs(env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    let out = render.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut standalone = 0;
+    for w in workers {
+        let o = w.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        standalone += r["done"].as_u64().unwrap();
+    }
+    let farm = choices(&p.qa_json());
+    let mut want = choices(&clean_p.qa_json());
+    for c in &mut want {
+        if farm.iter().any(|f| (f.0, f.1) == (c.0, c.1) && f.2 == 1) {
+            c.2 = 1; // the bad first take of the `window` chunk, replaced by take 1
+        }
+    }
+    assert_eq!(farm, want, "standalone workers did {standalone} chunks");
+    assert_eq!(farm.iter().filter(|c| c.2 == 1).count(), 1);
+    assert_eq!(outputs(&p.path("out")), outputs(&clean_p.path("out")));
 }
