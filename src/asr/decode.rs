@@ -47,6 +47,7 @@ fn mask(vocab: usize, ids: &[u32]) -> Vec<f32> {
 /// Greedy-decodes `prompts` (one per row of `audio`, all the same length) against the encoder output.
 pub fn greedy(
     model: &mut Whisper,
+    embed: &Tensor,
     audio: &Tensor,
     prompts: &[Vec<u32>],
     eot: u32,
@@ -74,7 +75,9 @@ pub fn greedy(
         let toks = Tensor::from_vec(flat, (rows, len), device)?;
         let hidden = model.decoder.forward(&toks, audio, step == 0)?;
         let last = hidden.i((.., len - 1..len, ..))?;
-        let logits = model.decoder.final_linear(&last)?.squeeze(1)?.to_dtype(DType::F32)?;
+        // the tied output layer as `hidden · Eᵀ` on a transposed view (candle's `final_linear` broadcasts the
+        // embedding per row and copies it into a contiguous transpose at every step)
+        let logits = last.squeeze(1)?.matmul(&embed.t()?)?.to_dtype(DType::F32)?;
         let logits = logits.broadcast_add(if step == 0 { &first } else { &always })?;
         let best = argmax_rows(&logits)?;
         for (r, seq) in seqs.iter_mut().enumerate() {

@@ -86,6 +86,8 @@ pub struct Transcript {
 /// A loaded Whisper model, ready to transcribe 16 kHz mono audio.
 pub struct Transcriber {
     model: Whisper,
+    /// The token embedding (the tied output layer), `[vocab][d_model]`.
+    embed: Tensor,
     tok: WhisperTokenizer,
     mel: mel::LogMel,
     device: Device,
@@ -134,6 +136,12 @@ impl Transcriber {
                     msg: format!("not a safetensors file: {e}"),
                 })?;
         let cfg = cf.cfg.clone();
+        let embed = vb
+            .get((cfg.vocab_size, cfg.d_model), "model.decoder.embed_tokens.weight")
+            .map_err(|e| AsrError::Model {
+                path: files.weights.clone(),
+                msg: format!("no token embedding matching its config.json: {e}"),
+            })?;
         let model = Whisper::load(&vb, cfg.clone()).map_err(|e| AsrError::Model {
             path: files.weights.clone(),
             msg: format!("not a Whisper model matching its config.json: {e}"),
@@ -160,6 +168,7 @@ impl Transcriber {
         Ok(Self {
             mel: mel::LogMel::new(cfg.num_mel_bins),
             model,
+            embed,
             tok,
             device: device.clone(),
             suppress: decode::Suppress { always, begin },
@@ -236,6 +245,7 @@ impl Transcriber {
             .collect();
         let d = decode::greedy(
             &mut self.model,
+            &self.embed,
             &audio,
             &prompts,
             self.tok.eot,
