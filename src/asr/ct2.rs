@@ -338,10 +338,9 @@ pub fn convert(m: &Ct2Model, ct2_config: &serde_json::Value) -> Result<Converted
         m.tensor("decoder/embeddings/weight")?,
     );
     let dims = |n: &str| -> Result<Vec<usize>, AsrError> {
-        Ok(out
-            .get(n)
+        out.get(n)
             .map(|t| t.dims().to_vec())
-            .ok_or_else(|| m.err(format!("no {n}")))?)
+            .ok_or_else(|| m.err(format!("no {n}")))
     };
     let conv1 = dims("model.encoder.conv1.weight")?;
     let emb = dims("model.decoder.embed_tokens.weight")?;
