@@ -1,0 +1,45 @@
+//! Which matcher runs where: the order decides ambiguities (a time before a decimal, a date before a
+//! fraction, a telephone number before a range).
+
+use super::engine::{is_digit_at, ch, Cx, Hit};
+use super::{dates, digits, quantities, words};
+
+/// The verbalisable token starting at byte `i` (a word start), if any.
+pub(super) fn at(cx: &Cx, i: usize, c: char) -> Option<Hit> {
+    if c.is_ascii_digit() {
+        return number(cx, i);
+    }
+    if c.is_alphabetic() {
+        return words::electronic(cx, i)
+            .or_else(|| quantities::money_code_before(cx, i))
+            .or_else(|| words::abbreviation(cx, i))
+            .or_else(|| dates::month_first(cx, i))
+            .or_else(|| words::roman(cx, i))
+            .or_else(|| digits::serial(cx, i));
+    }
+    match c {
+        '-' | '−' if is_digit_at(cx.t, i + c.len_utf8()) => digits::negative(cx, i, c.len_utf8()),
+        '+' if is_digit_at(cx.t, i + 1) => digits::telephone(cx, i),
+        '(' if is_digit_at(cx.t, i + 1) => digits::telephone(cx, i),
+        '\'' | '’' if is_digit_at(cx.t, i + c.len_utf8()) => dates::decade(cx, i),
+        '@' | '#' if ch(cx.t, i + 1).is_some_and(char::is_alphanumeric) => words::handle(cx, i),
+        '&' => words::ampersand(cx, i),
+        '½' | '¼' | '¾' | '⅓' | '⅔' | '⅕' | '⅖' | '⅛' => quantities::vulgar(cx, i, c),
+        _ => quantities::money_before(cx, i).or_else(|| words::abbreviation(cx, i)),
+    }
+}
+
+/// Matchers for a token that starts with a digit, most specific first.
+pub(super) fn number(cx: &Cx, i: usize) -> Option<Hit> {
+    dates::time(cx, i)
+        .or_else(|| dates::numeric_date(cx, i))
+        .or_else(|| digits::grouped_digits(cx, i))
+        .or_else(|| dates::day_first(cx, i))
+        .or_else(|| dates::decade(cx, i))
+        .or_else(|| quantities::range(cx, i))
+        .or_else(|| quantities::fraction(cx, i))
+        .or_else(|| digits::ordinal(cx, i))
+        .or_else(|| quantities::money_after(cx, i))
+        .or_else(|| quantities::measure(cx, i))
+        .or_else(|| digits::plain(cx, i))
+}

@@ -1,0 +1,201 @@
+//! Italian rules (tables only).
+
+use super::numbers::{
+    Gender::{F, M},
+    L,
+};
+use super::rules::{ab, abw, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
+
+const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
+    Unit {
+        sym,
+        noun: n2(one, plural, M),
+        ci: false,
+    }
+}
+
+const fn uf(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
+    Unit {
+        sym,
+        noun: n2(one, plural, F),
+        ci: false,
+    }
+}
+
+const UNITS: &[Unit] = &[
+    u("km/h", "chilometro orario", "chilometri orari"),
+    u("km/s", "chilometro per secondo", "chilometri per secondo"),
+    u("km²", "chilometro quadrato", "chilometri quadrati"),
+    u("m²", "metro quadrato", "metri quadrati"),
+    u("m³", "metro cubo", "metri cubi"),
+    u("km", "chilometro", "chilometri"),
+    u("kg", "chilogrammo", "chilogrammi"),
+    u("mg", "milligrammo", "milligrammi"),
+    u("mm", "millimetro", "millimetri"),
+    u("cm", "centimetro", "centimetri"),
+    u("ml", "millilitro", "millilitri"),
+    u("m", "metro", "metri"),
+    u("g", "grammo", "grammi"),
+    u("l", "litro", "litri"),
+    uf("t", "tonnellata", "tonnellate"),
+    u("ha", "ettaro", "ettari"),
+    uf("h", "ora", "ore"),
+    u("min", "minuto", "minuti"),
+    u("s", "secondo", "secondi"),
+    u("d", "giorno", "giorni"),
+    u("A", "ampere", "ampere"),
+    u("°C", "grado Celsius", "gradi Celsius"),
+    u("°F", "grado Fahrenheit", "gradi Fahrenheit"),
+    u("kWh", "chilowattora", "chilowattora"),
+    u("kW", "chilowatt", "chilowatt"),
+    u("W", "watt", "watt"),
+    u("V", "volt", "volt"),
+];
+
+const fn cur(syms: &'static [&'static str], major: Noun, minor: Noun) -> Currency {
+    Currency {
+        syms,
+        major,
+        minor,
+        minor_bare: false,
+    }
+}
+
+const CURRENCIES: &[Currency] = &[
+    cur(&["€", "eur", "EUR"], n2("euro", "euro", M), n2("centesimo", "centesimi", M)),
+    cur(&["$", "USD"], n2("dollaro", "dollari", M), n2("centesimo", "centesimi", M)),
+    cur(&["£", "GBP"], n2("sterlina", "sterline", F), n2("penny", "penny", M)),
+    cur(&["₽", "RUB"], n2("rublo", "rubli", M), n2("copeca", "copeche", F)),
+    cur(&["CHF"], n2("franco svizzero", "franchi svizzeri", M), n2("centesimo", "centesimi", M)),
+    cur(&["¥", "JPY"], n2("yen", "yen", M), n2("sen", "sen", M)),
+    cur(&["zł", "PLN"], n2("zloty", "zloty", M), n2("grosz", "groszy", M)),
+];
+
+const ABBREVS: &[Abbr] = &[
+    ab("sig.", "signor"),
+    ab("Sig.", "signor"),
+    ab("sig.ra", "signora"),
+    ab("Sig.ra", "signora"),
+    ab("sig.na", "signorina"),
+    ab("Sig.na", "signorina"),
+    ab("dott.", "dottor"),
+    ab("Dott.", "dottor"),
+    ab("dott.ssa", "dottoressa"),
+    ab("Dott.ssa", "dottoressa"),
+    ab("prof.", "professor"),
+    ab("Prof.", "professor"),
+    ab("prof.ssa", "professoressa"),
+    ab("avv.", "avvocato"),
+    ab("Avv.", "avvocato"),
+    ab("ing.", "ingegner"),
+    ab("Ing.", "ingegner"),
+    ab("p.za", "piazza"),
+    ab("P.za", "piazza"),
+    ab("dip.", "dipartimento"),
+    ab("ecc.", "eccetera"),
+    ab("etc.", "eccetera"),
+    abw("pag.", "pagina", BeforeNumber),
+    abw("n.", "numero", BeforeNumber),
+    abw("S.", "San", BeforeName),
+    ab("es.", "esempio"),
+    ab("a.C.", "avanti Cristo"),
+    ab("d.C.", "dopo Cristo"),
+];
+
+const MONTH_WORDS: &[(&str, u8)] = &[
+    ("gennaio", 1),
+    ("gen", 1),
+    ("febbraio", 2),
+    ("feb", 2),
+    ("marzo", 3),
+    ("mar", 3),
+    ("aprile", 4),
+    ("apr", 4),
+    ("maggio", 5),
+    ("mag", 5),
+    ("giugno", 6),
+    ("giu", 6),
+    ("luglio", 7),
+    ("lug", 7),
+    ("agosto", 8),
+    ("ago", 8),
+    ("settembre", 9),
+    ("set", 9),
+    ("ottobre", 10),
+    ("ott", 10),
+    ("novembre", 11),
+    ("nov", 11),
+    ("dicembre", 12),
+    ("dic", 12),
+];
+
+/// Italian rules.
+pub static RULES: Rules = Rules {
+    code: "it",
+    lang: L::It,
+    decimal: ',',
+    group: &['.', ' ', '\u{a0}', '\u{202f}'],
+    months: [
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ],
+    month_words: MONTH_WORDS,
+    day_first: true,
+    units: UNITS,
+    currencies: CURRENCIES,
+    abbrevs: ABBREVS,
+    scales: &[
+        ("milioni", n2("milioni", "milioni", M)),
+        ("milione", n2("milione", "milione", M)),
+        ("miliardi", n2("miliardi", "miliardi", M)),
+        ("miliardo", n2("miliardo", "miliardo", M)),
+        ("mila", n2("mila", "mila", M)),
+    ],
+    heading_words: &["capitolo", "parte", "libro", "tomo", "atto", "scena", "guerra", "volume"],
+    century_words: &["secolo", "secoli"],
+    century_cardinal: false,
+    regnal_cardinal_above: u64::MAX,
+    ordinal_suffixes: &[("º", M), ("ª", F), ("°", M), ("o", M), ("a", F)],
+    ordinal_nouns: &[],
+    case_words: &[],
+    feminine: &[],
+    w: Words {
+        point: "virgola",
+        minus: "meno",
+        plus: "più",
+        to: "a",
+        from: "da",
+        percent: n2("percento", "percento", M),
+        degree: n2("grado", "gradi", M),
+        arcmin: n2("primo", "primi", M),
+        arcsec: n2("secondo", "secondi", M),
+        hour: n2("ora", "ore", F),
+        minute: n2("minuto", "minuti", M),
+        second: n2("secondo", "secondi", M),
+        and: "e",
+        per: "per",
+        dot: "punto",
+        at: "chiocciola",
+        slash: "slash",
+        colon: "due punti",
+        dash: "trattino",
+        underscore: "trattino basso",
+        amp: "e commerciale",
+        hash: "cancelletto",
+        regnal_the: "",
+        compass: ["nord", "sud", "est", "ovest"],
+    },
+    spell: Spell::All(&["com", "edu", "gov", "nvidia", "html", "it", "us", "gmail"]),
+    am_pm: ["di mattina", "di pomeriggio"],
+    oclock: "",
+};

@@ -1,0 +1,301 @@
+//! Word-like tokens: abbreviations, Roman numerals (regnal names, headings, centuries), URLs, e-mail
+//! addresses, @handles and hashtags, and `&`.
+
+use super::engine::{
+    capitalise, ch, governed_case, is_digit_at, letters_end, prev_ch, prev_word, prev_word_raw, say_digits,
+    spaces_end, Cx, Hit,
+};
+use super::numbers::{self, Case, Form, Gender, L};
+use super::rules::{Spell, When};
+use super::Class;
+
+/// An abbreviation from the language's table, in its context; Polish forms chosen by the governing case.
+pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    let rest = &t[i..];
+    let mut best: Option<(&super::rules::Abbr, usize)> = None;
+    for a in cx.r.abbrevs {
+        if !rest.starts_with(a.written) {
+            continue;
+        }
+        let end = i + a.written.len();
+        if ch(t, end).is_some_and(char::is_alphanumeric) || best.is_some_and(|(b, _)| b.written.len() >= a.written.len()) {
+            continue;
+        }
+        // Without a dot, the word must not be followed by one either ("nr" but not "nr." unless listed).
+        let k = spaces_end(t, end);
+        let ok = match a.when {
+            When::Any => true,
+            When::BeforeNumber => is_digit_at(t, k) && k > end || (k == end && is_digit_at(t, k) && a.written.ends_with('.')),
+            When::BeforeName => k > end && ch(t, k).is_some_and(char::is_uppercase),
+            When::AfterNumber => prev_ch(t, i) == Some(' ') && {
+                let head = t[..i].trim_end();
+                head.ends_with(|c: char| c.is_ascii_digit()) || head.ends_with(|c: char| "IVXLCDM".contains(c))
+            },
+            When::AfterName => {
+                let p = prev_word_raw(t, i);
+                p.starts_with(|c: char| c.is_uppercase()) && p.chars().count() > 1
+            }
+        };
+        if ok {
+            best = Some((a, end));
+        }
+    }
+    let (a, end) = best?;
+    let forms: Vec<&str> = a.spoken.split('|').collect();
+    let spoken = if forms.len() > 1 {
+        let k = match governed_case(cx, i) {
+            Some(Case::Gen) => 1,
+            Some(Case::Loc) => 2,
+            _ => 0,
+        };
+        forms[k.min(forms.len() - 1)]
+    } else {
+        forms[0]
+    };
+    // At the very end of the text the abbreviation's dot is also the full stop: keep one.
+    let at_end = a.written.ends_with('.') && t[end..].trim_start_matches([' ', '"', '”', '»', ')', '’']).is_empty();
+    let spoken = if at_end { format!("{spoken}.") } else { spoken.to_string() };
+    Hit::new(end, Class::Abbreviation, spoken)
+}
+
+/// The value of a Roman numeral written canonically (`IIII` and `IC` are refused).
+pub(super) fn roman_value(s: &str) -> Option<u64> {
+    let val = |c: char| match c.to_ascii_uppercase() {
+        'I' => Some(1),
+        'V' => Some(5),
+        'X' => Some(10),
+        'L' => Some(50),
+        'C' => Some(100),
+        'D' => Some(500),
+        'M' => Some(1000),
+        _ => None,
+    };
+    let vs: Vec<i64> = s.chars().map(val).collect::<Option<_>>()?;
+    let mut n = 0i64;
+    for (k, &v) in vs.iter().enumerate() {
+        if vs.get(k + 1).is_some_and(|&next| next > v) {
+            n -= v;
+        } else {
+            n += v;
+        }
+    }
+    let n = u64::try_from(n).ok()?;
+    (n > 0 && n < 4000 && to_roman(n).eq_ignore_ascii_case(s)).then_some(n)
+}
+
+fn to_roman(mut n: u64) -> String {
+    const T: [(u64, &str); 13] = [
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ];
+    let mut s = String::new();
+    for (v, r) in T {
+        while n >= v {
+            s.push_str(r);
+            n -= v;
+        }
+    }
+    s
+}
+
+/// Roman numerals in context: "Chapter IV" (cardinal), "Henry VIII" (regnal ordinal), "XIX wieku" /
+/// "siglo XIX" / "XIXe siècle" (century).
+pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    let e = letters_end(t, i);
+    let tok = &t[i..e];
+    let l = cx.l();
+    let prev = prev_word(t, i);
+    let upper = tok.chars().all(|c| c.is_ascii_uppercase());
+    let century_before = cx.r.century_words.contains(&prev.as_str());
+    // French "XIXe", "Ier": a suffix on the numeral.
+    let (num, suffix) = match l {
+        L::Fr => tok.strip_suffix("er").or_else(|| tok.strip_suffix('e')).map_or((tok, ""), |s| (s, "e")),
+        _ => (tok, ""),
+    };
+    if !(upper || century_before && num.chars().all(|c| "ivxlcdm".contains(c))) && suffix.is_empty() {
+        return None;
+    }
+    let v = roman_value(num)?;
+    let mut end = e;
+    if l == L::De && ch(t, end) == Some('.') {
+        end += 1;
+    }
+    let (nws, nwe, next) = super::engine::next_word(t, end);
+    let next_l = next.to_lowercase();
+    let next_full = if ch(t, nwe) == Some('.') { format!("{next_l}.") } else { next_l.clone() };
+    let century_after = nws > end && (cx.r.century_words.contains(&next_l.as_str()) || cx.r.century_words.contains(&next_full.as_str()));
+    if century_before || century_after {
+        let s = if cx.r.century_cardinal {
+            numbers::cardinal(l, v, Form::default())
+        } else {
+            let case = match (governed_case(cx, i), next_full.as_str()) {
+                (Some(c @ (Case::Loc | Case::Gen | Case::Ins)), _) => c,
+                (_, "wieku" | "w." | "stulecia") => Case::Gen,
+                _ => Case::Nom,
+            };
+            numbers::ordinal(l, v, Form::new(if l == L::Pl && next_l.starts_with("stuleci") { Gender::N } else { Gender::M }, case))
+        };
+        return Hit::new(end, Class::Roman, s);
+    }
+    if cx.r.heading_words.contains(&prev.as_str()) {
+        return Hit::new(end, Class::Roman, numbers::cardinal(l, v, Form::default()));
+    }
+    // Regnal: after a capitalised name; a single letter only after a heading word (so "I" stays "I").
+    let name = prev_word_raw(t, i);
+    let regnal = tok.len() >= 2 && v <= 39 && name.chars().count() >= 2 && name.starts_with(|c: char| c.is_uppercase()) && !name.chars().all(|c| c.is_uppercase());
+    if !regnal && suffix.is_empty() {
+        return None;
+    }
+    let g = if matches!(l, L::Pl | L::Es | L::It) && name.ends_with('a') { Gender::F } else { Gender::M };
+    let s = if v > cx.r.regnal_cardinal_above {
+        numbers::cardinal(l, v, Form::default())
+    } else {
+        let case = if l == L::De { Case::Weak } else { Case::Nom };
+        numbers::ordinal(l, v, Form::new(g, case))
+    };
+    let s = match cx.r.w.regnal_the {
+        "" => s,
+        the => format!("{the} {}", capitalise(&s)),
+    };
+    Hit::new(end, Class::Roman, s)
+}
+
+/// Reads one piece of an address: a word, a spelled word, or digits.
+fn say_piece(cx: &Cx, w: &str, out: &mut Vec<String>) {
+    let l = cx.l();
+    let mut j = 0;
+    while j < w.len() {
+        let c = w[j..].chars().next().unwrap_or(' ');
+        if c.is_ascii_digit() {
+            let e = j + w[j..].bytes().take_while(u8::is_ascii_digit).count();
+            out.push(say_digits(l, &w[j..e]));
+            j = e;
+        } else {
+            let e = j + w[j..].char_indices().find(|(_, c)| c.is_ascii_digit()).map_or(w.len() - j, |(k, _)| k);
+            let word = &w[j..e];
+            let lw = word.to_lowercase();
+            let spell = match cx.r.spell {
+                Spell::Never => lw == "www",
+                Spell::Short(keep) => !keep.contains(&lw.as_str()) && (word.chars().count() <= 3 || !word.chars().any(|c| "aeiouyäöü".contains(c))),
+                Spell::All(keep) => !keep.contains(&lw.as_str()),
+            };
+            if spell {
+                out.push(word.chars().map(String::from).collect::<Vec<_>>().join(" "));
+            } else {
+                out.push(word.to_string());
+            }
+            j = e;
+        }
+    }
+}
+
+/// Symbols inside addresses.
+fn say_symbol(cx: &Cx, c: char) -> Option<&'static str> {
+    let w = &cx.r.w;
+    Some(match c {
+        '.' => w.dot,
+        '@' => w.at,
+        '/' => w.slash,
+        ':' => w.colon,
+        '-' => w.dash,
+        '_' => w.underscore,
+        '&' => w.amp,
+        '#' => w.hash,
+        '+' => w.plus,
+        _ => return None,
+    })
+}
+
+const TLDS: &[&str] = &[
+    "com", "org", "net", "edu", "gov", "io", "pl", "de", "fr", "es", "it", "uk", "eu", "info", "co", "us", "ru", "ch",
+    "at", "be", "nl", "sm", "me", "mx", "tv", "biz",
+];
+
+/// URLs (`https://…`, `www.…`), e-mail addresses and bare domains (`example.com`).
+pub(super) fn electronic(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    let tok_end = i + t[i..].find(char::is_whitespace).unwrap_or(t.len() - i);
+    let mut end = tok_end;
+    while end > i && t[..end].ends_with(['.', ',', ';', ':', '!', '?', ')', '"', '\'', '”', '»']) {
+        end -= t[..end].chars().next_back().map_or(1, char::len_utf8);
+    }
+    let tok = &t[i..end];
+    let lower = tok.to_ascii_lowercase();
+    let url = ["http://", "https://", "ftp://", "file://"].iter().any(|p| lower.starts_with(p)) || lower.starts_with("www.");
+    let email = tok.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    let domain = !url && !email && {
+        let host = tok.split('/').next().unwrap_or("");
+        let labels: Vec<&str> = host.split('.').collect();
+        labels.len() >= 2
+            && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            && TLDS.contains(&labels[labels.len() - 1].to_ascii_lowercase().as_str())
+            && labels[0].chars().count() >= 2
+    };
+    if !(url || email || domain) {
+        return None;
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut piece = String::new();
+    for c in tok.chars() {
+        if c.is_alphanumeric() {
+            piece.push(c);
+            continue;
+        }
+        if !piece.is_empty() {
+            say_piece(cx, &piece, &mut out);
+            piece.clear();
+        }
+        match say_symbol(cx, c) {
+            Some(w) => out.push(w.to_string()),
+            None => out.push(c.to_string()),
+        }
+    }
+    if !piece.is_empty() {
+        say_piece(cx, &piece, &mut out);
+    }
+    Hit::new(end, Class::Electronic, out.join(" "))
+}
+
+/// "@jensen" → "at jensen", "#tag" → "hash tag".
+pub(super) fn handle(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    let c = ch(t, i)?;
+    let mut e = i + 1;
+    while let Some(d) = ch(t, e) {
+        if d.is_alphanumeric() || d == '_' || (d == '.' && ch(t, e + 1).is_some_and(char::is_alphanumeric)) {
+            e += d.len_utf8();
+        } else {
+            break;
+        }
+    }
+    let mut out = vec![say_symbol(cx, c)?.to_string()];
+    for (k, part) in t[i + 1..e].split('.').enumerate() {
+        if k > 0 {
+            out.push(cx.r.w.dot.to_string());
+        }
+        say_piece(cx, part, &mut out);
+    }
+    Hit::new(e, Class::Electronic, out.join(" "))
+}
+
+/// "&" between words → "and".
+pub(super) fn ampersand(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    if ch(t, i + 1).is_some_and(|c| c.is_whitespace()) && prev_ch(t, i).is_some_and(char::is_whitespace) {
+        return Hit::new(i + 1, Class::Symbol, cx.r.w.amp);
+    }
+    None
+}
