@@ -15,7 +15,11 @@ pub(super) fn at(cx: &Cx, i: usize, c: char) -> Option<Hit> {
             .or_else(|| words::abbreviation(cx, i))
             .or_else(|| dates::month_first(cx, i))
             .or_else(|| words::roman(cx, i))
+            .or_else(|| words::slash_words(cx, i))
             .or_else(|| digits::serial(cx, i));
+    }
+    if c == cx.r.decimal && is_digit_at(cx.t, i + 1) && !super::engine::prev_ch(cx.t, i).is_some_and(|p| p.is_ascii_digit()) {
+        return number(cx, i);
     }
     match c {
         '-' | '−' if is_digit_at(cx.t, i + c.len_utf8()) => digits::negative(cx, i, c.len_utf8()),

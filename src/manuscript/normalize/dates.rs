@@ -7,7 +7,7 @@ use super::numbers::{self, Case, Form, Gender, L};
 use super::Class;
 
 /// A month word at `i` (with an optional abbreviation dot): its number and end.
-fn month_at(cx: &Cx, i: usize) -> Option<(u8, usize)> {
+fn month_at(cx: &Cx, i: usize, after_number: bool) -> Option<(u8, usize)> {
     let e = letters_end(cx.t, i);
     if e == i {
         return None;
@@ -16,7 +16,7 @@ fn month_at(cx: &Cx, i: usize) -> Option<(u8, usize)> {
     let lw = w.to_lowercase();
     let &(_, m) = cx.r.month_words.iter().find(|(n, _)| *n == lw)?;
     // English "may"/"march" are also words: only capitalised as months.
-    if cx.l() == L::En && (lw == "may" || lw == "march" || lw == "mar") && w.starts_with(|c: char| c.is_lowercase()) {
+    if cx.l() == L::En && !after_number && (lw == "may" || lw == "march" || lw == "mar") && w.starts_with(|c: char| c.is_lowercase()) {
         return None;
     }
     let full = cx.r.months[m as usize - 1].to_lowercase() == lw || lw.chars().count() > 4;
@@ -125,17 +125,20 @@ pub(super) fn day_first(cx: &Cx, i: usize) -> Option<Hit> {
     if cx.l() == L::Es && t[k..].starts_with("de ") {
         k += 3;
     }
-    let (m, me) = month_at(cx, k)?;
+    let (m, me) = month_at(cx, k, true)?;
     let year = year_after(cx, me);
     let end = year.map_or(me, |(_, ye, _)| ye);
-    let spoken = say_date(cx, i, Some(d), m, year.map(|(y, _, c)| (y, c)), true);
+    let mut spoken = say_date(cx, i, Some(d), m, year.map(|(y, _, c)| (y, c)), true);
+    if cx.l() == L::En && prev_word(cx.t, i) == "the" {
+        spoken = spoken.trim_start_matches("the ").to_string();
+    }
     Hit::new(end, Class::Date, spoken)
 }
 
 /// "July 4, 1776", "Jan. 15 2020", "abril 30", "junio 11 2000", "Oktober 2003".
 pub(super) fn month_first(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
-    let (m, me) = month_at(cx, i)?;
+    let (m, me) = month_at(cx, i, false)?;
     let k = spaces_end(t, me);
     let k = if k == me && ch(t, me) == Some('-') { me + 1 } else { k };
     if !is_digit_at(t, k) {
@@ -239,7 +242,7 @@ pub(super) fn numeric_date(cx: &Cx, i: usize) -> Option<Hit> {
         return None;
     }
     let dmy = cx.l() == L::En && d.is_some() && a.len() <= 2 && num(a)? > 12;
-    let year = y.map(|y| if c.is_some_and(|c| c.len() == 2) { (y, "two") } else { (y, "") });
+    let year = y.map(|y| if a.len() != 4 && c.is_some_and(|c| c.len() == 2) { (y, "two") } else { (y, "") });
     let mut spoken = say_date(cx, i, d, m as u8, year.map(|(y, _)| (y, "")), dmy);
     if let Some((y, "two")) = year {
         // 11/17/05: the year as written, two digits.

@@ -242,6 +242,8 @@ pub static RULES: Rules = Rules {
         compass: ["Nord", "Süd", "Ost", "West"],
     },
     spell: Spell::Short(&["com", "edu", "net", "org", "de"]),
+    symbols: &[('$', "Dollar"), ('€', "Euro"), ('£', "Pfund"), ('%', "Prozent"), ('#', "Raute"), ('+', "plus"), ('=', "gleich"), ('@', "at"), ('&', "und"), ('°', "Grad")],
+    slash_pairs: &["und/oder"],
     am_pm: ["a m", "p m"],
     oclock: "Uhr",
 };

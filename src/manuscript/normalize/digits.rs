@@ -114,7 +114,7 @@ pub(super) fn telephone(cx: &Cx, i: usize) -> Option<Hit> {
         parts.push(say_digits(l, &t[s..e]));
         digits_total += e - s;
         j = if close { e + 1 } else { e };
-        if !matches!(ch(t, j), Some('-' | ' ' | '.' | '(')) {
+        if !matches!(ch(t, j), Some('-' | ' ' | '.' | '(')) && !(close && is_digit_at(t, j)) {
             break;
         }
         if ch(t, j) == Some(' ') && !(is_digit_at(t, j + 1) || ch(t, j + 1) == Some('(')) {
@@ -228,6 +228,11 @@ pub(super) fn plain(cx: &Cx, i: usize) -> Option<Hit> {
     let n = parse_num(cx, i)?;
     let after = ch(t, n.end);
     if after.is_some_and(char::is_alphabetic) {
+        if n.frac.is_some() {
+            let e = super::engine::letters_end(t, n.end);
+            let spoken = format!("{} {}", say_num(cx, &n, Form::default()), &t[n.end..e]);
+            return Hit::new(e, Class::Serial, spoken);
+        }
         return serial(cx, i);
     }
     if after == Some('.') && is_digit_at(t, n.end + 1) || after == Some(',') && is_digit_at(t, n.end + 1) && l == L::En && !n.grouped && n.frac.is_none() && n.int.len() > 3 {

@@ -46,22 +46,52 @@ pub(super) fn scan(t: &str, r: &'static Rules) -> Vec<Span> {
         let Some(c) = ch(t, i) else { break };
         let word_start = prev_ch(t, i).is_none_or(|p| !p.is_alphanumeric());
         if word_start {
-            if let Some(h) = super::classes::at(&cx, i, c) {
-                if h.end > i {
-                    out.push(Span {
-                        start: i,
-                        end: h.end,
-                        class: h.class,
-                        spoken: h.spoken,
-                    });
-                    i = h.end;
-                    continue;
-                }
+            if let Some(h) = super::classes::at(&cx, i, c).filter(|h| h.end > i) {
+                let h = join_range(&cx, h);
+                out.push(Span {
+                    start: i,
+                    end: h.end,
+                    class: h.class,
+                    spoken: h.spoken,
+                });
+                i = h.end;
+                continue;
             }
+        }
+        if let Some(&(_, w)) = r.symbols.iter().find(|(s, _)| *s == c) {
+            let lead = if prev_ch(t, i).is_some_and(|p| !p.is_whitespace()) { " " } else { "" };
+            let end = i + c.len_utf8();
+            let trail = if ch(t, end).is_some_and(char::is_alphanumeric) { " " } else { "" };
+            out.push(Span {
+                start: i,
+                end,
+                class: Class::Symbol,
+                spoken: format!("{lead}{w}{trail}"),
+            });
+            i = end;
+            continue;
         }
         i = if c.is_alphanumeric() { alnum_end(t, i) } else { i + c.len_utf8() };
     }
     out
+}
+
+/// "2pm-5pm", "1960s-80s": two times or decades joined by a dash are a range.
+fn join_range(cx: &Cx, h: Hit) -> Hit {
+    if !matches!(h.class, Class::Time | Class::Decade) {
+        return h;
+    }
+    let j = spaces_end(cx.t, h.end);
+    let Some(d) = ch(cx.t, j).filter(|d| matches!(d, '-' | '–')) else { return h };
+    let k = spaces_end(cx.t, j + d.len_utf8());
+    match ch(cx.t, k).and_then(|c| super::classes::at(cx, k, c)) {
+        Some(h2) if h2.class == h.class => Hit {
+            end: h2.end,
+            class: Class::Range,
+            spoken: format!("{} {} {}", h.spoken, cx.r.w.to, h2.spoken),
+        },
+        _ => h,
+    }
 }
 
 /// The char at byte `i`.

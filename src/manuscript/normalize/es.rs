@@ -243,6 +243,8 @@ pub static RULES: Rules = Rules {
         compass: ["norte", "sur", "este", "oeste"],
     },
     spell: Spell::All(&["com", "net", "gmail", "nvidia", "hotmail", "yahoo", "outlook", "google"]),
+    symbols: &[('$', "dólar"), ('€', "euro"), ('£', "libra"), ('%', "por ciento"), ('#', "almohadilla"), ('+', "más"), ('=', "igual a"), ('@', "arroba"), ('&', "y"), ('°', "grados")],
+    slash_pairs: &["y/o"],
     am_pm: ["de la mañana", "de la tarde"],
     oclock: "",
 };

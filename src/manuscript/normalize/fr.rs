@@ -194,6 +194,8 @@ pub static RULES: Rules = Rules {
         compass: ["nord", "sud", "est", "ouest"],
     },
     spell: Spell::Never,
+    symbols: &[('$', "dollar"), ('€', "euro"), ('£', "livre"), ('%', "pour cent"), ('#', "dièse"), ('+', "plus"), ('=', "égale"), ('@', "arobase"), ('&', "et"), ('°', "degrés")],
+    slash_pairs: &["et/ou"],
     am_pm: ["du matin", "de l'après-midi"],
     oclock: "heures",
 };

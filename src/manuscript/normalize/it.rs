@@ -196,6 +196,8 @@ pub static RULES: Rules = Rules {
         compass: ["nord", "sud", "est", "ovest"],
     },
     spell: Spell::All(&["com", "edu", "gov", "nvidia", "html", "it", "us", "gmail"]),
+    symbols: &[('$', "dollaro"), ('€', "euro"), ('£', "sterlina"), ('%', "percento"), ('#', "cancelletto"), ('+', "più"), ('=', "uguale"), ('@', "chiocciola"), ('&', "e"), ('°', "gradi")],
+    slash_pairs: &["e/o"],
     am_pm: ["di mattina", "di pomeriggio"],
     oclock: "",
 };

@@ -209,14 +209,18 @@ pub mod en {
         }
     }
 
-    /// Cardinal in num2words' style: 1001 → "one thousand and one", 1200 → "one thousand two hundred".
+    /// Cardinal in the British style NeMo's suite uses: "and" inside the last group of three
+    /// ("one hundred and twenty-three", "eighteen thousand and eighty-one"), none elsewhere
+    /// ("one hundred twenty-three thousand", "one hundred twenty-three million twelve").
     pub fn cardinal(n: u64) -> String {
         if n == 0 {
             return "zero".into();
         }
         let triplets = super::triplets(n);
+        if triplets.len() > SCALES.len() {
+            return n.to_string().chars().map(|c| ONES[c as usize - '0' as usize]).collect::<Vec<_>>().join(" ");
+        }
         let mut words: Vec<String> = Vec::new();
-        let mut first = true;
         for (i, &t) in triplets.iter().enumerate().rev() {
             let (h, r) = (t / 100, t % 100);
             if h > 0 {
@@ -224,15 +228,11 @@ pub mod en {
                 words.push("hundred".into());
             }
             if r > 0 {
-                if i == 0 && !first {
+                let thousands_before = triplets.get(1).is_some_and(|&k| k > 0);
+                if i == 0 && (h > 0 || thousands_before) {
                     words.push("and".into());
-                } else {
-                    first = false;
                 }
                 words.push(below_100(r));
-            }
-            if h > 0 {
-                first = false;
             }
             if i != 0 && t != 0 {
                 words.push(SCALES[i].into());

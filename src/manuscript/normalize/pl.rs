@@ -262,6 +262,8 @@ pub static RULES: Rules = Rules {
         compass: ["północ", "południe", "wschód", "zachód"],
     },
     spell: Spell::Never,
+    symbols: &[('$', "dolar"), ('€', "euro"), ('£', "funt"), ('%', "procent"), ('#', "krzyżyk"), ('+', "plus"), ('=', "równa się"), ('@', "małpa"), ('&', "i"), ('°', "stopni")],
+    slash_pairs: &["i/lub"],
     am_pm: ["", ""],
     oclock: "",
 };

@@ -193,8 +193,16 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
         let p = &cx.r.w.percent;
         return Hit::new(k + 1, Class::Measure, format!("{} {}", say_num(cx, &n, attr(p.gender)), noun_form(l, p, &n)));
     }
+    let scale = scale_at(cx, e);
+    let (k, head) = match scale {
+        Some((sc, se)) => (spaces_end(t, se), Some(format!("{} {}", say_num(cx, &n, attr(sc.gender)), noun_form(l, &sc, &n)))),
+        None => (k, None),
+    };
     let (u, ue) = unit_at(cx, k, k > e)?;
-    let mut spoken = format!("{} {}", say_num(cx, &n, attr(u.noun.gender)), noun_form(l, &u.noun, &n));
+    let mut spoken = match head {
+        Some(h) => format!("{h} {}", u.noun.many),
+        None => format!("{} {}", say_num(cx, &n, attr(u.noun.gender)), noun_form(l, &u.noun, &n)),
+    };
     let mut end = ue;
     // Compound: kg/m², km/s.
     if ch(t, end) == Some('/') {
@@ -243,6 +251,9 @@ pub(super) fn range(cx: &Cx, i: usize) -> Option<Hit> {
     let dash = ch(t, a.end).filter(|c| matches!(c, '-' | '–' | '—'))?;
     let j = a.end + dash.len_utf8();
     let b = parse_num(cx, j)?;
+    if ch(t, b.end) == Some('-') || super::engine::prev_ch(t, i) == Some('-') {
+        return None;
+    }
     if is_digit_at(t, b.end) || matches!(ch(t, b.end), Some('-' | '–' | '/' | ':')) && is_digit_at(t, b.end + 1) {
         return None;
     }
@@ -258,7 +269,7 @@ pub(super) fn range(cx: &Cx, i: usize) -> Option<Hit> {
     let unit = unit_at(cx, k, k > b.end);
     let g = unit.map_or(Gender::M, |(u, _)| u.noun.gender);
     let say_end = |n: &Num, case: Case| -> String {
-        let year_like = years(n).is_some() || (both_years && n.int.len() == 2);
+        let year_like = both_years || (years(&a).is_some() && b.int.len() == 2);
         match (l, n.whole()) {
             (L::En, Some(v)) if year_like && v >= 1000 => numbers::year(l, v, Form::default()),
             (L::Pl, Some(v)) if case == Case::Gen => numbers::cardinal(l, v, Form::new(g, Case::Gen)),

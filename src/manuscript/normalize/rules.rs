@@ -213,6 +213,10 @@ pub struct Rules {
     pub w: Words,
     /// Which words of electronic addresses are spelled letter by letter.
     pub spell: Spell,
+    /// Symbols read as words where no other class took them ("$" alone, "C++", "#tag" inside a word).
+    pub symbols: &'static [(char, &'static str)],
+    /// Word pairs written with a slash that are left as written ("and/or").
+    pub slash_pairs: &'static [&'static str],
     /// How "a.m." and "p.m." are read.
     pub am_pm: [&'static str; 2],
     /// Time words: "o'clock"/"Uhr"/"heures"; empty when the language says none.

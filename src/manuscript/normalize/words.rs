@@ -54,7 +54,9 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
         forms[0]
     };
     // At the very end of the text the abbreviation's dot is also the full stop: keep one.
-    let at_end = a.written.ends_with('.') && t[end..].trim_start_matches([' ', '"', '”', '»', ')', '’']).is_empty();
+    let rest = t[end..].trim_start_matches([' ', '"', '”', '»', ')', '’']);
+    let sentence_next = matches!(a.when, When::AfterName | When::AfterNumber) && rest.starts_with(char::is_uppercase);
+    let at_end = a.written.ends_with('.') && (rest.is_empty() || sentence_next);
     let spoken = if at_end { format!("{spoken}.") } else { spoken.to_string() };
     Hit::new(end, Class::Abbreviation, spoken)
 }
@@ -188,11 +190,13 @@ fn say_piece(cx: &Cx, w: &str, out: &mut Vec<String>) {
             let word = &w[j..e];
             let lw = word.to_lowercase();
             let spell = match cx.r.spell {
-                Spell::Never => lw == "www",
+                Spell::Never => false,
                 Spell::Short(keep) => !keep.contains(&lw.as_str()) && (word.chars().count() <= 3 || !word.chars().any(|c| "aeiouyäöü".contains(c))),
                 Spell::All(keep) => !keep.contains(&lw.as_str()),
             };
-            if spell {
+            if matches!(cx.r.spell, Spell::Never) && matches!(lw.as_str(), "www" | "http" | "https" | "ftp") {
+                out.push(word.to_uppercase());
+            } else if spell {
                 out.push(word.chars().map(String::from).collect::<Vec<_>>().join(" "));
             } else {
                 out.push(word.to_string());
@@ -241,7 +245,8 @@ pub(super) fn electronic(cx: &Cx, i: usize) -> Option<Hit> {
         let labels: Vec<&str> = host.split('.').collect();
         labels.len() >= 2
             && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-            && TLDS.contains(&labels[labels.len() - 1].to_ascii_lowercase().as_str())
+            && (TLDS.contains(&labels[labels.len() - 1].to_ascii_lowercase().as_str())
+                || labels.iter().all(|l| l.chars().all(|c| c.is_ascii_lowercase())) && (2..=6).contains(&labels[labels.len() - 1].len()))
             && labels[0].chars().count() >= 2
     };
     if !(url || email || domain) {
@@ -289,6 +294,32 @@ pub(super) fn handle(cx: &Cx, i: usize) -> Option<Hit> {
         say_piece(cx, part, &mut out);
     }
     Hit::new(e, Class::Electronic, out.join(" "))
+}
+
+/// Words joined by slashes, "upgrade/update" → "upgrade slash update" (not "and/or" and its kin).
+pub(super) fn slash_words(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    let mut j = letters_end(t, i);
+    let mut words = vec![&t[i..j]];
+    while ch(t, j) == Some('/') {
+        let e = letters_end(t, j + 1);
+        if e == j + 1 {
+            return None;
+        }
+        words.push(&t[j + 1..e]);
+        j = e;
+    }
+    if words.len() < 2 || !boundary_no_digit(t, j) || words.iter().any(|w| w.chars().count() < 2) {
+        return None;
+    }
+    if cx.r.slash_pairs.iter().any(|p| p.eq_ignore_ascii_case(&t[i..j])) {
+        return None;
+    }
+    Hit::new(j, Class::Electronic, words.join(&format!(" {} ", cx.r.w.slash)))
+}
+
+fn boundary_no_digit(t: &str, i: usize) -> bool {
+    ch(t, i).is_none_or(|c| !c.is_alphanumeric() && c != '/')
 }
 
 /// "&" between words → "and".
