@@ -206,7 +206,8 @@ pub(super) fn serial(cx: &Cx, i: usize) -> Option<Hit> {
     while j < end {
         if is_digit_at(t, j) {
             let e = digits_end(t, j);
-            parts.push(say_int(l, &t[j..e], Form::default()));
+            let w = say_int(l, &t[j..e], Form::default());
+            parts.push(if l == L::En { w.replace(" and ", " ") } else { w });
             j = e;
         } else {
             let mut e = j;

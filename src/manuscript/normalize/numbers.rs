@@ -243,7 +243,7 @@ pub mod en {
 
     /// Ordinal: 21 → "twenty-first".
     pub fn ordinal(n: u64) -> String {
-        let c = cardinal(n);
+        let c = cardinal(n).replace(" and ", " ");
         let (head, last) = match c.rfind([' ', '-']) {
             Some(i) => (&c[..=i], &c[i + 1..]),
             None => ("", c.as_str()),
@@ -281,6 +281,12 @@ pub mod en {
             1..=9 => format!("{hi_w} oh {}", ONES[lo as usize]),
             _ => format!("{hi_w} {}", cardinal(lo)),
         }
+    }
+
+    /// A cardinal without the British "and", as used before scale words and in ordinals, fractions and
+    /// serials ("four hundred sixty billion").
+    pub fn cardinal_plain(n: u64) -> String {
+        cardinal(n).replace(" and ", " ")
     }
 
     /// The plural of a spelled number, for decades: "nineties", "tens", "thousands".

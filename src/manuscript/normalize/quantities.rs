@@ -9,6 +9,15 @@ use super::numbers::{self, Case, Form, Gender, L};
 use super::rules::{Currency, Noun, Unit};
 use super::Class;
 
+/// English drops the "and" of a cardinal before scale words and in fractions ("four hundred sixty billion").
+fn plain_en(l: L, s: String) -> String {
+    if l == L::En {
+        s.replace(" and ", " ")
+    } else {
+        s
+    }
+}
+
 /// The longest currency symbol or code at `i`.
 fn currency_at(cx: &Cx, i: usize, codes: bool) -> Option<(&'static Currency, usize)> {
     let rest = &cx.t[i..];
@@ -60,7 +69,7 @@ fn say_money(cx: &Cx, n: &Num, c: &Currency, scale: Option<Noun>) -> String {
     let l = cx.l();
     let w = &cx.r.w;
     if let Some(sc) = scale {
-        let num = say_num(cx, n, attr(sc.gender));
+        let num = plain_en(l, say_num(cx, n, attr(sc.gender)));
         let major = c.major.many;
         let of = match l {
             L::Es => "de ",
@@ -195,9 +204,15 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
     }
     let scale = scale_at(cx, e);
     let (k, head) = match scale {
-        Some((sc, se)) => (spaces_end(t, se), Some(format!("{} {}", say_num(cx, &n, attr(sc.gender)), noun_form(l, &sc, &n)))),
+        Some((sc, se)) => (spaces_end(t, se), Some(format!("{} {}", plain_en(l, say_num(cx, &n, attr(sc.gender))), noun_form(l, &sc, &n)))),
         None => (k, None),
     };
+    if ch(t, e) == Some('/') {
+        // "12/kg": twelve per kilogram.
+        if let Some((u, ue)) = unit_at(cx, e + 1, false) {
+            return Hit::new(ue, Class::Measure, format!("{} {} {}", say_num(cx, &n, Form::default()), cx.r.w.per, u.noun.one));
+        }
+    }
     let (u, ue) = unit_at(cx, k, k > e)?;
     let mut spoken = match head {
         Some(h) => format!("{h} {}", u.noun.many),
@@ -260,6 +275,9 @@ pub(super) fn range(cx: &Cx, i: usize) -> Option<Hit> {
     // Telephone-like: 555-0123, 1234-5678 (unless both are years, increasing).
     let years = |n: &Num| n.whole().filter(|v| n.int.len() == 4 && (1000..=2100).contains(v));
     let both_years = years(&a).zip(years(&b)).is_some_and(|(x, y)| y > x);
+    if !both_years && b.int.len() > a.int.len() + 1 {
+        return None;
+    }
     if !both_years && (b.int.len() >= 4 && a.int.len() >= 3 || b.int.len() > 1 && b.int.starts_with('0') || dash == '-' && a.int.len() >= 3 && b.int.len() == 1) {
         return None;
     }
@@ -368,7 +386,8 @@ fn say_fraction(cx: &Cx, whole: Option<u64>, num: u64, den: u64) -> String {
         _ => Form::new(g, Case::Nom),
     };
     let part = match denominator(l, num, den) {
-        Some(d) if !(l == L::En && den == 2 && num == 1 && whole.is_some()) => format!("{} {d}", numbers::cardinal(l, num, f)),
+        Some(_) if l == L::En && den == 1 => format!("{} over one", numbers::en::cardinal_plain(num)),
+        Some(d) if !(l == L::En && den == 2 && num == 1 && whole.is_some()) => plain_en(l, format!("{} {d}", numbers::cardinal(l, num, f))),
         Some(_) => "a half".into(),
         None => format!("uno sobre {}", numbers::cardinal(l, den, Form::default())),
     };
