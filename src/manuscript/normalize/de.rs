@@ -105,6 +105,7 @@ const ABBREVS: &[Abbr] = &[
     ab("v. Chr.", "vor Christus"),
     ab("n. Chr.", "nach Christus"),
     ab("Nr.", "Nummer"),
+    ab("Tel.", "Telefon"),
     ab("Dr.", "Doktor"),
     ab("Prof.", "Professor"),
     ab("Hr.", "Herr"),
@@ -214,7 +215,11 @@ pub static RULES: Rules = Rules {
         ("bis", Case::Acc),
         ("seit", Case::Dat),
     ],
-    feminine: &[],
+    feminine: &[
+        "Stunde", "Minute", "Sekunde", "Woche", "Frau", "Person", "Seite", "Million", "Milliarde", "Tonne", "Flasche",
+        "Tasse", "Nacht", "Stadt", "Sache", "Frage", "Familie", "Schwester", "Tochter", "Mutter", "Katze", "Zeile",
+        "Runde", "Strophe", "Zahl", "Stimme", "Kerze", "Münze", "Tür", "Schule", "Klasse", "Mark", "Krone", "Meile",
+    ],
     w: Words {
         point: "komma",
         minus: "minus",

@@ -83,6 +83,17 @@ fn phone_join(cx: &Cx, parts: Vec<String>) -> String {
     parts.join(if cx.l() == L::En { ", " } else { " " })
 }
 
+/// Words announcing a telephone number: the digits after them are read as one, even when spaced.
+const PHONE_WORDS: &[&str] = &["tel", "telefon", "telefonu", "phone", "fax", "téléphone", "teléfono", "telefono", "tél", "telefono"];
+
+/// "tel. 123 456 789": space-separated digit groups after a telephone word.
+pub(super) fn after_phone_word(cx: &Cx, i: usize) -> Option<Hit> {
+    if !PHONE_WORDS.contains(&prev_word(cx.t, i).as_str()) {
+        return None;
+    }
+    telephone(cx, i)
+}
+
 /// "+1 (123) 123-5678", "+48 123 456 789", "(555)555-5555".
 pub(super) fn telephone(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
@@ -150,7 +161,9 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
         }
         let case = if l == L::De { governed_case(cx, i).unwrap_or(Case::Nom) } else { Case::Nom };
         let case = if l == L::De && suf == "tem" { Case::Dat } else { case };
-        let apocope = suf.contains('ᵉ') || suf == "er" && l == L::Es;
+        let (_, _, nw) = next_word(t, e + suf.len());
+        let before_noun = l == L::Es && spaces_end(t, e + suf.len()) > e + suf.len() && nw.chars().count() > 2 && nw.starts_with(char::is_lowercase);
+        let apocope = suf.contains('ᵉ') || suf == "er" && l == L::Es || before_noun && g == Gender::M;
         let mut f = Form::new(g, case);
         if apocope {
             f = f.attr();

@@ -157,9 +157,11 @@ pub(super) fn boundary(t: &str, i: usize) -> bool {
     ch(t, i).is_none_or(|c| !c.is_alphanumeric())
 }
 
-/// The word before byte `i` (skipping spaces), lowercased; empty when none.
+/// The word before byte `i` (skipping spaces and an abbreviation's dot: "ok." → "ok"), lowercased;
+/// empty when none.
 pub(super) fn prev_word(t: &str, i: usize) -> String {
     let head = t[..i].trim_end_matches([' ', '\u{a0}']);
+    let head = head.strip_suffix('.').unwrap_or(head);
     let start = head
         .char_indices()
         .rev()

@@ -111,16 +111,11 @@ pub fn rules(lang: &str) -> Option<&'static rules::Rules> {
     })
 }
 
-/// Whether `text` could hold anything a verbaliser rewrites (cheap pre-check for the common case).
-fn may_need(text: &str) -> bool {
-    text.bytes().any(|b| b.is_ascii_digit() || b >= 0x80 || b.is_ascii_uppercase() || b".@&#$%+=/'".contains(&b))
-}
-
 /// The spans of `text` that `lang`'s verbaliser reads differently, in order, not overlapping. Empty for
 /// a language without rules.
 pub fn spans(text: &str, lang: &str) -> Vec<Span> {
     match rules(lang) {
-        Some(r) if may_need(text) => engine::scan(text, r),
+        Some(r) => engine::scan(text, r),
         _ => Vec::new(),
     }
 }

@@ -205,7 +205,7 @@ pub static RULES: Rules = Rules {
     century_cardinal: false,
     regnal_cardinal_above: u64::MAX,
     ordinal_suffixes: &[("-szy", M), ("-gi", M), ("-ci", M), ("-ty", M), ("-my", M), ("-go", M), ("-ego", M), ("-ej", F), ("-e", N)],
-    ordinal_nouns: &["wiek", "wieku", "rocznica", "rocznicy", "piętro", "piętrze", "miejsce", "miejscu", "klasa", "klasie"],
+    ordinal_nouns: &["wojna", "wojny", "wojnie", "wojną", "rzeczpospolita", "rzeczpospolitej", "liga", "ligi", "wiek", "wieku", "rocznica", "rocznicy", "piętro", "piętrze", "miejsce", "miejscu", "klasa", "klasie"],
     case_words: &[
         ("w", Case::Loc),
         ("we", Case::Loc),
@@ -218,6 +218,7 @@ pub static RULES: Rules = Rules {
         ("z", Case::Gen),
         ("ze", Case::Gen),
         ("około", Case::Gen),
+        ("ok", Case::Gen),
         ("koło", Case::Gen),
         ("u", Case::Gen),
         ("bez", Case::Gen),

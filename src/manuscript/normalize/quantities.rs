@@ -157,7 +157,15 @@ pub(super) fn money_after(cx: &Cx, i: usize) -> Option<Hit> {
     if !boundary_code(cx.t, e) && !cx.t[k..e].ends_with('$') {
         return None;
     }
-    Hit::new(e, Class::Money, say_money(cx, &n, c, scale.map(|(s, _)| s)))
+    let spoken = match governed_case(cx, i) {
+        // Polish "bez 2 złotych" → "bez dwóch złotych": a genitive-governing word before the amount.
+        Some(Case::Gen) if cx.l() == L::Pl && scale.is_none() && n.frac.is_none() => {
+            let g = c.major.gender;
+            format!("{} {}", say_int(cx.l(), &n.int, Form::new(g, Case::Gen)), c.major.many)
+        }
+        _ => say_money(cx, &n, c, scale.map(|(s, _)| s)),
+    };
+    Hit::new(e, Class::Money, spoken)
 }
 
 /// The longest unit at `i` (no spaces skipped).

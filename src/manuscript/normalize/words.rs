@@ -127,9 +127,11 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
         L::Fr => tok.strip_suffix("er").or_else(|| tok.strip_suffix('e')).map_or((tok, ""), |s| (s, "e")),
         _ => (tok, ""),
     };
-    if !(upper || century_before && num.chars().all(|c| "ivxlcdm".contains(c))) && suffix.is_empty() {
+    let num_upper = !num.is_empty() && num.chars().all(|c| c.is_ascii_uppercase());
+    if !(num_upper || century_before && num.chars().all(|c| "ivxlcdm".contains(c))) {
         return None;
     }
+    let _ = upper;
     let v = roman_value(num)?;
     let mut end = e;
     if l == L::De && ch(t, end) == Some('.') {
@@ -151,6 +153,10 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
             numbers::ordinal(l, v, Form::new(if l == L::Pl && next_l.starts_with("stuleci") { Gender::N } else { Gender::M }, case))
         };
         return Hit::new(end, Class::Roman, s);
+    }
+    if upper && tok.len() >= 2 && nws == end + 1 && cx.r.ordinal_nouns.contains(&next_l.as_str()) {
+        let g = if next_l.ends_with('a') || next_l.ends_with('y') || next_l.ends_with("ie") { Gender::F } else { Gender::M };
+        return Hit::new(end, Class::Roman, numbers::ordinal(l, v, Form::new(g, governed_case(cx, i).unwrap_or(Case::Nom))));
     }
     if cx.r.heading_words.contains(&prev.as_str()) {
         return Hit::new(end, Class::Roman, numbers::cardinal(l, v, Form::default()));
