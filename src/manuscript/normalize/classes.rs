@@ -37,7 +37,13 @@ fn letters(cx: &Cx, i: usize, c: char) -> Option<Hit> {
     // After the word: a digit within a few bytes (codes, months, serials)?
     let digit_near = t.as_bytes()[le..(le + 3).min(t.len())].iter().any(u8::is_ascii_digit);
     let next = ch(t, le);
-    if tok.contains(['.', '@', ':']) {
+    let inner = tok.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'', '”', '»', '’']);
+    let rest = &t[le..tok_end];
+    if c.is_lowercase() && le - i > 4 && !digit_near && !rest.contains(['.', '@', ':', '/', '$']) && !rest.bytes().any(|b| b.is_ascii_digit()) {
+        // A plain lowercase word longer than any dotless abbreviation: nothing here reads it differently.
+        return None;
+    }
+    if inner.contains(['.', '@', ':']) {
         if let Some(h) = words::electronic(cx, i) {
             return Some(h);
         }
@@ -50,7 +56,7 @@ fn letters(cx: &Cx, i: usize, c: char) -> Option<Hit> {
     if let Some(h) = words::abbreviation(cx, i) {
         return Some(h);
     }
-    if digit_near || next == Some('.') || next == Some(' ') {
+    if digit_near {
         if let Some(h) = dates::month_first(cx, i) {
             return Some(h);
         }

@@ -42,7 +42,14 @@ pub(super) fn scan(t: &str, r: &'static Rules) -> Vec<Span> {
     let cx = Cx { t, r };
     let mut out = Vec::new();
     let mut i = 0;
+    let bytes = t.as_bytes();
     while i < t.len() {
+        // Fast path: spaces and ASCII punctuation that no table reads.
+        let b = bytes[i];
+        if b == b' ' || (b.is_ascii_punctuation() && !b"$%&#+=@'(-.,".contains(&b)) {
+            i += 1;
+            continue;
+        }
         let Some(c) = ch(t, i) else { break };
         let word_start = prev_ch(t, i).is_none_or(|p| !p.is_alphanumeric());
         if word_start {
@@ -58,7 +65,7 @@ pub(super) fn scan(t: &str, r: &'static Rules) -> Vec<Span> {
                 continue;
             }
         }
-        if let Some(&(_, w)) = r.symbols.iter().find(|(s, _)| *s == c) {
+        if let Some(&(_, w)) = (!c.is_alphanumeric()).then(|| r.symbols.iter().find(|(s, _)| *s == c)).flatten() {
             let lead = if prev_ch(t, i).is_some_and(|p| !p.is_whitespace()) { " " } else { "" };
             let end = i + c.len_utf8();
             let trail = if ch(t, end).is_some_and(char::is_alphanumeric) { " " } else { "" };

@@ -157,6 +157,53 @@ pub fn leftovers(normalized: &str) -> Vec<&str> {
     out
 }
 
+/// Collects the tokens left with digits or symbols after normalisation, for `plan`'s warnings: one
+/// warning per distinct token, naming the first chapter it is in and how often it occurs.
+#[derive(Debug, Default)]
+pub struct Leftovers {
+    /// Token → (first chapter's label, count), in order of first appearance.
+    seen: Vec<(String, String, usize)>,
+}
+
+impl Leftovers {
+    /// Most distinct tokens warned about one by one; the rest are counted in one line.
+    const MAX: usize = 30;
+
+    /// Notes the leftovers of one normalised run of `lang` in the chapter `label` (languages without
+    /// rules are skipped: their digits are left to the voice on purpose).
+    pub fn add(&mut self, label: &str, normalized: &str, lang: &str) {
+        if rules(lang).is_none() {
+            return;
+        }
+        for tok in leftovers(normalized) {
+            match self.seen.iter_mut().find(|(t, _, _)| t == tok) {
+                Some(e) => e.2 += normalized.matches(tok).count(),
+                None => self.seen.push((tok.to_string(), label.to_string(), normalized.matches(tok).count())),
+            }
+        }
+    }
+
+    /// The warnings, one per distinct token (at most [`Self::MAX`], then a summary line).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .seen
+            .iter()
+            .take(Self::MAX)
+            .map(|(tok, label, n)| {
+                let times = if *n == 1 { "once".to_string() } else { format!("{n} times") };
+                format!("{label}: `{tok}` is read as written ({times}): it still has digits or symbols after normalisation; add a pronunciation for it")
+            })
+            .collect();
+        if self.seen.len() > Self::MAX {
+            out.push(format!(
+                "{} more tokens are read as written with digits or symbols (`ws-book debug normalize` shows how text is read)",
+                self.seen.len() - Self::MAX
+            ));
+        }
+        out
+    }
+}
+
 /// Replaces every whole-word occurrence of each `(grapheme, alias)` pair, longest grapheme first.
 pub fn apply_lexicon(text: &str, entries: &[(String, String)]) -> String {
     if entries.is_empty() {
@@ -206,3 +253,6 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
 
+
+#[cfg(test)]
+mod tests;

@@ -222,11 +222,21 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
         }
     }
     let (u, ue) = unit_at(cx, k, k > e)?;
+    let gen = l == L::Pl && n.frac.is_none() && governed_case(cx, i) == Some(Case::Gen);
     let mut spoken = match head {
         Some(h) => format!("{h} {}", u.noun.many),
+        // Polish "około 5 km" → "około pięciu kilometrów".
+        None if gen => format!("{} {}", say_int(l, &n.int, Form::new(u.noun.gender, Case::Gen)), u.noun.many),
         None => format!("{} {}", say_num(cx, &n, attr(u.noun.gender)), noun_form(l, &u.noun, &n)),
     };
     let mut end = ue;
+    // "6 ft. tall": the unit's abbreviation dot, when the sentence goes on.
+    if u.sym.ends_with(char::is_alphabetic) && ch(t, end) == Some('.') {
+        let k = spaces_end(t, end + 1);
+        if k > end + 1 && ch(t, k).is_some_and(char::is_lowercase) {
+            end += 1;
+        }
+    }
     // Compound: kg/m², km/s.
     if ch(t, end) == Some('/') {
         if let Some((u2, e2)) = unit_at(cx, end + 1, false) {
