@@ -43,6 +43,9 @@ fn letters(cx: &Cx, i: usize, c: char) -> Option<Hit> {
         // A plain lowercase word longer than any dotless abbreviation: nothing here reads it differently.
         return None;
     }
+    if let Some(h) = words::abbreviation(cx, i) {
+        return Some(h);
+    }
     if inner.contains(['.', '@', ':']) {
         if let Some(h) = words::electronic(cx, i) {
             return Some(h);
@@ -52,9 +55,6 @@ fn letters(cx: &Cx, i: usize, c: char) -> Option<Hit> {
         if let Some(h) = quantities::money_code_before(cx, i) {
             return Some(h);
         }
-    }
-    if let Some(h) = words::abbreviation(cx, i) {
-        return Some(h);
     }
     if digit_near {
         if let Some(h) = dates::month_first(cx, i) {
@@ -80,6 +80,7 @@ fn letters(cx: &Cx, i: usize, c: char) -> Option<Hit> {
 /// Matchers for a token that starts with a digit, most specific first.
 pub(super) fn number(cx: &Cx, i: usize) -> Option<Hit> {
     digits::after_phone_word(cx, i)
+        .or_else(|| dates::day_list(cx, i))
         .or_else(|| dates::time(cx, i))
         .or_else(|| dates::numeric_date(cx, i))
         .or_else(|| digits::grouped_digits(cx, i))

@@ -135,6 +135,52 @@ pub(super) fn day_first(cx: &Cx, i: usize) -> Option<Hit> {
     Hit::new(end, Class::Date, spoken)
 }
 
+/// Several days before one month: "les 17/18 juin", "17-18-19 juin 2025", "3–5 maja".
+pub(super) fn day_list(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    let mut days = Vec::new();
+    let mut j = i;
+    loop {
+        let e = digits_end(t, j);
+        if e == j || e - j > 2 {
+            return None;
+        }
+        days.push(t[j..e].parse::<u64>().ok().filter(|d| (1..=31).contains(d))?);
+        match ch(t, e) {
+            Some(c @ ('-' | '/' | '–')) if is_digit_at(t, e + c.len_utf8()) => j = e + c.len_utf8(),
+            _ => {
+                j = e;
+                break;
+            }
+        }
+    }
+    if days.len() < 2 {
+        return None;
+    }
+    let k = spaces_end(t, j);
+    if k == j {
+        return None;
+    }
+    let (m, me) = month_at(cx, k, true)?;
+    let year = year_after(cx, me);
+    let end = year.map_or(me, |(_, ye, _)| ye);
+    let l = cx.l();
+    let said: Vec<String> = days.iter().map(|&d| say_day(cx, d, i)).collect();
+    let joined = match l {
+        L::Fr => said.join(" "),
+        _ => said.join(&format!(" {} ", cx.r.w.and)),
+    };
+    let mut spoken = match l {
+        L::Es => format!("{joined} de {}", cx.r.months[m as usize - 1]),
+        L::En => format!("{} {joined}", cx.r.months[m as usize - 1]),
+        _ => format!("{joined} {}", cx.r.months[m as usize - 1]),
+    };
+    if let Some((y, _, _)) = year {
+        spoken = format!("{spoken} {}", say_year(cx, y));
+    }
+    Hit::new(end, Class::Date, spoken)
+}
+
 /// "July 4, 1776", "Jan. 15 2020", "abril 30", "junio 11 2000", "Oktober 2003".
 pub(super) fn month_first(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
@@ -366,8 +412,46 @@ pub(super) fn time(cx: &Cx, i: usize) -> Option<Hit> {
     } else if let Some(e2) = uhr {
         end = e2;
     }
-    let spoken = say_time(cx, i, h, m, s, ampm.map(|(w, _)| w));
+    if matches!(l, L::Es | L::Fr) {
+        // "1.05 h", "10:30 h": the hour mark after a time.
+        let k = spaces_end(t, end);
+        if ch(t, k) == Some('h') && boundary(t, k + 1) && (has_minutes) {
+            end = k + 1;
+        }
+    }
+    let mut spoken = say_time(cx, i, h, m, s, ampm.map(|(w, _)| w));
+    if let (Some(_), Some((a, _)), L::En) = (s, ampm, l) {
+        spoken = format!("{spoken} {}", cx.r.am_pm[a]);
+    }
+    if let Some((zone, ze)) = time_zone(cx, end) {
+        spoken = format!("{spoken} {zone}");
+        end = ze;
+    }
     Hit::new(end, Class::Time, spoken)
+}
+
+/// Time-zone abbreviations read letter by letter after a time.
+const ZONES: &[&str] = &["est", "edt", "pst", "pdt", "cst", "cdt", "mst", "mdt", "gmt", "utc", "cet", "cest", "bst", "e.s.t", "p.s.t"];
+
+/// A time zone after a time ("EST", "e.s.t", "pst"): how it is read and where it ends.
+fn time_zone(cx: &Cx, i: usize) -> Option<(String, usize)> {
+    let t = cx.t;
+    let k = spaces_end(t, i);
+    let rest = t.get(k..)?;
+    let z = ZONES.iter().filter(|z| rest.get(..z.len()).is_some_and(|p| p.eq_ignore_ascii_case(z))).max_by_key(|z| z.len())?;
+    let mut end = k + z.len();
+    if !boundary(t, end) {
+        return None;
+    }
+    if z.contains('.') && ch(t, end) == Some('.') {
+        end += 1;
+    }
+    let letters: Vec<String> = z.chars().filter(char::is_ascii_alphabetic).map(|c| c.to_string()).collect();
+    let spoken = match cx.r.spell {
+        super::rules::Spell::All(_) => letters.join(" "),
+        _ => letters.concat().to_uppercase(),
+    };
+    Some((spoken, end))
 }
 
 fn say_time(cx: &Cx, at: usize, h: u64, m: u64, s: Option<u64>, ampm: Option<usize>) -> String {

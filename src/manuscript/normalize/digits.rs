@@ -106,7 +106,7 @@ pub(super) fn telephone(cx: &Cx, i: usize) -> Option<Hit> {
             return None;
         }
         let cc = &t[j + 1..e];
-        let ccw = if l == L::En { say_digits(l, cc) } else { say_int(l, cc, Form::default()) };
+        let ccw = if l == L::En || cc.len() > 2 { say_digits(l, cc) } else { say_int(l, cc, Form::default()) };
         parts.push(format!("{} {ccw}", cx.r.w.plus));
         j = e;
     }
@@ -156,6 +156,10 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
         if !matches || !boundary(t, e + suf.len()) {
             continue;
         }
+        if suf == "°" && ch(t, spaces_end(t, e + suf.len())).is_some_and(|c| "CFKcfk".contains(c)) {
+            // "-8° c": a temperature, not an ordinal.
+            return None;
+        }
         if l == L::En && !english_suffix_fits(v, &suf.to_lowercase()) {
             return None;
         }
@@ -171,7 +175,13 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
         if l == L::Fr && v == 1 && (suf == "e" || suf == "ᵉ") {
             return None;
         }
-        return Hit::new(e + suf.len(), Class::Ordinal, numbers::ordinal(l, v, f));
+        let mut word = numbers::ordinal(l, v, f);
+        if l == L::De && suf.len() > 1 {
+            // "121tem": the ending as written.
+            let stem = numbers::ordinal(l, v, Form::new(Gender::M, Case::Nom));
+            word = format!("{}{}", stem.strip_suffix("er").unwrap_or(&stem), &suf[1..]);
+        }
+        return Hit::new(e + suf.len(), Class::Ordinal, word);
     }
     if !matches!(l, L::De | L::Pl) || ch(t, e) != Some('.') || is_digit_at(t, e + 1) {
         return None;

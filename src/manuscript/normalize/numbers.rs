@@ -699,6 +699,7 @@ pub mod de {
     /// Ordinal with its ending: "dritter" (strong), "dritte" (after der/die/das), "dritten" (am, dem, den).
     pub fn ordinal(n: u64, f: Form) -> String {
         let stem = match n {
+            0 => "nullt".to_string(),
             1 => "erst".to_string(),
             3 => "dritt".into(),
             7 => "siebt".into(),
@@ -820,7 +821,6 @@ pub mod fr {
             return if f.gender == Gender::F { "première" } else { "premier" }.into();
         }
         let c = cardinal(n, Form::default());
-        let c = c.strip_prefix("un ").filter(|_| n >= 1_000_000).unwrap_or(&c).to_string();
         let c = c.strip_suffix('s').filter(|s| s.ends_with("vingt") || s.ends_with("cent") || s.ends_with("illion") || s.ends_with("illiard")).map(str::to_string).unwrap_or(c);
         let stem = if let Some(s) = c.strip_suffix("cinq") {
             format!("{s}cinqu")
@@ -867,7 +867,7 @@ pub mod es {
         let mut s = String::new();
         if h > 0 {
             let w = if t == 100 { "cien" } else { HUNDREDS[h as usize] };
-            s.push_str(&if fem && h > 1 { w.replace("os", "as") } else { w.to_string() });
+            s.push_str(&if fem && h > 1 { format!("{}as", w.strip_suffix("os").unwrap_or(w)) } else { w.to_string() });
         }
         if r > 0 {
             if !s.is_empty() {

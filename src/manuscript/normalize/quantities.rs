@@ -208,7 +208,8 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
     let k = spaces_end(t, e);
     if ch(t, k) == Some('%') || ch(t, k) == Some('٪') {
         let p = &cx.r.w.percent;
-        return Hit::new(k + 1, Class::Measure, format!("{} {}", say_num(cx, &n, attr(p.gender)), noun_form(l, p, &n)));
+        let f = if matches!(l, L::Es | L::It) { Form::default() } else { attr(p.gender) };
+        return Hit::new(k + 1, Class::Measure, format!("{} {}", say_num(cx, &n, f), noun_form(l, p, &n)));
     }
     let scale = scale_at(cx, e);
     let (k, head) = match scale {
@@ -457,7 +458,13 @@ pub(super) fn fraction(cx: &Cx, i: usize) -> Option<Hit> {
     let mut spoken = say_fraction(cx, whole, num, den);
     let k = spaces_end(t, end);
     if let Some((u, ue)) = unit_at(cx, k, k > end) {
-        spoken = format!("{spoken} {}", u.noun.many);
+        let half = num == 1 && den == 2;
+        spoken = match cx.l() {
+            // Spanish: "tres quintos de milla", "medio milímetro", "uno y medio metro".
+            L::Es if half => format!("{spoken} {}", u.noun.one),
+            L::Es => format!("{spoken} de {}", u.noun.one),
+            _ => format!("{spoken} {}", u.noun.many),
+        };
         end = ue;
     }
     Hit::new(end, Class::Fraction, spoken)
