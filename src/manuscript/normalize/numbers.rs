@@ -1079,7 +1079,7 @@ pub mod it {
 
     /// Ordinal: 3 → "terzo", 23 → "ventitreesimo"; feminine in `-a`.
     pub fn ordinal(n: u64, f: Form) -> String {
-        const SMALL: [&str; 11] = ["", "primo", "secondo", "terzo", "quarto", "quinto", "sesto", "settimo", "ottavo", "nono", "decimo"];
+        const SMALL: [&str; 11] = ["zeresimo", "primo", "secondo", "terzo", "quarto", "quinto", "sesto", "settimo", "ottavo", "nono", "decimo"];
         let s = if n <= 10 {
             SMALL[n as usize].to_string()
         } else {
@@ -1092,10 +1092,9 @@ pub mod it {
                 format!("{}esimo", &c[..c.len() - c.chars().last().map_or(0, char::len_utf8)])
             }
         };
-        if f.gender == Gender::F {
-            format!("{}a", &s[..s.len() - 1])
-        } else {
-            s
+        match s.strip_suffix('o') {
+            Some(x) if f.gender == Gender::F => format!("{x}a"),
+            _ => s,
         }
     }
 }
@@ -1145,7 +1144,7 @@ mod tests {
         assert_eq!(cardinal(L::Fr, 80, M), "quatre-vingts");
         assert_eq!(cardinal(L::Fr, 6_492_000, M), "six millions quatre cent quatre-vingt-douze mille");
         assert_eq!(ordinal(L::Fr, 21, M), "vingt et unième");
-        assert_eq!(ordinal(L::Fr, 1_000_000_000, M), "milliardième");
+        assert_eq!(ordinal(L::Fr, 1_000_000_000, M), "un milliardième");
         assert_eq!(ordinal(L::Fr, 90, M), "quatre-vingt-dixième");
         assert_eq!(cardinal(L::Es, 1_000_000_000, M), "mil millones");
         assert_eq!(cardinal(L::Es, 1_034_068, M), "un millón treinta y cuatro mil sesenta y ocho");
