@@ -56,13 +56,26 @@ fn unknown_language_is_a_clear_error() {
 fn plan_warns_about_tokens_left_with_symbols() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("b.md"), "# One\n\nSee § 12 and § 14 for the 3 cats.\n\n# Two\n\nThe ™ sign.\n").unwrap();
+    std::fs::write(
+        d.join("b.md"),
+        "# One\n\nSee § 12 and § 14 for the 3 cats.\n\n# Two\n\nThe ™ sign.\n",
+    )
+    .unwrap();
     std::fs::write(d.join("p.yaml"), "manuscripts: [b.md]\n").unwrap();
     let (_, plan) = ws_book::plan::load_and_plan(&d.join("p.yaml")).expect("plans");
     let w: Vec<&String> = plan.warnings.iter().filter(|w| w.contains("read as written")).collect();
     assert_eq!(w.len(), 2, "{:?}", plan.warnings);
-    assert!(w[0].contains("b.md") && w[0].contains("chapter 1") && w[0].contains("`§`") && w[0].contains("2 times"), "{}", w[0]);
+    assert!(
+        w[0].contains("b.md") && w[0].contains("chapter 1") && w[0].contains("`§`") && w[0].contains("2 times"),
+        "{}",
+        w[0]
+    );
     assert!(w[1].contains("chapter 2") && w[1].contains("`™`"), "{}", w[1]);
-    let text: String = plan.chapters[0].chunks.iter().flat_map(|c| &c.runs).map(|r| r.text.as_str()).collect();
+    let text: String = plan.chapters[0]
+        .chunks
+        .iter()
+        .flat_map(|c| &c.runs)
+        .map(|r| r.text.as_str())
+        .collect();
     assert!(text.contains("three cats") && text.contains("twelve"), "{text}");
 }

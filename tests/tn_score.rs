@@ -20,14 +20,22 @@ use ws_book::manuscript::normalize::normalize;
 const NOT_SCORED: &[&str] = &["address", "math", "special_text"];
 
 /// Minimum exact-match rate per language over the scored classes.
-const TARGETS: &[(&str, f64)] = &[("en", 0.90), ("pl", 0.90), ("de", 0.75), ("fr", 0.75), ("es", 0.75), ("it", 0.75)];
+const TARGETS: &[(&str, f64)] = &[
+    ("en", 0.90),
+    ("pl", 0.90),
+    ("de", 0.75),
+    ("fr", 0.75),
+    ("es", 0.75),
+    ("it", 0.75),
+];
 
 fn canon(s: &str, lang: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.to_lowercase().chars() {
         match c {
             '-' | '–' | '—' => out.push(' '),
-            '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '(' | ')' | '«' | '»' | '„' | '“' | '”' | '’' => {}
+            '.' | ',' | ';' | ':' | '!' | '?' | '"' | '\'' | '(' | ')' | '«' | '»' | '„' | '“' | '”' | '’' => {
+            }
             'é' | 'è' if lang == "it" => out.push('e'),
             'ò' | 'ó' if lang == "it" => out.push('o'),
             'à' if lang == "it" => out.push('a'),
@@ -52,11 +60,17 @@ struct Case {
 fn load(lang: &str) -> BTreeMap<String, Vec<Case>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/tn").join(lang);
     let mut out = BTreeMap::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).expect("suite dir").flatten().map(|e| e.path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("suite dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     files.sort();
     for p in files {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
-        let Some(class) = name.strip_prefix("test_cases_").and_then(|n| n.strip_suffix(".txt")) else { continue };
+        let Some(class) = name.strip_prefix("test_cases_").and_then(|n| n.strip_suffix(".txt")) else {
+            continue;
+        };
         let text = std::fs::read_to_string(&p).unwrap();
         let mut cases = Vec::new();
         for line in text.lines() {
@@ -94,7 +108,12 @@ fn exact_match_rates_meet_targets() {
                 if c.spoken.iter().any(|s| canon(s, lang) == got) {
                     c_ok += 1;
                 } else if show == lang || show == format!("{lang}:{class}") {
-                    println!("FAIL {lang}/{class}: {:?}\n   got  {:?}\n   want {:?}", c.written, normalize(&c.written, lang), c.spoken[0]);
+                    println!(
+                        "FAIL {lang}/{class}: {:?}\n   got  {:?}\n   want {:?}",
+                        c.written,
+                        normalize(&c.written, lang),
+                        c.spoken[0]
+                    );
                 }
             }
             let scored = !NOT_SCORED.contains(&class.as_str());
@@ -110,7 +129,10 @@ fn exact_match_rates_meet_targets() {
             ));
         }
         let rate = ok as f64 / n.max(1) as f64;
-        report.push_str(&format!("| **{lang}** | **all scored** | {n} | {ok} | **{:.1} %** |\n", 100.0 * rate));
+        report.push_str(&format!(
+            "| **{lang}** | **all scored** | {n} | {ok} | **{:.1} %** |\n",
+            100.0 * rate
+        ));
         if rate < target {
             below.push(format!("{lang}: {:.1} % < {:.0} %", 100.0 * rate, 100.0 * target));
         }

@@ -12,7 +12,10 @@ pub(super) fn at(cx: &Cx, i: usize, c: char) -> Option<Hit> {
     if c.is_alphabetic() {
         return letters(cx, i, c);
     }
-    if c == cx.r.decimal && is_digit_at(cx.t, i + 1) && !super::engine::prev_ch(cx.t, i).is_some_and(|p| p.is_ascii_digit()) {
+    if c == cx.r.decimal
+        && is_digit_at(cx.t, i + 1)
+        && !super::engine::prev_ch(cx.t, i).is_some_and(|p| p.is_ascii_digit())
+    {
         return number(cx, i);
     }
     match c {
@@ -39,7 +42,12 @@ fn letters(cx: &Cx, i: usize, c: char) -> Option<Hit> {
     let next = ch(t, le);
     let inner = tok.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '"', '\'', '”', '»', '’']);
     let rest = &t[le..tok_end];
-    if c.is_lowercase() && le - i > 4 && !digit_near && !rest.contains(['.', '@', ':', '/', '$']) && !rest.bytes().any(|b| b.is_ascii_digit()) {
+    if c.is_lowercase()
+        && le - i > 4
+        && !digit_near
+        && !rest.contains(['.', '@', ':', '/', '$'])
+        && !rest.bytes().any(|b| b.is_ascii_digit())
+    {
         // A plain lowercase word longer than any dotless abbreviation: nothing here reads it differently.
         return None;
     }

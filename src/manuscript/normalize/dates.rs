@@ -16,7 +16,11 @@ fn month_at(cx: &Cx, i: usize, after_number: bool) -> Option<(u8, usize)> {
     let lw = w.to_lowercase();
     let &(_, m) = cx.r.month_words.iter().find(|(n, _)| *n == lw)?;
     // English "may"/"march" are also words: only capitalised as months.
-    if cx.l() == L::En && !after_number && (lw == "may" || lw == "march" || lw == "mar") && w.starts_with(|c: char| c.is_lowercase()) {
+    if cx.l() == L::En
+        && !after_number
+        && (lw == "may" || lw == "march" || lw == "mar")
+        && w.starts_with(|c: char| c.is_lowercase())
+    {
         return None;
     }
     let full = cx.r.months[m as usize - 1].to_lowercase() == lw || lw.chars().count() > 4;
@@ -264,7 +268,11 @@ pub(super) fn numeric_date(cx: &Cx, i: usize) -> Option<Hit> {
         match c {
             Some(c) if c.len() <= 2 && b.len() <= 2 => {
                 let (m, d) = (num(b)?, num(c)?);
-                if m > 12 && d <= 12 { (Some(m), d, Some(y)) } else { (Some(d), m, Some(y)) }
+                if m > 12 && d <= 12 {
+                    (Some(m), d, Some(y))
+                } else {
+                    (Some(d), m, Some(y))
+                }
             }
             None if sep == '-' && b.len() == 2 && cx.l() != L::En => (None, num(b)?, Some(y)),
             _ => return None,
@@ -282,13 +290,23 @@ pub(super) fn numeric_date(cx: &Cx, i: usize) -> Option<Hit> {
         };
         let (x, z) = (num(a)?, num(b)?);
         let day_first = if cx.l() == L::En { x > 12 } else { z <= 12 };
-        if day_first { (Some(x), z, y) } else { (Some(z), x, y) }
+        if day_first {
+            (Some(x), z, y)
+        } else {
+            (Some(z), x, y)
+        }
     };
     if !(1..=12).contains(&m) || d.is_some_and(|d| !(1..=31).contains(&d)) {
         return None;
     }
     let dmy = cx.l() == L::En && d.is_some() && a.len() <= 2 && num(a)? > 12;
-    let year = y.map(|y| if a.len() != 4 && c.is_some_and(|c| c.len() == 2) { (y, "two") } else { (y, "") });
+    let year = y.map(|y| {
+        if a.len() != 4 && c.is_some_and(|c| c.len() == 2) {
+            (y, "two")
+        } else {
+            (y, "")
+        }
+    });
     let mut spoken = say_date(cx, i, d, m as u8, year.map(|(y, _)| (y, "")), dmy);
     if let Some((y, "two")) = year {
         // 11/17/05: the year as written, two digits.
@@ -311,7 +329,7 @@ pub(super) fn decade(cx: &Cx, i: usize) -> Option<Hit> {
     let e = digits_end(t, s);
     let n: u64 = t[s..e].parse().ok()?;
     let len = e - s;
-    if n % 10 != 0 || !(len == 2 || len == 4) {
+    if !n.is_multiple_of(10) || !(len == 2 || len == 4) {
         return None;
     }
     let l = cx.l();
@@ -321,13 +339,21 @@ pub(super) fn decade(cx: &Cx, i: usize) -> Option<Hit> {
             if ch(t, k) != Some('s') || !boundary(t, k + 1) || (k != e && len != 4) {
                 return None;
             }
-            let words = if len == 4 { numbers::year(l, n, Form::default()) } else { numbers::cardinal(l, n, Form::default()) };
+            let words = if len == 4 {
+                numbers::year(l, n, Form::default())
+            } else {
+                numbers::cardinal(l, n, Form::default())
+            };
             Hit::new(k + 1, Class::Decade, numbers::en::plural(&words))
         }
         L::De if t[e..].starts_with("er") => {
             let end = letters_end(t, e);
             let rest = &t[e + 2..end];
-            let w = if len == 4 { numbers::year(l, n, Form::default()) } else { numbers::cardinal(l, n, Form::default()) };
+            let w = if len == 4 {
+                numbers::year(l, n, Form::default())
+            } else {
+                numbers::cardinal(l, n, Form::default())
+            };
             Hit::new(end, Class::Decade, format!("{w}er{rest}"))
         }
         L::Pl if apos == 0 => {
@@ -355,7 +381,18 @@ pub(super) fn decade(cx: &Cx, i: usize) -> Option<Hit> {
 fn am_pm(t: &str, i: usize) -> Option<(usize, usize)> {
     let k = spaces_end(t, i);
     let rest = &t[k..];
-    for (w, which) in [("a.m.", 0), ("p.m.", 1), ("a.m", 0), ("p.m", 1), ("am", 0), ("pm", 1), ("AM", 0), ("PM", 1), ("A.M.", 0), ("P.M.", 1)] {
+    for (w, which) in [
+        ("a.m.", 0),
+        ("p.m.", 1),
+        ("a.m", 0),
+        ("p.m", 1),
+        ("am", 0),
+        ("pm", 1),
+        ("AM", 0),
+        ("PM", 1),
+        ("A.M.", 0),
+        ("P.M.", 1),
+    ] {
         if rest.starts_with(w) {
             let end = k + w.len();
             if w.ends_with('.') || boundary(t, end) {
@@ -400,7 +437,10 @@ pub(super) fn time(cx: &Cx, i: usize) -> Option<Hit> {
     // Which separators make a time on their own.
     let ok = match sep {
         Some(':') => has_minutes && ch(t, end) != Some(':'),
-        Some('.') => has_minutes && (ampm.is_some() || uhr.is_some() || (l == L::Es && boundary(t, end) && ch(t, end) != Some('.'))),
+        Some('.') => {
+            has_minutes
+                && (ampm.is_some() || uhr.is_some() || (l == L::Es && boundary(t, end) && ch(t, end) != Some('.')))
+        }
         Some('h') => has_minutes && l == L::Fr,
         _ => !has_minutes && ampm.is_some() && h <= 12,
     };
@@ -431,14 +471,19 @@ pub(super) fn time(cx: &Cx, i: usize) -> Option<Hit> {
 }
 
 /// Time-zone abbreviations read letter by letter after a time.
-const ZONES: &[&str] = &["est", "edt", "pst", "pdt", "cst", "cdt", "mst", "mdt", "gmt", "utc", "cet", "cest", "bst", "e.s.t", "p.s.t"];
+const ZONES: &[&str] = &[
+    "est", "edt", "pst", "pdt", "cst", "cdt", "mst", "mdt", "gmt", "utc", "cet", "cest", "bst", "e.s.t", "p.s.t",
+];
 
 /// A time zone after a time ("EST", "e.s.t", "pst"): how it is read and where it ends.
 fn time_zone(cx: &Cx, i: usize) -> Option<(String, usize)> {
     let t = cx.t;
     let k = spaces_end(t, i);
     let rest = t.get(k..)?;
-    let z = ZONES.iter().filter(|z| rest.get(..z.len()).is_some_and(|p| p.eq_ignore_ascii_case(z))).max_by_key(|z| z.len())?;
+    let z = ZONES
+        .iter()
+        .filter(|z| rest.get(..z.len()).is_some_and(|p| p.eq_ignore_ascii_case(z)))
+        .max_by_key(|z| z.len())?;
     let mut end = k + z.len();
     if !boundary(t, end) {
         return None;
@@ -446,7 +491,11 @@ fn time_zone(cx: &Cx, i: usize) -> Option<(String, usize)> {
     if z.contains('.') && ch(t, end) == Some('.') {
         end += 1;
     }
-    let letters: Vec<String> = z.chars().filter(char::is_ascii_alphabetic).map(|c| c.to_string()).collect();
+    let letters: Vec<String> = z
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .map(|c| c.to_string())
+        .collect();
     let spoken = match cx.r.spell {
         super::rules::Spell::All(_) => letters.join(" "),
         _ => letters.concat().to_uppercase(),
@@ -454,26 +503,47 @@ fn time_zone(cx: &Cx, i: usize) -> Option<(String, usize)> {
     Some((spoken, end))
 }
 
-fn say_time(cx: &Cx, at: usize, h: u64, m: u64, s: Option<u64>, ampm: Option<usize>) -> String {
+/// A duration written h:mm:ss: "one hour one minute and one second", "ein Uhr eine Minute eine Sekunde".
+fn say_duration(cx: &Cx, h: u64, m: u64, s: u64) -> String {
     let l = cx.l();
     let w = &cx.r.w;
     let card = |n: u64, g: Gender| numbers::cardinal(l, n, Form::new(g, Case::Nom).attr());
     let unit = |n: u64, noun: &super::rules::Noun| if n == 1 { noun.one } else { noun.few };
+    let and = w.and;
+    match l {
+        L::De => format!(
+            "{} Uhr {} {} {} {}",
+            card(h, Gender::N).replace("eins", "ein"),
+            card(m, Gender::F),
+            unit(m, &w.minute),
+            card(s, Gender::F),
+            unit(s, &w.second)
+        ),
+        L::It => format!(
+            "{} {and} {} {} {and} {} {}",
+            card(h, Gender::F),
+            card(m, Gender::M),
+            unit(m, &w.minute),
+            card(s, Gender::M),
+            unit(s, &w.second)
+        ),
+        _ => format!(
+            "{} {} {} {} {and} {} {}",
+            card(h, w.hour.gender),
+            unit(h, &w.hour),
+            card(m, w.minute.gender),
+            unit(m, &w.minute),
+            card(s, w.second.gender),
+            unit(s, &w.second)
+        ),
+    }
+}
+
+/// A time of day in the language's way; `at` is where it starts (Polish case from the word before).
+fn say_time(cx: &Cx, at: usize, h: u64, m: u64, s: Option<u64>, ampm: Option<usize>) -> String {
+    let l = cx.l();
     if let Some(s) = s {
-        let and = w.and;
-        return match l {
-            L::De => format!("{} Uhr {} {} {} {}", card(h, Gender::N).replace("eins", "ein"), card(m, Gender::F), unit(m, &w.minute), card(s, Gender::F), unit(s, &w.second)),
-            L::It => format!("{} {and} {} {} {and} {} {}", card(h, Gender::F), card(m, Gender::M), unit(m, &w.minute), card(s, Gender::M), unit(s, &w.second)),
-            _ => format!(
-                "{} {} {} {} {and} {} {}",
-                card(h, w.hour.gender),
-                unit(h, &w.hour),
-                card(m, w.minute.gender),
-                unit(m, &w.minute),
-                card(s, w.second.gender),
-                unit(s, &w.second)
-            ),
-        };
+        return say_duration(cx, h, m, s);
     }
     let mm = |m: u64| numbers::cardinal(l, m, Form::default());
     match l {
@@ -503,13 +573,21 @@ fn say_time(cx: &Cx, at: usize, h: u64, m: u64, s: Option<u64>, ampm: Option<usi
             }
         }
         L::De => {
-            let hw = card(h, Gender::N).replace("eins", "ein");
-            if m == 0 { format!("{hw} Uhr") } else { format!("{hw} Uhr {}", mm(m)) }
+            let hw = numbers::cardinal(l, h, Form::new(Gender::N, Case::Nom).attr()).replace("eins", "ein");
+            if m == 0 {
+                format!("{hw} Uhr")
+            } else {
+                format!("{hw} Uhr {}", mm(m))
+            }
         }
         L::Fr => {
             let hw = numbers::cardinal(l, h, Form::new(Gender::F, Case::Nom));
             let hn = if h == 1 { "heure" } else { "heures" };
-            if m == 0 { format!("{hw} {hn}") } else { format!("{hw} {hn} {}", mm(m)) }
+            if m == 0 {
+                format!("{hw} {hn}")
+            } else {
+                format!("{hw} {hn} {}", mm(m))
+            }
         }
         L::Es => {
             let hw = numbers::cardinal(l, h, Form::new(Gender::F, Case::Nom));
@@ -529,7 +607,11 @@ fn say_time(cx: &Cx, at: usize, h: u64, m: u64, s: Option<u64>, ampm: Option<usi
         }
         L::It => {
             let hw = numbers::cardinal(l, h, Form::default());
-            if m == 0 { hw } else { format!("{hw} e {} minuti", mm(m)) }
+            if m == 0 {
+                hw
+            } else {
+                format!("{hw} e {} minuti", mm(m))
+            }
         }
     }
 }

@@ -11,7 +11,10 @@ use super::Class;
 /// A minus sign before a number: "-2" → "minus two".
 pub(super) fn negative(cx: &Cx, i: usize, sign_len: usize) -> Option<Hit> {
     let h = super::classes::number(cx, i + sign_len)?;
-    if !matches!(h.class, Class::Cardinal | Class::Decimal | Class::Measure | Class::Fraction | Class::Money) {
+    if !matches!(
+        h.class,
+        Class::Cardinal | Class::Decimal | Class::Measure | Class::Fraction | Class::Money
+    ) {
         return None;
     }
     let spoken = format!("{} {}", cx.r.w.minus, h.spoken);
@@ -51,12 +54,19 @@ pub(super) fn grouped_digits(cx: &Cx, i: usize) -> Option<Hit> {
             return Hit::new(end, Class::Electronic, parts.join(&format!(" {} ", cx.r.w.dot)));
         }
         if groups.len() == 3 && lens == [3, 3, 4] {
-            return Hit::new(end, Class::Telephone, phone_join(cx, groups.iter().map(say_group).collect()));
+            return Hit::new(
+                end,
+                Class::Telephone,
+                phone_join(cx, groups.iter().map(say_group).collect()),
+            );
         }
         if groups.len() >= 3 {
             // A version: 2.0.1 → "two point zero point one".
             let sep = if cx.r.decimal == '.' { cx.r.w.point } else { cx.r.w.dot };
-            let parts: Vec<String> = groups.iter().map(|&(s, e)| say_int(l, &t[s..e], Form::default())).collect();
+            let parts: Vec<String> = groups
+                .iter()
+                .map(|&(s, e)| say_int(l, &t[s..e], Form::default()))
+                .collect();
             return Hit::new(end, Class::Serial, parts.join(&format!(" {sep} ")));
         }
         return None;
@@ -68,14 +78,23 @@ pub(super) fn grouped_digits(cx: &Cx, i: usize) -> Option<Hit> {
         if !(a >= 3 && b >= 4 || b_zero) {
             return None;
         }
-        let years = |g: &(usize, usize)| t[g.0..g.1].parse::<u64>().ok().filter(|v| g.1 - g.0 == 4 && (1000..=2100).contains(v));
+        let years = |g: &(usize, usize)| {
+            t[g.0..g.1]
+                .parse::<u64>()
+                .ok()
+                .filter(|v| g.1 - g.0 == 4 && (1000..=2100).contains(v))
+        };
         if let (Some(x), Some(y)) = (years(&groups[0]), years(&groups[1])) {
             if y > x {
                 return None;
             }
         }
     }
-    Hit::new(end, Class::Telephone, phone_join(cx, groups.iter().map(say_group).collect()))
+    Hit::new(
+        end,
+        Class::Telephone,
+        phone_join(cx, groups.iter().map(say_group).collect()),
+    )
 }
 
 /// Groups of a telephone number: English separates them with commas (a pause), others with spaces.
@@ -84,7 +103,18 @@ fn phone_join(cx: &Cx, parts: Vec<String>) -> String {
 }
 
 /// Words announcing a telephone number: the digits after them are read as one, even when spaced.
-const PHONE_WORDS: &[&str] = &["tel", "telefon", "telefonu", "phone", "fax", "téléphone", "teléfono", "telefono", "tél", "telefono"];
+const PHONE_WORDS: &[&str] = &[
+    "tel",
+    "telefon",
+    "telefonu",
+    "phone",
+    "fax",
+    "téléphone",
+    "teléfono",
+    "telefono",
+    "tél",
+    "telefono",
+];
 
 /// "tel. 123 456 789": space-separated digit groups after a telephone word.
 pub(super) fn after_phone_word(cx: &Cx, i: usize) -> Option<Hit> {
@@ -106,15 +136,27 @@ pub(super) fn telephone(cx: &Cx, i: usize) -> Option<Hit> {
             return None;
         }
         let cc = &t[j + 1..e];
-        let ccw = if l == L::En || cc.len() > 2 { say_digits(l, cc) } else { say_int(l, cc, Form::default()) };
+        let ccw = if l == L::En || cc.len() > 2 {
+            say_digits(l, cc)
+        } else {
+            say_int(l, cc, Form::default())
+        };
         parts.push(format!("{} {ccw}", cx.r.w.plus));
         j = e;
     }
     let mut digits_total = 0;
     loop {
-        let k = if matches!(ch(t, j), Some('-' | ' ' | '.')) && j > i { j + 1 } else { j };
+        let k = if matches!(ch(t, j), Some('-' | ' ' | '.')) && j > i {
+            j + 1
+        } else {
+            j
+        };
         let k = spaces_end(t, k);
-        let (s, close) = if ch(t, k) == Some('(') { (k + 1, true) } else { (k, false) };
+        let (s, close) = if ch(t, k) == Some('(') {
+            (k + 1, true)
+        } else {
+            (k, false)
+        };
         let e = digits_end(t, s);
         if e == s || (close && ch(t, e) != Some(')')) {
             break;
@@ -125,7 +167,7 @@ pub(super) fn telephone(cx: &Cx, i: usize) -> Option<Hit> {
         parts.push(say_digits(l, &t[s..e]));
         digits_total += e - s;
         j = if close { e + 1 } else { e };
-        if !matches!(ch(t, j), Some('-' | ' ' | '.' | '(')) && !(close && is_digit_at(t, j)) {
+        if !(matches!(ch(t, j), Some('-' | ' ' | '.' | '(')) || close && is_digit_at(t, j)) {
             break;
         }
         if ch(t, j) == Some(' ') && !(is_digit_at(t, j + 1) || ch(t, j + 1) == Some('(')) {
@@ -152,7 +194,11 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
     let v = n.value()?;
     let rest = &t[e..];
     for &(suf, g) in cx.r.ordinal_suffixes {
-        let matches = if l == L::En { rest.get(..suf.len()).is_some_and(|p| p.eq_ignore_ascii_case(suf)) } else { rest.starts_with(suf) };
+        let matches = if l == L::En {
+            rest.get(..suf.len()).is_some_and(|p| p.eq_ignore_ascii_case(suf))
+        } else {
+            rest.starts_with(suf)
+        };
         if !matches || !boundary(t, e + suf.len()) {
             continue;
         }
@@ -163,10 +209,17 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
         if l == L::En && !english_suffix_fits(v, &suf.to_lowercase()) {
             return None;
         }
-        let case = if l == L::De { governed_case(cx, i).unwrap_or(Case::Nom) } else { Case::Nom };
+        let case = if l == L::De {
+            governed_case(cx, i).unwrap_or(Case::Nom)
+        } else {
+            Case::Nom
+        };
         let case = if l == L::De && suf == "tem" { Case::Dat } else { case };
         let (_, _, nw) = next_word(t, e + suf.len());
-        let before_noun = l == L::Es && spaces_end(t, e + suf.len()) > e + suf.len() && nw.chars().count() > 2 && nw.starts_with(char::is_lowercase);
+        let before_noun = l == L::Es
+            && spaces_end(t, e + suf.len()) > e + suf.len()
+            && nw.chars().count() > 2
+            && nw.starts_with(char::is_lowercase);
         let apocope = suf.contains('ᵉ') || suf == "er" && l == L::Es || before_noun && g == Gender::M;
         let mut f = Form::new(g, case);
         if apocope {
@@ -200,7 +253,11 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
         L::Pl if next_l.ends_with('e') || next_l.ends_with('o') => Gender::N,
         _ => Gender::M,
     };
-    let case = case.unwrap_or(if l == L::Pl && next_l == "wieku" { Case::Gen } else { Case::Nom });
+    let case = case.unwrap_or(if l == L::Pl && next_l == "wieku" {
+        Case::Gen
+    } else {
+        Case::Nom
+    });
     Hit::new(e + 1, Class::Ordinal, numbers::ordinal(l, v, Form::new(g, case)))
 }
 
@@ -259,19 +316,22 @@ pub(super) fn plain(cx: &Cx, i: usize) -> Option<Hit> {
         }
         return serial(cx, i);
     }
-    if after == Some('.') && is_digit_at(t, n.end + 1) || after == Some(',') && is_digit_at(t, n.end + 1) && l == L::En && !n.grouped && n.frac.is_none() && n.int.len() > 3 {
-        // "1.2.3" or odd separators: read what we have.
-    }
-    let class = if n.frac.is_some() { Class::Decimal } else { Class::Cardinal };
-    let (nw_s, _, next) = next_word(t, n.end);
+    let class = if n.frac.is_some() {
+        Class::Decimal
+    } else {
+        Class::Cardinal
+    };
+    let (_, _, next) = next_word(t, n.end);
     let next_l = next.to_lowercase();
     let prev = prev_word(t, i);
-    if let Some(v) = n.whole().filter(|_| !n.grouped && n.int.len() == 4 && !n.int.starts_with('0')) {
+    if let Some(v) = n
+        .whole()
+        .filter(|_| !n.grouped && n.int.len() == 4 && !n.int.starts_with('0'))
+    {
         if let Some(s) = year(cx, i, v, &prev, &next_l) {
             return Hit::new(n.end, Class::Date, s);
         }
     }
-    let _ = nw_s;
     let f = match l {
         L::Pl => {
             let g = super::pl::gender_of(next);
@@ -282,10 +342,20 @@ pub(super) fn plain(cx: &Cx, i: usize) -> Option<Hit> {
             Form::new(g, case)
         }
         L::De if next.starts_with(|c: char| c.is_uppercase()) => {
-            let g = if cx.r.feminine.contains(&next) { Gender::F } else { Gender::M };
+            let g = if cx.r.feminine.contains(&next) {
+                Gender::F
+            } else {
+                Gender::M
+            };
             Form::new(g, Case::Nom).attr()
         }
-        L::Es | L::It | L::Fr if !next.is_empty() && spaces_end(t, n.end) > n.end && !matches!(next_l.as_str(), "de" | "y" | "e" | "et" | "o" | "a") => Form::default().attr(),
+        L::Es | L::It | L::Fr
+            if !next.is_empty()
+                && spaces_end(t, n.end) > n.end
+                && !matches!(next_l.as_str(), "de" | "y" | "e" | "et" | "o" | "a") =>
+        {
+            Form::default().attr()
+        }
         _ => Form::default(),
     };
     Hit::new(n.end, class, say_num(cx, &n, f))
@@ -296,7 +366,13 @@ fn year(cx: &Cx, i: usize, v: u64, prev: &str, next: &str) -> Option<String> {
     let l = cx.l();
     match l {
         L::En if (1100..2100).contains(&v) => Some(numbers::year(l, v, Form::default())),
-        L::De if (1100..2000).contains(&v) && matches!(prev, "jahr" | "jahre" | "jahres" | "im" | "seit" | "um" | "ab" | "bis" | "von" | "anno" | "in") => {
+        L::De
+            if (1100..2000).contains(&v)
+                && matches!(
+                    prev,
+                    "jahr" | "jahre" | "jahres" | "im" | "seit" | "um" | "ab" | "bis" | "von" | "anno" | "in"
+                ) =>
+        {
             Some(numbers::year(l, v, Form::default()))
         }
         L::Pl if (1000..=2100).contains(&v) => {

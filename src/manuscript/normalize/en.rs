@@ -1,7 +1,7 @@
 //! English rules (tables only).
 
 use super::numbers::{Gender::M, L};
-use super::rules::{Spell, ab, abw, n2, Abbr, Currency, Noun, Rules, Unit, When::*, Words};
+use super::rules::{ab, abw, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
 
 const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
     Unit {
@@ -91,15 +91,30 @@ const fn cur(syms: &'static [&'static str], major: Noun, minor: Noun, minor_bare
 }
 
 const CURRENCIES: &[Currency] = &[
-    cur(&["US$", "USD"], n2("US dollar", "US dollars", M), n2("cent", "cents", M), false),
+    cur(
+        &["US$", "USD"],
+        n2("US dollar", "US dollars", M),
+        n2("cent", "cents", M),
+        false,
+    ),
     cur(&["$"], n2("dollar", "dollars", M), n2("cent", "cents", M), false),
     cur(&["£", "GBP"], n2("pound", "pounds", M), n2("penny", "pence", M), true),
     cur(&["€", "EUR"], n2("euro", "euros", M), n2("cent", "cents", M), false),
     cur(&["¥", "JPY"], n2("yen", "yen", M), n2("sen", "sen", M), false),
     cur(&["₩", "KRW"], n2("won", "won", M), n2("jeon", "jeon", M), false),
     cur(&["₹", "INR"], n2("rupee", "rupees", M), n2("paisa", "paise", M), false),
-    cur(&["zł", "PLN"], n2("zloty", "zlotys", M), n2("grosz", "groszy", M), false),
-    cur(&["CHF"], n2("Swiss franc", "Swiss francs", M), n2("centime", "centimes", M), false),
+    cur(
+        &["zł", "PLN"],
+        n2("zloty", "zlotys", M),
+        n2("grosz", "groszy", M),
+        false,
+    ),
+    cur(
+        &["CHF"],
+        n2("Swiss franc", "Swiss francs", M),
+        n2("centime", "centimes", M),
+        false,
+    ),
     cur(&["yuan", "CNY"], n2("yuan", "yuan", M), n2("fen", "fen", M), false),
 ];
 
@@ -252,7 +267,20 @@ pub static RULES: Rules = Rules {
         compass: ["north", "south", "east", "west"],
     },
     spell: Spell::Never,
-    symbols: &[('$', "dollar"), ('€', "euro"), ('£', "pound"), ('¥', "yen"), ('₩', "won"), ('%', "percent"), ('#', "hash"), ('+', "plus"), ('=', "equals"), ('@', "at"), ('&', "and"), ('°', "degrees")],
+    symbols: &[
+        ('$', "dollar"),
+        ('€', "euro"),
+        ('£', "pound"),
+        ('¥', "yen"),
+        ('₩', "won"),
+        ('%', "percent"),
+        ('#', "hash"),
+        ('+', "plus"),
+        ('=', "equals"),
+        ('@', "at"),
+        ('&', "and"),
+        ('°', "degrees"),
+    ],
     slash_pairs: &["and/or"],
     am_pm: ["AM", "PM"],
     oclock: "o'clock",

@@ -65,10 +65,21 @@ pub(super) fn scan(t: &str, r: &'static Rules) -> Vec<Span> {
                 continue;
             }
         }
-        if let Some(&(_, w)) = (!c.is_alphanumeric()).then(|| r.symbols.iter().find(|(s, _)| *s == c)).flatten() {
-            let lead = if prev_ch(t, i).is_some_and(|p| !p.is_whitespace()) { " " } else { "" };
+        if let Some(&(_, w)) = (!c.is_alphanumeric())
+            .then(|| r.symbols.iter().find(|(s, _)| *s == c))
+            .flatten()
+        {
+            let lead = if prev_ch(t, i).is_some_and(|p| !p.is_whitespace()) {
+                " "
+            } else {
+                ""
+            };
             let end = i + c.len_utf8();
-            let trail = if ch(t, end).is_some_and(char::is_alphanumeric) { " " } else { "" };
+            let trail = if ch(t, end).is_some_and(char::is_alphanumeric) {
+                " "
+            } else {
+                ""
+            };
             out.push(Span {
                 start: i,
                 end,
@@ -78,7 +89,11 @@ pub(super) fn scan(t: &str, r: &'static Rules) -> Vec<Span> {
             i = end;
             continue;
         }
-        i = if c.is_alphanumeric() { alnum_end(t, i) } else { i + c.len_utf8() };
+        i = if c.is_alphanumeric() {
+            alnum_end(t, i)
+        } else {
+            i + c.len_utf8()
+        };
     }
     out
 }
@@ -89,7 +104,9 @@ fn join_range(cx: &Cx, h: Hit) -> Hit {
         return h;
     }
     let j = spaces_end(cx.t, h.end);
-    let Some(d) = ch(cx.t, j).filter(|d| matches!(d, '-' | '–')) else { return h };
+    let Some(d) = ch(cx.t, j).filter(|d| matches!(d, '-' | '–')) else {
+        return h;
+    };
     let k = spaces_end(cx.t, j + d.len_utf8());
     match ch(cx.t, k).and_then(|c| super::classes::at(cx, k, c)) {
         Some(h2) if h2.class == h.class => Hit {
@@ -113,7 +130,10 @@ pub(super) fn prev_ch(t: &str, i: usize) -> Option<char> {
 
 /// End of the ASCII digit run at `i`.
 pub(super) fn digits_end(t: &str, i: usize) -> usize {
-    i + t.as_bytes()[i.min(t.len())..].iter().take_while(|b| b.is_ascii_digit()).count()
+    i + t.as_bytes()[i.min(t.len())..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count()
 }
 
 /// Whether byte `i` starts an ASCII digit.
@@ -294,7 +314,8 @@ pub(super) fn say_int(l: L, int: &str, f: Form) -> String {
     if (int.len() > 1 && int.starts_with('0')) || int.len() > 18 {
         return say_digits(l, int);
     }
-    int.parse().map_or_else(|_| say_digits(l, int), |n| numbers::cardinal(l, n, f))
+    int.parse()
+        .map_or_else(|_| say_digits(l, int), |n| numbers::cardinal(l, n, f))
 }
 
 /// The fractional digits after the decimal word, in the language's style.
@@ -306,7 +327,10 @@ pub(super) fn say_frac(l: L, frac: &str) -> String {
             let chunks: Vec<&str> = if frac.len() <= 3 {
                 vec![frac]
             } else {
-                frac.as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap_or("")).collect()
+                frac.as_bytes()
+                    .chunks(2)
+                    .map(|c| std::str::from_utf8(c).unwrap_or(""))
+                    .collect()
             };
             let mut words = Vec::new();
             for c in chunks {
@@ -335,8 +359,16 @@ pub(super) fn say_num(cx: &Cx, n: &Num, f: Form) -> String {
             } else {
                 say_int(l, &n.int, Form::default())
             };
-            let int = if l == L::Es && n.int == "1" { "uno".to_string() } else { int };
-            let head = if int.is_empty() { String::new() } else { format!("{int} ") };
+            let int = if l == L::Es && n.int == "1" {
+                "uno".to_string()
+            } else {
+                int
+            };
+            let head = if int.is_empty() {
+                String::new()
+            } else {
+                format!("{int} ")
+            };
             format!("{head}{} {}", cx.r.w.point, say_frac(l, fr))
         }
     }

@@ -62,11 +62,23 @@ const fn cur(syms: &'static [&'static str], major: Noun, minor: Noun) -> Currenc
 }
 
 const CURRENCIES: &[Currency] = &[
-    cur(&["€", "eur", "EUR"], n2("euro", "euro", M), n2("centesimo", "centesimi", M)),
-    cur(&["$", "USD"], n2("dollaro", "dollari", M), n2("centesimo", "centesimi", M)),
+    cur(
+        &["€", "eur", "EUR"],
+        n2("euro", "euro", M),
+        n2("centesimo", "centesimi", M),
+    ),
+    cur(
+        &["$", "USD"],
+        n2("dollaro", "dollari", M),
+        n2("centesimo", "centesimi", M),
+    ),
     cur(&["£", "GBP"], n2("sterlina", "sterline", F), n2("penny", "penny", M)),
     cur(&["₽", "RUB"], n2("rublo", "rubli", M), n2("copeca", "copeche", F)),
-    cur(&["CHF"], n2("franco svizzero", "franchi svizzeri", M), n2("centesimo", "centesimi", M)),
+    cur(
+        &["CHF"],
+        n2("franco svizzero", "franchi svizzeri", M),
+        n2("centesimo", "centesimi", M),
+    ),
     cur(&["¥", "JPY"], n2("yen", "yen", M), n2("sen", "sen", M)),
     cur(&["zł", "PLN"], n2("zloty", "zloty", M), n2("grosz", "groszy", M)),
 ];
@@ -161,7 +173,9 @@ pub static RULES: Rules = Rules {
         ("miliardo", n2("miliardo", "miliardo", M)),
         ("mila", n2("mila", "mila", M)),
     ],
-    heading_words: &["capitolo", "parte", "libro", "tomo", "atto", "scena", "guerra", "volume"],
+    heading_words: &[
+        "capitolo", "parte", "libro", "tomo", "atto", "scena", "guerra", "volume",
+    ],
     century_words: &["secolo", "secoli"],
     century_cardinal: false,
     regnal_cardinal_above: u64::MAX,
@@ -196,7 +210,18 @@ pub static RULES: Rules = Rules {
         compass: ["nord", "sud", "est", "ovest"],
     },
     spell: Spell::All(&["com", "edu", "gov", "nvidia", "html", "it", "us", "gmail"]),
-    symbols: &[('$', "dollaro"), ('€', "euro"), ('£', "sterlina"), ('%', "percento"), ('#', "cancelletto"), ('+', "più"), ('=', "uguale"), ('@', "chiocciola"), ('&', "e"), ('°', "gradi")],
+    symbols: &[
+        ('$', "dollaro"),
+        ('€', "euro"),
+        ('£', "sterlina"),
+        ('%', "percento"),
+        ('#', "cancelletto"),
+        ('+', "più"),
+        ('=', "uguale"),
+        ('@', "chiocciola"),
+        ('&', "e"),
+        ('°', "gradi"),
+    ],
     slash_pairs: &["e/o"],
     am_pm: ["di mattina", "di pomeriggio"],
     oclock: "",

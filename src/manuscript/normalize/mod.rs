@@ -149,7 +149,29 @@ const UNREAD: &[char] = &[
 pub fn leftovers(normalized: &str) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
     for tok in normalized.split_whitespace() {
-        let tok = tok.trim_matches(|c: char| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | '(' | ')' | '"' | '\'' | '“' | '”' | '„' | '«' | '»' | '‘' | '’' | '[' | ']'));
+        let tok = tok.trim_matches(|c: char| {
+            matches!(
+                c,
+                '.' | ','
+                    | ';'
+                    | ':'
+                    | '!'
+                    | '?'
+                    | '('
+                    | ')'
+                    | '"'
+                    | '\''
+                    | '“'
+                    | '”'
+                    | '„'
+                    | '«'
+                    | '»'
+                    | '‘'
+                    | '’'
+                    | '['
+                    | ']'
+            )
+        });
         if tok.chars().any(|c| c.is_ascii_digit() || UNREAD.contains(&c)) && !out.contains(&tok) {
             out.push(tok);
         }
@@ -178,7 +200,9 @@ impl Leftovers {
         for tok in leftovers(normalized) {
             match self.seen.iter_mut().find(|(t, _, _)| t == tok) {
                 Some(e) => e.2 += normalized.matches(tok).count(),
-                None => self.seen.push((tok.to_string(), label.to_string(), normalized.matches(tok).count())),
+                None => self
+                    .seen
+                    .push((tok.to_string(), label.to_string(), normalized.matches(tok).count())),
             }
         }
     }
@@ -252,7 +276,6 @@ fn prev_char(text: &str, i: usize) -> Option<char> {
 fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }
-
 
 #[cfg(test)]
 mod tests;

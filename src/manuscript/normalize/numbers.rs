@@ -136,7 +136,16 @@ pub fn digit(l: L, d: u32) -> &'static str {
             "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
         ],
         L::Pl => &[
-            "zero", "jeden", "dwa", "trzy", "cztery", "pięć", "sześć", "siedem", "osiem", "dziewięć",
+            "zero",
+            "jeden",
+            "dwa",
+            "trzy",
+            "cztery",
+            "pięć",
+            "sześć",
+            "siedem",
+            "osiem",
+            "dziewięć",
         ],
         L::De => &[
             "null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun",
@@ -204,7 +213,7 @@ pub mod en {
     fn below_100(r: u64) -> String {
         match r {
             0..=19 => ONES[r as usize].to_string(),
-            _ if r % 10 == 0 => TENS[(r / 10) as usize].to_string(),
+            _ if r.is_multiple_of(10) => TENS[(r / 10) as usize].to_string(),
             _ => format!("{}-{}", TENS[(r / 10) as usize], ONES[(r % 10) as usize]),
         }
     }
@@ -218,7 +227,12 @@ pub mod en {
         }
         let triplets = super::triplets(n);
         if triplets.len() > SCALES.len() {
-            return n.to_string().chars().map(|c| ONES[c as usize - '0' as usize]).collect::<Vec<_>>().join(" ");
+            return n
+                .to_string()
+                .chars()
+                .map(|c| ONES[c as usize - '0' as usize])
+                .collect::<Vec<_>>()
+                .join(" ");
         }
         let mut words: Vec<String> = Vec::new();
         for (i, &t) in triplets.iter().enumerate().rev() {
@@ -532,7 +546,16 @@ pub mod pl {
         "dziewięćsetn",
     ];
     const THOUSAND_PREFIX: [&str; 10] = [
-        "", "", "dwu", "trzy", "cztero", "pięcio", "sześcio", "siedmio", "ośmio", "dziewięcio",
+        "",
+        "",
+        "dwu",
+        "trzy",
+        "cztero",
+        "pięcio",
+        "sześcio",
+        "siedmio",
+        "ośmio",
+        "dziewięcio",
     ];
 
     fn ending(d: Decl, f: Form) -> &'static str {
@@ -592,7 +615,7 @@ pub mod pl {
                 };
                 parts.push(word(ORD_ONES[ones as usize], d, f));
             }
-        } else if n % 1000 != 0 {
+        } else if !n.is_multiple_of(1000) {
             let h = (n % 1000) / 100;
             if n >= 1000 {
                 parts.push(cardinal(n - n % 1000, Form::default()));
@@ -616,8 +639,26 @@ pub mod de {
     use super::{Case, Form, Gender};
 
     const ONES: [&str; 20] = [
-        "null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn", "elf", "zwölf",
-        "dreizehn", "vierzehn", "fünfzehn", "sechzehn", "siebzehn", "achtzehn", "neunzehn",
+        "null",
+        "eins",
+        "zwei",
+        "drei",
+        "vier",
+        "fünf",
+        "sechs",
+        "sieben",
+        "acht",
+        "neun",
+        "zehn",
+        "elf",
+        "zwölf",
+        "dreizehn",
+        "vierzehn",
+        "fünfzehn",
+        "sechzehn",
+        "siebzehn",
+        "achtzehn",
+        "neunzehn",
     ];
     const TENS: [&str; 10] = [
         "", "", "zwanzig", "dreißig", "vierzig", "fünfzig", "sechzig", "siebzig", "achtzig", "neunzig",
@@ -677,7 +718,7 @@ pub mod de {
                         (true, Gender::F) => "eine",
                         (true, _) => "ein",
                     };
-                    small.push_str(&below_1000(t, if t == 1 && n == 1 { one } else if f.attributive { one } else { "eins" }));
+                    small.push_str(&below_1000(t, one));
                 }
                 1 => {
                     small.push_str(&below_1000(t, "ein"));
@@ -685,7 +726,11 @@ pub mod de {
                 }
                 _ => {
                     let (sg, pl) = SCALES[i];
-                    let count = if t == 1 { "eine".to_string() } else { below_1000(t, "ein") };
+                    let count = if t == 1 {
+                        "eine".to_string()
+                    } else {
+                        below_1000(t, "ein")
+                    };
                     parts.push(format!("{count} {}", if t == 1 { sg } else { pl }));
                 }
             }
@@ -712,10 +757,14 @@ pub mod de {
                 let c = c.strip_suffix("acht").map(|s| format!("{s}acht")).unwrap_or(c);
                 if c.ends_with("erst") || c.ends_with("dritt") || c.ends_with("siebt") || c.ends_with("acht") {
                     c
-                } else if n % 100 < 20 && n % 100 != 0 {
+                } else if n % 100 < 20 && !n.is_multiple_of(100) {
                     format!("{c}t")
                 } else {
-                    let c = c.strip_suffix("en").filter(|_| n >= 1_000_000).map(str::to_string).unwrap_or(c);
+                    let c = c
+                        .strip_suffix("en")
+                        .filter(|_| n >= 1_000_000)
+                        .map(str::to_string)
+                        .unwrap_or(c);
                     format!("{c}st")
                 }
             }
@@ -789,7 +838,12 @@ pub mod fr {
             return "zéro".into();
         }
         let ts = super::triplets(n);
-        let scales = [("", ""), ("mille", "mille"), ("million", "millions"), ("milliard", "milliards")];
+        let scales = [
+            ("", ""),
+            ("mille", "mille"),
+            ("million", "millions"),
+            ("milliard", "milliards"),
+        ];
         if ts.len() > scales.len() {
             return n.to_string();
         }
@@ -821,7 +875,11 @@ pub mod fr {
             return if f.gender == Gender::F { "première" } else { "premier" }.into();
         }
         let c = cardinal(n, Form::default());
-        let c = c.strip_suffix('s').filter(|s| s.ends_with("vingt") || s.ends_with("cent") || s.ends_with("illion") || s.ends_with("illiard")).map(str::to_string).unwrap_or(c);
+        let c = c
+            .strip_suffix('s')
+            .filter(|s| s.ends_with("vingt") || s.ends_with("cent") || s.ends_with("illion") || s.ends_with("illiard"))
+            .map(str::to_string)
+            .unwrap_or(c);
         let stem = if let Some(s) = c.strip_suffix("cinq") {
             format!("{s}cinqu")
         } else if let Some(s) = c.strip_suffix("neuf") {
@@ -840,13 +898,48 @@ pub mod es {
     use super::{Form, Gender};
 
     const ONES: [&str; 30] = [
-        "cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce",
-        "trece", "catorce", "quince", "dieciséis", "diecisiete", "dieciocho", "diecinueve", "veinte", "veintiuno",
-        "veintidós", "veintitrés", "veinticuatro", "veinticinco", "veintiséis", "veintisiete", "veintiocho",
+        "cero",
+        "uno",
+        "dos",
+        "tres",
+        "cuatro",
+        "cinco",
+        "seis",
+        "siete",
+        "ocho",
+        "nueve",
+        "diez",
+        "once",
+        "doce",
+        "trece",
+        "catorce",
+        "quince",
+        "dieciséis",
+        "diecisiete",
+        "dieciocho",
+        "diecinueve",
+        "veinte",
+        "veintiuno",
+        "veintidós",
+        "veintitrés",
+        "veinticuatro",
+        "veinticinco",
+        "veintiséis",
+        "veintisiete",
+        "veintiocho",
         "veintinueve",
     ];
     const TENS: [&str; 10] = [
-        "", "", "", "treinta", "cuarenta", "cincuenta", "sesenta", "setenta", "ochenta", "noventa",
+        "",
+        "",
+        "",
+        "treinta",
+        "cuarenta",
+        "cincuenta",
+        "sesenta",
+        "setenta",
+        "ochenta",
+        "noventa",
     ];
     const HUNDREDS: [&str; 10] = [
         "",
@@ -867,7 +960,11 @@ pub mod es {
         let mut s = String::new();
         if h > 0 {
             let w = if t == 100 { "cien" } else { HUNDREDS[h as usize] };
-            s.push_str(&if fem && h > 1 { format!("{}as", w.strip_suffix("os").unwrap_or(w)) } else { w.to_string() });
+            s.push_str(&if fem && h > 1 {
+                format!("{}as", w.strip_suffix("os").unwrap_or(w))
+            } else {
+                w.to_string()
+            });
         }
         if r > 0 {
             if !s.is_empty() {
@@ -882,7 +979,11 @@ pub mod es {
                 },
                 0..=29 => ONES[r as usize].to_string(),
                 _ if r % 10 == 0 => TENS[(r / 10) as usize].to_string(),
-                _ => format!("{} y {}", TENS[(r / 10) as usize], if r % 10 == 1 { one } else { ONES[(r % 10) as usize] }),
+                _ => format!(
+                    "{} y {}",
+                    TENS[(r / 10) as usize],
+                    if r % 10 == 1 { one } else { ONES[(r % 10) as usize] }
+                ),
             };
             s.push_str(&w);
         }
@@ -902,12 +1003,20 @@ pub mod es {
         };
         // Millions groups of six digits: millón, billón (10^12), trillón (10^18).
         let mut parts = Vec::new();
-        let units = [(1_000_000_000_000_000_000u64, "trillón", "trillones"), (1_000_000_000_000, "billón", "billones"), (1_000_000, "millón", "millones")];
+        let units = [
+            (1_000_000_000_000_000_000u64, "trillón", "trillones"),
+            (1_000_000_000_000, "billón", "billones"),
+            (1_000_000, "millón", "millones"),
+        ];
         let mut m = n;
         for (v, sg, pl) in units {
             let q = m / v;
             if q > 0 {
-                parts.push(if q == 1 { format!("un {sg}") } else { format!("{} {pl}", below_million(q, "un", false)) });
+                parts.push(if q == 1 {
+                    format!("un {sg}")
+                } else {
+                    format!("{} {pl}", below_million(q, "un", false))
+                });
                 m %= v;
             }
         }
@@ -936,9 +1045,19 @@ pub mod es {
         s
     }
 
-    const ORD_ONES: [&str; 10] = ["", "primero", "segundo", "tercero", "cuarto", "quinto", "sexto", "séptimo", "octavo", "noveno"];
+    const ORD_ONES: [&str; 10] = [
+        "", "primero", "segundo", "tercero", "cuarto", "quinto", "sexto", "séptimo", "octavo", "noveno",
+    ];
     const ORD_TENS: [&str; 10] = [
-        "", "décimo", "vigésimo", "trigésimo", "cuadragésimo", "quincuagésimo", "sexagésimo", "septuagésimo", "octogésimo",
+        "",
+        "décimo",
+        "vigésimo",
+        "trigésimo",
+        "cuadragésimo",
+        "quincuagésimo",
+        "sexagésimo",
+        "septuagésimo",
+        "octogésimo",
         "nonagésimo",
     ];
     const ORD_HUNDREDS: [&str; 10] = [
@@ -961,7 +1080,7 @@ pub mod es {
             13..=19 => format!("decimo{}", ORD_ONES[(r - 10) as usize]).replace("decimooctavo", "decimoctavo"),
             21..=29 => format!("vigesimo{}", ORD_ONES[(r - 20) as usize]).replace("vigesimooctavo", "vigesimoctavo"),
             _ if r < 10 => ORD_ONES[r as usize].into(),
-            _ if r % 10 == 0 => ORD_TENS[(r / 10) as usize].into(),
+            _ if r.is_multiple_of(10) => ORD_TENS[(r / 10) as usize].into(),
             _ => format!("{} {}", ORD_TENS[(r / 10) as usize], ORD_ONES[(r % 10) as usize]),
         }
     }
@@ -971,7 +1090,11 @@ pub mod es {
         let mut parts = Vec::new();
         let k = n / 1000;
         if k > 0 {
-            parts.push(if k == 1 { "milésimo".to_string() } else { format!("{}milésimo", cardinal(k, Form::default().attr()).replace(' ', "")) });
+            parts.push(if k == 1 {
+                "milésimo".to_string()
+            } else {
+                format!("{}milésimo", cardinal(k, Form::default().attr()).replace(' ', ""))
+            });
         }
         let h = (n % 1000) / 100;
         if h > 0 {
@@ -983,7 +1106,11 @@ pub mod es {
         }
         let s = parts.join(" ");
         match (f.gender, f.attributive) {
-            (Gender::F, _) => s.split(' ').map(|w| w.strip_suffix('o').map(|x| format!("{x}a")).unwrap_or(w.into())).collect::<Vec<_>>().join(" "),
+            (Gender::F, _) => s
+                .split(' ')
+                .map(|w| w.strip_suffix('o').map(|x| format!("{x}a")).unwrap_or(w.into()))
+                .collect::<Vec<_>>()
+                .join(" "),
             (_, true) if s.ends_with("primero") || s.ends_with("tercero") => s[..s.len() - 1].to_string(),
             _ => s,
         }
@@ -995,11 +1122,38 @@ pub mod it {
     use super::{Form, Gender};
 
     const ONES: [&str; 20] = [
-        "zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove", "dieci", "undici", "dodici",
-        "tredici", "quattordici", "quindici", "sedici", "diciassette", "diciotto", "diciannove",
+        "zero",
+        "uno",
+        "due",
+        "tre",
+        "quattro",
+        "cinque",
+        "sei",
+        "sette",
+        "otto",
+        "nove",
+        "dieci",
+        "undici",
+        "dodici",
+        "tredici",
+        "quattordici",
+        "quindici",
+        "sedici",
+        "diciassette",
+        "diciotto",
+        "diciannove",
     ];
     const TENS: [&str; 10] = [
-        "", "", "venti", "trenta", "quaranta", "cinquanta", "sessanta", "settanta", "ottanta", "novanta",
+        "",
+        "",
+        "venti",
+        "trenta",
+        "quaranta",
+        "cinquanta",
+        "sessanta",
+        "settanta",
+        "ottanta",
+        "novanta",
     ];
 
     fn below_100(r: u64) -> String {
@@ -1041,7 +1195,12 @@ pub mod it {
             return "zero".into();
         }
         let ts = super::triplets(n);
-        let scales = [("", ""), ("mille", "mila"), ("milione", "milioni"), ("miliardo", "miliardi")];
+        let scales = [
+            ("", ""),
+            ("mille", "mila"),
+            ("milione", "milioni"),
+            ("miliardo", "miliardi"),
+        ];
         if ts.len() > scales.len() {
             return n.to_string();
         }
@@ -1060,7 +1219,11 @@ pub mod it {
                 }
                 _ => {
                     let (sg, pl) = scales[i];
-                    parts.push(if t == 1 { format!("un {sg}") } else { format!("{} {pl}", below_1000(t)) });
+                    parts.push(if t == 1 {
+                        format!("un {sg}")
+                    } else {
+                        format!("{} {pl}", below_1000(t))
+                    });
                 }
             }
         }
@@ -1079,7 +1242,9 @@ pub mod it {
 
     /// Ordinal: 3 → "terzo", 23 → "ventitreesimo"; feminine in `-a`.
     pub fn ordinal(n: u64, f: Form) -> String {
-        const SMALL: [&str; 11] = ["zeresimo", "primo", "secondo", "terzo", "quarto", "quinto", "sesto", "settimo", "ottavo", "nono", "decimo"];
+        const SMALL: [&str; 11] = [
+            "zeresimo", "primo", "secondo", "terzo", "quarto", "quinto", "sesto", "settimo", "ottavo", "nono", "decimo",
+        ];
         let s = if n <= 10 {
             SMALL[n as usize].to_string()
         } else {
@@ -1111,14 +1276,20 @@ mod tests {
         assert_eq!(cardinal(L::Pl, 22_000, M), "dwadzieścia dwa tysiące");
         assert_eq!(cardinal(L::Pl, 5_000_000, M), "pięć milionów");
         assert_eq!(cardinal(L::Pl, 2, Form::new(Gender::F, Case::Nom)), "dwie");
-        assert_eq!(cardinal(L::Pl, 125, Form::new(Gender::M, Case::Gen)), "stu dwudziestu pięciu");
+        assert_eq!(
+            cardinal(L::Pl, 125, Form::new(Gender::M, Case::Gen)),
+            "stu dwudziestu pięciu"
+        );
         let g = Form::new(Gender::M, Case::Gen);
         assert_eq!(ordinal(L::Pl, 21, g), "dwudziestego pierwszego");
         assert_eq!(ordinal(L::Pl, 1990, g), "tysiąc dziewięćset dziewięćdziesiątego");
         assert_eq!(ordinal(L::Pl, 2000, g), "dwutysięcznego");
         assert_eq!(ordinal(L::Pl, 3, Form::new(Gender::F, Case::Loc)), "trzeciej");
         assert_eq!(ordinal(L::Pl, 2, Form::new(Gender::M, Case::Loc)), "drugim");
-        assert_eq!(ordinal(L::Pl, 1990, Form::new(Gender::M, Case::Loc)), "tysiąc dziewięćset dziewięćdziesiątym");
+        assert_eq!(
+            ordinal(L::Pl, 1990, Form::new(Gender::M, Case::Loc)),
+            "tysiąc dziewięćset dziewięćdziesiątym"
+        );
         assert_eq!(ordinal(L::Pl, 8, Form::new(Gender::M, Case::Nom)), "ósmy");
         assert_eq!(ordinal(L::Pl, 4, Form::new(Gender::F, Case::NomPl)), "czwarte");
     }
@@ -1142,12 +1313,18 @@ mod tests {
     fn french_spanish_italian() {
         assert_eq!(cardinal(L::Fr, 71, M), "soixante et onze");
         assert_eq!(cardinal(L::Fr, 80, M), "quatre-vingts");
-        assert_eq!(cardinal(L::Fr, 6_492_000, M), "six millions quatre cent quatre-vingt-douze mille");
+        assert_eq!(
+            cardinal(L::Fr, 6_492_000, M),
+            "six millions quatre cent quatre-vingt-douze mille"
+        );
         assert_eq!(ordinal(L::Fr, 21, M), "vingt et unième");
         assert_eq!(ordinal(L::Fr, 1_000_000_000, M), "un milliardième");
         assert_eq!(ordinal(L::Fr, 90, M), "quatre-vingt-dixième");
         assert_eq!(cardinal(L::Es, 1_000_000_000, M), "mil millones");
-        assert_eq!(cardinal(L::Es, 1_034_068, M), "un millón treinta y cuatro mil sesenta y ocho");
+        assert_eq!(
+            cardinal(L::Es, 1_034_068, M),
+            "un millón treinta y cuatro mil sesenta y ocho"
+        );
         assert_eq!(cardinal(L::Es, 100, M), "cien");
         assert_eq!(ordinal(L::Es, 134, M), "centésimo trigésimo cuarto");
         assert_eq!(ordinal(L::Es, 28, M), "vigesimoctavo");

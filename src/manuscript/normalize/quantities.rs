@@ -67,7 +67,6 @@ fn scale_at(cx: &Cx, i: usize) -> Option<(Noun, usize)> {
 /// Amount + currency: "three pounds fifty", "dwanaście złotych pięćdziesiąt groszy", "45 billion dollars".
 fn say_money(cx: &Cx, n: &Num, c: &Currency, scale: Option<Noun>) -> String {
     let l = cx.l();
-    let w = &cx.r.w;
     if let Some(sc) = scale {
         let num = plain_en(l, say_num(cx, n, attr(sc.gender)));
         let major = c.major.many;
@@ -85,14 +84,30 @@ fn say_money(cx: &Cx, n: &Num, c: &Currency, scale: Option<Noun>) -> String {
         // More than two significant decimals: a decimal amount.
         return format!("{} {}", say_num(cx, n, Form::default()), c.major.many);
     }
-    let cents: u64 = if sub.is_empty() { 0 } else { format!("{sub:0<2}").parse().unwrap_or(0) };
+    let cents: u64 = if sub.is_empty() {
+        0
+    } else {
+        format!("{sub:0<2}").parse().unwrap_or(0)
+    };
     let major: u64 = n.int.parse().unwrap_or(0);
-    let whole = Num { frac: None, ..n.clone() };
-    let major_w = format!("{} {}", say_int(l, &whole.int, attr(c.major.gender)), noun_form(l, &c.major, &whole));
+    let whole = Num {
+        frac: None,
+        ..n.clone()
+    };
+    let major_w = format!(
+        "{} {}",
+        say_int(l, &whole.int, attr(c.major.gender)),
+        noun_form(l, &c.major, &whole)
+    );
     if cents == 0 {
         return major_w;
     }
-    let cn = Num { int: cents.to_string(), frac: None, end: 0, grouped: false };
+    let cn = Num {
+        int: cents.to_string(),
+        frac: None,
+        end: 0,
+        grouped: false,
+    };
     let minor_n = say_int(l, &cn.int, attr(c.minor.gender));
     let minor_w = if c.minor_bare && major > 0 {
         minor_n
@@ -102,7 +117,6 @@ fn say_money(cx: &Cx, n: &Num, c: &Currency, scale: Option<Noun>) -> String {
     if major == 0 && !n.int.is_empty() || n.int.is_empty() {
         return minor_w;
     }
-    let _ = w;
     format!("{major_w} {minor_w}")
 }
 
@@ -203,23 +217,42 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
     let e = n.end;
     if ch(t, e) == Some('°') && !unit_at(cx, e, false).is_some_and(|(u, _)| u.sym.starts_with('°')) {
-        return coordinates(cx, i, n);
+        return coordinates(cx, n);
     }
     let k = spaces_end(t, e);
     if ch(t, k) == Some('%') || ch(t, k) == Some('٪') {
         let p = &cx.r.w.percent;
-        let f = if matches!(l, L::Es | L::It) { Form::default() } else { attr(p.gender) };
-        return Hit::new(k + 1, Class::Measure, format!("{} {}", say_num(cx, &n, f), noun_form(l, p, &n)));
+        let f = if matches!(l, L::Es | L::It) {
+            Form::default()
+        } else {
+            attr(p.gender)
+        };
+        return Hit::new(
+            k + 1,
+            Class::Measure,
+            format!("{} {}", say_num(cx, &n, f), noun_form(l, p, &n)),
+        );
     }
     let scale = scale_at(cx, e);
     let (k, head) = match scale {
-        Some((sc, se)) => (spaces_end(t, se), Some(format!("{} {}", plain_en(l, say_num(cx, &n, attr(sc.gender))), noun_form(l, &sc, &n)))),
+        Some((sc, se)) => (
+            spaces_end(t, se),
+            Some(format!(
+                "{} {}",
+                plain_en(l, say_num(cx, &n, attr(sc.gender))),
+                noun_form(l, &sc, &n)
+            )),
+        ),
         None => (k, None),
     };
     if ch(t, e) == Some('/') {
         // "12/kg": twelve per kilogram.
         if let Some((u, ue)) = unit_at(cx, e + 1, false) {
-            return Hit::new(ue, Class::Measure, format!("{} {} {}", say_num(cx, &n, Form::default()), cx.r.w.per, u.noun.one));
+            return Hit::new(
+                ue,
+                Class::Measure,
+                format!("{} {} {}", say_num(cx, &n, Form::default()), cx.r.w.per, u.noun.one),
+            );
         }
     }
     let (u, ue) = unit_at(cx, k, k > e)?;
@@ -227,7 +260,11 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
     let mut spoken = match head {
         Some(h) => format!("{h} {}", u.noun.many),
         // Polish "około 5 km" → "około pięciu kilometrów".
-        None if gen => format!("{} {}", say_int(l, &n.int, Form::new(u.noun.gender, Case::Gen)), u.noun.many),
+        None if gen => format!(
+            "{} {}",
+            say_int(l, &n.int, Form::new(u.noun.gender, Case::Gen)),
+            u.noun.many
+        ),
         None => format!("{} {}", say_num(cx, &n, attr(u.noun.gender)), noun_form(l, &u.noun, &n)),
     };
     let mut end = ue;
@@ -249,7 +286,7 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
 }
 
 /// Degrees, minutes and seconds of arc with an optional compass point.
-fn coordinates(cx: &Cx, i: usize, deg: Num) -> Option<Hit> {
+fn coordinates(cx: &Cx, deg: Num) -> Option<Hit> {
     let t = cx.t;
     let l = cx.l();
     let w = &cx.r.w;
@@ -274,7 +311,6 @@ fn coordinates(cx: &Cx, i: usize, deg: Num) -> Option<Hit> {
             end = k + 1;
         }
     }
-    let _ = i;
     Hit::new(end, Class::Measure, spoken.join(" "))
 }
 
@@ -297,7 +333,11 @@ pub(super) fn range(cx: &Cx, i: usize) -> Option<Hit> {
     if !both_years && b.int.len() > a.int.len() + 1 {
         return None;
     }
-    if !both_years && (b.int.len() >= 4 && a.int.len() >= 3 || b.int.len() > 1 && b.int.starts_with('0') || dash == '-' && a.int.len() >= 3 && b.int.len() == 1) {
+    if !both_years
+        && (b.int.len() >= 4 && a.int.len() >= 3
+            || b.int.len() > 1 && b.int.starts_with('0')
+            || dash == '-' && a.int.len() >= 3 && b.int.len() == 1)
+    {
         return None;
     }
     let l = cx.l();
@@ -316,7 +356,11 @@ pub(super) fn range(cx: &Cx, i: usize) -> Option<Hit> {
     let prev = super::engine::prev_word(t, i);
     let pl_gen = l == L::Pl && !matches!(prev.as_str(), "lata" | "latach" | "od" | "w") && !both_years;
     let case = if pl_gen { Case::Gen } else { Case::Nom };
-    let from = if pl_gen || (l == L::It && prev != "da" && prev != "dal") { format!("{} ", w.from) } else { String::new() };
+    let from = if pl_gen || (l == L::It && prev != "da" && prev != "dal") {
+        format!("{} ", w.from)
+    } else {
+        String::new()
+    };
     let mut spoken = format!("{from}{} {} {}", say_end(&a, case), w.to, say_end(&b, case));
     let mut end = b.end;
     if let Some((u, ue)) = unit {
@@ -327,7 +371,6 @@ pub(super) fn range(cx: &Cx, i: usize) -> Option<Hit> {
     if from.trim().is_empty() {
         spoken = spoken.trim_start().to_string();
     }
-    let _ = governed_case;
     Hit::new(end, Class::Range, spoken)
 }
 
@@ -336,11 +379,27 @@ fn denominator(l: L, num: u64, den: u64) -> Option<String> {
     let many = num != 1;
     Some(match l {
         L::En => match den {
-            2 => if many { "halves".into() } else { "half".into() },
-            4 => if many { "quarters".into() } else { "quarter".into() },
+            2 => {
+                if many {
+                    "halves".into()
+                } else {
+                    "half".into()
+                }
+            }
+            4 => {
+                if many {
+                    "quarters".into()
+                } else {
+                    "quarter".into()
+                }
+            }
             _ => {
                 let o = numbers::ordinal(l, den, Form::default());
-                if many { format!("{o}s") } else { o }
+                if many {
+                    format!("{o}s")
+                } else {
+                    o
+                }
             }
         },
         L::Pl => {
@@ -352,45 +411,83 @@ fn denominator(l: L, num: u64, den: u64) -> Option<String> {
             numbers::ordinal(l, den, Form::new(Gender::F, case))
         }
         L::De => match den {
-            2 => if many { "halbe".into() } else { "halb".into() },
+            2 => {
+                if many {
+                    "halbe".into()
+                } else {
+                    "halb".into()
+                }
+            }
             _ => {
                 let o = numbers::ordinal(l, den, Form::new(Gender::M, Case::Weak));
                 format!("{}l", o)
             }
         },
         L::Fr => match den {
-            2 => if many { "demis".into() } else { "demi".into() },
+            2 => {
+                if many {
+                    "demis".into()
+                } else {
+                    "demi".into()
+                }
+            }
             3 => "tiers".into(),
-            4 => if many { "quarts".into() } else { "quart".into() },
+            4 => {
+                if many {
+                    "quarts".into()
+                } else {
+                    "quart".into()
+                }
+            }
             _ => {
                 let o = numbers::ordinal(l, den, Form::default());
-                if many { format!("{o}s") } else { o }
+                if many {
+                    format!("{o}s")
+                } else {
+                    o
+                }
             }
         },
-        L::Es => {
-            let sg = match den {
-                2 => "medio".to_string(),
-                3 => "tercio".into(),
-                4..=10 => numbers::ordinal(l, den, Form::default()),
-                11..=99 => {
-                    let c = numbers::cardinal(l, den, Form::default()).replace(" y ", "i");
-                    let c = c.replace(['é', 'á'], "e").replace('ó', "o").replace('í', "i");
-                    let stem = if let Some(s) = c.strip_suffix("uno") { format!("{s}un") } else if let Some(s) = c.strip_suffix('a') { s.to_string() } else { c };
-                    format!("{stem}avo")
-                }
-                _ if den % 100 == 0 && den < 1000 || den == 1000 || (den > 1000 && den % 1000 == 0) => numbers::ordinal(l, den, Form::default()),
-                _ => return None,
-            };
-            if many { format!("{sg}s") } else { sg }
-        }
+        L::Es => es_denominator(den, many)?,
         L::It => {
             let sg = match den {
                 2 => "mezzo".to_string(),
                 _ => numbers::ordinal(l, den, Form::default()),
             };
-            if many { format!("{}i", &sg[..sg.len() - 1]) } else { sg }
+            if many {
+                format!("{}i", &sg[..sg.len() - 1])
+            } else {
+                sg
+            }
         }
     })
+}
+
+/// Spanish denominators: "medio", "tercio", ordinals to ten, "-avo" to 99 ("treintaiunavo"), ordinals of
+/// round hundreds and thousands; `None` for the rest ("uno sobre ciento uno").
+fn es_denominator(den: u64, many: bool) -> Option<String> {
+    let sg = match den {
+        2 => "medio".to_string(),
+        3 => "tercio".into(),
+        4..=10 => numbers::ordinal(L::Es, den, Form::default()),
+        11..=99 => {
+            let c = numbers::cardinal(L::Es, den, Form::default()).replace(" y ", "i");
+            let c = c.replace(['é', 'á'], "e").replace('ó', "o").replace('í', "i");
+            let stem = if let Some(s) = c.strip_suffix("uno") {
+                format!("{s}un")
+            } else if let Some(s) = c.strip_suffix('a') {
+                s.to_string()
+            } else {
+                c
+            };
+            format!("{stem}avo")
+        }
+        _ if den.is_multiple_of(100) && den < 1000 || den == 1000 || (den > 1000 && den.is_multiple_of(1000)) => {
+            numbers::ordinal(L::Es, den, Form::default())
+        }
+        _ => return None,
+    };
+    Some(if many { format!("{sg}s") } else { sg })
 }
 
 fn say_fraction(cx: &Cx, whole: Option<u64>, num: u64, den: u64) -> String {
@@ -406,17 +503,35 @@ fn say_fraction(cx: &Cx, whole: Option<u64>, num: u64, den: u64) -> String {
     };
     let part = match denominator(l, num, den) {
         Some(_) if l == L::En && den == 1 => format!("{} over one", numbers::en::cardinal_plain(num)),
-        Some(d) if !(l == L::En && den == 2 && num == 1 && whole.is_some()) => plain_en(l, format!("{} {d}", numbers::cardinal(l, num, f))),
+        Some(d) if !(l == L::En && den == 2 && num == 1 && whole.is_some()) => {
+            plain_en(l, format!("{} {d}", numbers::cardinal(l, num, f)))
+        }
         Some(_) => "a half".into(),
         None => format!("uno sobre {}", numbers::cardinal(l, den, Form::default())),
     };
-    let part = if l == L::Es && num == 1 && den == 2 { "medio".to_string() } else { part };
+    let part = if l == L::Es && num == 1 && den == 2 {
+        "medio".to_string()
+    } else {
+        part
+    };
     match whole {
         None => part,
         Some(x) if l == L::Pl && num == 1 && den == 2 => format!("{} i pół", numbers::cardinal(l, x, Form::default())),
-        Some(x) if l == L::De => format!("{}{}", numbers::cardinal(l, x, Form::default().attr()), if num == 1 && den == 2 { "einhalb".to_string() } else { format!(" {} {part}", w.and) }),
-        Some(x) if l == L::Fr && den == 2 && num == 1 => format!("{} et demi", numbers::cardinal(l, x, Form::default())),
-        Some(x) if l == L::Es && den == 2 && num == 1 => format!("{} y medio", numbers::cardinal(l, x, Form::default())),
+        Some(x) if l == L::De => format!(
+            "{}{}",
+            numbers::cardinal(l, x, Form::default().attr()),
+            if num == 1 && den == 2 {
+                "einhalb".to_string()
+            } else {
+                format!(" {} {part}", w.and)
+            }
+        ),
+        Some(x) if l == L::Fr && den == 2 && num == 1 => {
+            format!("{} et demi", numbers::cardinal(l, x, Form::default()))
+        }
+        Some(x) if l == L::Es && den == 2 && num == 1 => {
+            format!("{} y medio", numbers::cardinal(l, x, Form::default()))
+        }
         Some(x) => format!("{} {} {part}", numbers::cardinal(l, x, Form::default()), w.and),
     }
 }
@@ -434,7 +549,11 @@ pub(super) fn fraction(cx: &Cx, i: usize) -> Option<Hit> {
     let slash = ch(t, ne).filter(|c| *c == '/' || *c == '⁄')?;
     let ds = ne + slash.len_utf8();
     let de = digits_end(t, ds);
-    if de == ds || ne - ns > 6 || de - ds > 9 || matches!(ch(t, de), Some('/' | '.' | ',' | '-')) && is_digit_at(t, de + 1) {
+    if de == ds
+        || ne - ns > 6
+        || de - ds > 9
+        || matches!(ch(t, de), Some('/' | '.' | ',' | '-')) && is_digit_at(t, de + 1)
+    {
         return None;
     }
     let num: u64 = t[ns..ne].parse().ok()?;

@@ -12,7 +12,13 @@ fn check(lang: &str, cases: &[(&str, &str)]) {
             bad.push(format!("{written:?}\n   got  {got:?}\n   want {spoken:?}"));
         }
     }
-    assert!(bad.is_empty(), "{lang}: {} of {} wrong:\n{}", bad.len(), cases.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{lang}: {} of {} wrong:\n{}",
+        bad.len(),
+        cases.len(),
+        bad.join("\n")
+    );
 }
 
 #[test]
@@ -28,7 +34,10 @@ fn issue_examples_english() {
             ("World War II", "World War two"),
             ("Chapter IV", "Chapter four"),
             ("25°C", "twenty-five degrees Celsius"),
-            ("30° 31′ 39″ N", "thirty degrees thirty-one minutes thirty-nine seconds north"),
+            (
+                "30° 31′ 39″ N",
+                "thirty degrees thirty-one minutes thirty-nine seconds north",
+            ),
             ("555-0123", "five five five, zero one two three"),
             ("2.0.1", "two point zero point one"),
             ("12/05/2020", "December fifth twenty twenty"),
@@ -50,11 +59,23 @@ fn english_classes() {
     check(
         "en",
         &[
-            ("I have 3 cats and 1,200 fish.", "I have three cats and one thousand two hundred fish."),
+            (
+                "I have 3 cats and 1,200 fish.",
+                "I have three cats and one thousand two hundred fish.",
+            ),
             ("123", "one hundred and twenty-three"),
-            ("In 1984 it cost $4.50 & 20% more.", "In nineteen eighty-four it cost four dollars fifty cents and twenty percent more."),
-            ("The 21st time at 10:05, 3.14.", "The twenty-first time at ten oh five, three point one four."),
-            ("On 2024-05-12 and May 3, 1999.", "On May twelfth twenty twenty-four and May third, nineteen ninety-nine."),
+            (
+                "In 1984 it cost $4.50 & 20% more.",
+                "In nineteen eighty-four it cost four dollars fifty cents and twenty percent more.",
+            ),
+            (
+                "The 21st time at 10:05, 3.14.",
+                "The twenty-first time at ten oh five, three point one four.",
+            ),
+            (
+                "On 2024-05-12 and May 3, 1999.",
+                "On May twelfth twenty twenty-four and May third, nineteen ninety-nine.",
+            ),
             ("2005", "two thousand five"),
             ("1900", "nineteen hundred"),
             ("1906", "nineteen oh six"),
@@ -79,17 +100,26 @@ fn english_classes() {
             ("100 km/h", "one hundred kilometers per hour"),
             ("98.6°F", "ninety-eight point six degrees Fahrenheit"),
             ("45°", "forty-five degrees"),
-            ("+1 555-123-4567", "plus one, five five five, one two three, four five six seven"),
+            (
+                "+1 555-123-4567",
+                "plus one, five five five, one two three, four five six seven",
+            ),
             ("B2A23C", "B two A twenty-three C"),
             ("Louis XIV", "Louis the Fourteenth"),
             ("Part III", "Part three"),
             ("Sam and I went.", "Sam and I went."),
             ("I saw it.", "I saw it."),
             ("Mr. Smith and Dr. Jones", "mister Smith and doctor Jones"),
-            ("e.g. this, i.e. that, etc.", "for example this, that is that, et cetera."),
+            (
+                "e.g. this, i.e. that, etc.",
+                "for example this, that is that, et cetera.",
+            ),
             ("ca. 1850", "circa eighteen fifty"),
             ("jan@example.com", "jan at example dot com"),
-            ("https://example.org/a-b", "HTTPS colon slash slash example dot org slash a dash b"),
+            (
+                "https://example.org/a-b",
+                "HTTPS colon slash slash example dot org slash a dash b",
+            ),
             ("@jensen", "at jensen"),
             ("rock & roll", "rock and roll"),
             ("C++", "C plus plus"),
@@ -105,7 +135,10 @@ fn issue_examples_polish() {
     check(
         "pl",
         &[
-            ("21 września 1990", "dwudziestego pierwszego września tysiąc dziewięćset dziewięćdziesiątego"),
+            (
+                "21 września 1990",
+                "dwudziestego pierwszego września tysiąc dziewięćset dziewięćdziesiątego",
+            ),
             ("20 zł", "dwadzieścia złotych"),
             ("5 biletów", "pięć biletów"),
             ("2 koty", "dwa koty"),
@@ -160,7 +193,10 @@ fn german() {
         "de",
         &[
             ("am 3. Oktober", "am dritten Oktober"),
-            ("Der 3. Oktober ist ein Feiertag.", "Der dritte Oktober ist ein Feiertag."),
+            (
+                "Der 3. Oktober ist ein Feiertag.",
+                "Der dritte Oktober ist ein Feiertag.",
+            ),
             ("3. Oktober 1990", "dritter Oktober neunzehnhundertneunzig"),
             ("12,50 €", "zwölf Euro fünfzig Cent"),
             ("z. B. Äpfel, usw.", "zum Beispiel Äpfel, und so weiter."),
@@ -268,7 +304,10 @@ fn lexicon() {
         ("Nginx".to_string(), "engine x".to_string()),
         ("SQL".to_string(), "sequel".to_string()),
     ];
-    assert_eq!(apply_lexicon("Nginx and SQLite and SQL.", &e), "engine x and SQLite and sequel.");
+    assert_eq!(
+        apply_lexicon("Nginx and SQLite and SQL.", &e),
+        "engine x and SQLite and sequel."
+    );
 }
 
 /// The hand-written English and French spellers agree with num2words (English without the British "and",
@@ -277,7 +316,17 @@ fn lexicon() {
 fn spellers_match_num2words() {
     use num2words::{Lang, Num2Words};
     let mut ns: Vec<u64> = (0..2100).collect();
-    ns.extend([9_999, 10_001, 21_345, 100_000, 999_999, 1_000_001, 12_345_678, 2_000_000_000, 987_654_321_012]);
+    ns.extend([
+        9_999,
+        10_001,
+        21_345,
+        100_000,
+        999_999,
+        1_000_001,
+        12_345_678,
+        2_000_000_000,
+        987_654_321_012,
+    ]);
     for n in ns {
         let plain = |s: String| s.replace(" and ", " ");
         let want = Num2Words::new(n as i64).to_words().ok().map(plain);
@@ -286,7 +335,11 @@ fn spellers_match_num2words() {
         assert_eq!(Some(numbers::en::ordinal(n)), want, "ordinal {n}");
         if n < 1_000_000_000 {
             let want = Num2Words::new(n as i64).lang(Lang::French).to_words().ok();
-            assert_eq!(Some(numbers::fr::cardinal(n, numbers::Form::default())), want, "French {n}");
+            assert_eq!(
+                Some(numbers::fr::cardinal(n, numbers::Form::default())),
+                want,
+                "French {n}"
+            );
         }
     }
 }

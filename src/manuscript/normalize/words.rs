@@ -2,8 +2,8 @@
 //! addresses, @handles and hashtags, and `&`.
 
 use super::engine::{
-    capitalise, ch, governed_case, is_digit_at, letters_end, prev_ch, prev_word, prev_word_raw, say_digits,
-    spaces_end, Cx, Hit,
+    capitalise, ch, governed_case, is_digit_at, letters_end, prev_ch, prev_word, prev_word_raw, say_digits, spaces_end,
+    Cx, Hit,
 };
 use super::numbers::{self, Case, Form, Gender, L};
 use super::rules::{Spell, When};
@@ -19,19 +19,25 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
             continue;
         }
         let end = i + a.written.len();
-        if ch(t, end).is_some_and(char::is_alphanumeric) || best.is_some_and(|(b, _)| b.written.len() >= a.written.len()) {
+        if ch(t, end).is_some_and(char::is_alphanumeric)
+            || best.is_some_and(|(b, _)| b.written.len() >= a.written.len())
+        {
             continue;
         }
         // Without a dot, the word must not be followed by one either ("nr" but not "nr." unless listed).
         let k = spaces_end(t, end);
         let ok = match a.when {
             When::Any => true,
-            When::BeforeNumber => is_digit_at(t, k) && k > end || (k == end && is_digit_at(t, k) && a.written.ends_with('.')),
+            When::BeforeNumber => {
+                is_digit_at(t, k) && k > end || (k == end && is_digit_at(t, k) && a.written.ends_with('.'))
+            }
             When::BeforeName => k > end && ch(t, k).is_some_and(char::is_uppercase),
-            When::AfterNumber => prev_ch(t, i) == Some(' ') && {
-                let head = t[..i].trim_end();
-                head.ends_with(|c: char| c.is_ascii_digit()) || head.ends_with(|c: char| "IVXLCDM".contains(c))
-            },
+            When::AfterNumber => {
+                prev_ch(t, i) == Some(' ') && {
+                    let head = t[..i].trim_end();
+                    head.ends_with(|c: char| c.is_ascii_digit()) || head.ends_with(|c: char| "IVXLCDM".contains(c))
+                }
+            }
             When::AfterName => {
                 let p = prev_word_raw(t, i);
                 p.starts_with(|c: char| c.is_uppercase()) && p.chars().count() > 1
@@ -57,7 +63,11 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     let rest = t[end..].trim_start_matches([' ', '"', '”', '»', ')', '’']);
     let sentence_next = matches!(a.when, When::AfterName | When::AfterNumber) && rest.starts_with(char::is_uppercase);
     let at_end = a.written.ends_with('.') && (rest.is_empty() || sentence_next);
-    let spoken = if at_end { format!("{spoken}.") } else { spoken.to_string() };
+    let spoken = if at_end {
+        format!("{spoken}.")
+    } else {
+        spoken.to_string()
+    };
     Hit::new(end, Class::Abbreviation, spoken)
 }
 
@@ -112,6 +122,26 @@ fn to_roman(mut n: u64) -> String {
     s
 }
 
+/// A century in Roman numerals: an ordinal in the case the context asks ("w XIX wieku" → locative,
+/// "XX w." → genitive), or a cardinal where the language says so ("siglo diecinueve").
+fn century(cx: &Cx, i: usize, v: u64, next_l: &str, next_full: &str) -> String {
+    let l = cx.l();
+    if cx.r.century_cardinal {
+        return numbers::cardinal(l, v, Form::default());
+    }
+    let case = match (governed_case(cx, i), next_full) {
+        (Some(c @ (Case::Loc | Case::Gen | Case::Ins)), _) => c,
+        (_, "wieku" | "w." | "stulecia") => Case::Gen,
+        _ => Case::Nom,
+    };
+    let g = if l == L::Pl && next_l.starts_with("stuleci") {
+        Gender::N
+    } else {
+        Gender::M
+    };
+    numbers::ordinal(l, v, Form::new(g, case))
+}
+
 /// Roman numerals in context: "Chapter IV" (cardinal), "Henry VIII" (regnal ordinal), "XIX wieku" /
 /// "siglo XIX" / "XIXe siècle" (century).
 pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
@@ -124,14 +154,16 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
     let century_before = cx.r.century_words.contains(&prev.as_str());
     // French "XIXe", "Ier": a suffix on the numeral.
     let (num, suffix) = match l {
-        L::Fr => tok.strip_suffix("er").or_else(|| tok.strip_suffix('e')).map_or((tok, ""), |s| (s, "e")),
+        L::Fr => tok
+            .strip_suffix("er")
+            .or_else(|| tok.strip_suffix('e'))
+            .map_or((tok, ""), |s| (s, "e")),
         _ => (tok, ""),
     };
     let num_upper = !num.is_empty() && num.chars().all(|c| c.is_ascii_uppercase());
     if !(num_upper || century_before && num.chars().all(|c| "ivxlcdm".contains(c))) {
         return None;
     }
-    let _ = upper;
     let v = roman_value(num)?;
     let mut end = e;
     if l == L::De && ch(t, end) == Some('.') {
@@ -139,35 +171,46 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
     }
     let (nws, nwe, next) = super::engine::next_word(t, end);
     let next_l = next.to_lowercase();
-    let next_full = if ch(t, nwe) == Some('.') { format!("{next_l}.") } else { next_l.clone() };
-    let century_after = nws > end && (cx.r.century_words.contains(&next_l.as_str()) || cx.r.century_words.contains(&next_full.as_str()));
+    let next_full = if ch(t, nwe) == Some('.') {
+        format!("{next_l}.")
+    } else {
+        next_l.clone()
+    };
+    let century_after = nws > end
+        && (cx.r.century_words.contains(&next_l.as_str()) || cx.r.century_words.contains(&next_full.as_str()));
     if century_before || century_after {
-        let s = if cx.r.century_cardinal {
-            numbers::cardinal(l, v, Form::default())
-        } else {
-            let case = match (governed_case(cx, i), next_full.as_str()) {
-                (Some(c @ (Case::Loc | Case::Gen | Case::Ins)), _) => c,
-                (_, "wieku" | "w." | "stulecia") => Case::Gen,
-                _ => Case::Nom,
-            };
-            numbers::ordinal(l, v, Form::new(if l == L::Pl && next_l.starts_with("stuleci") { Gender::N } else { Gender::M }, case))
-        };
-        return Hit::new(end, Class::Roman, s);
+        return Hit::new(end, Class::Roman, century(cx, i, v, &next_l, &next_full));
     }
     if upper && tok.len() >= 2 && nws == end + 1 && cx.r.ordinal_nouns.contains(&next_l.as_str()) {
-        let g = if next_l.ends_with('a') || next_l.ends_with('y') || next_l.ends_with("ie") { Gender::F } else { Gender::M };
-        return Hit::new(end, Class::Roman, numbers::ordinal(l, v, Form::new(g, governed_case(cx, i).unwrap_or(Case::Nom))));
+        let g = if next_l.ends_with('a') || next_l.ends_with('y') || next_l.ends_with("ie") {
+            Gender::F
+        } else {
+            Gender::M
+        };
+        return Hit::new(
+            end,
+            Class::Roman,
+            numbers::ordinal(l, v, Form::new(g, governed_case(cx, i).unwrap_or(Case::Nom))),
+        );
     }
     if cx.r.heading_words.contains(&prev.as_str()) {
         return Hit::new(end, Class::Roman, numbers::cardinal(l, v, Form::default()));
     }
     // Regnal: after a capitalised name; a single letter only after a heading word (so "I" stays "I").
     let name = prev_word_raw(t, i);
-    let regnal = tok.len() >= 2 && v <= 39 && name.chars().count() >= 2 && name.starts_with(|c: char| c.is_uppercase()) && !name.chars().all(|c| c.is_uppercase());
+    let regnal = tok.len() >= 2
+        && v <= 39
+        && name.chars().count() >= 2
+        && name.starts_with(|c: char| c.is_uppercase())
+        && !name.chars().all(|c| c.is_uppercase());
     if !regnal && suffix.is_empty() {
         return None;
     }
-    let g = if matches!(l, L::Pl | L::Es | L::It) && name.ends_with('a') { Gender::F } else { Gender::M };
+    let g = if matches!(l, L::Pl | L::Es | L::It) && name.ends_with('a') {
+        Gender::F
+    } else {
+        Gender::M
+    };
     let s = if v > cx.r.regnal_cardinal_above {
         numbers::cardinal(l, v, Form::default())
     } else {
@@ -192,12 +235,18 @@ fn say_piece(cx: &Cx, w: &str, out: &mut Vec<String>) {
             out.push(say_digits(l, &w[j..e]));
             j = e;
         } else {
-            let e = j + w[j..].char_indices().find(|(_, c)| c.is_ascii_digit()).map_or(w.len() - j, |(k, _)| k);
+            let e = j + w[j..]
+                .char_indices()
+                .find(|(_, c)| c.is_ascii_digit())
+                .map_or(w.len() - j, |(k, _)| k);
             let word = &w[j..e];
             let lw = word.to_lowercase();
             let spell = match cx.r.spell {
                 Spell::Never => false,
-                Spell::Short(keep) => !keep.contains(&lw.as_str()) && (word.chars().count() <= 3 || !word.chars().any(|c| "aeiouyäöü".contains(c))),
+                Spell::Short(keep) => {
+                    !keep.contains(&lw.as_str())
+                        && (word.chars().count() <= 3 || !word.chars().any(|c| "aeiouyäöü".contains(c)))
+                }
                 Spell::All(keep) => !keep.contains(&lw.as_str()),
             };
             if matches!(cx.r.spell, Spell::Never) && matches!(lw.as_str(), "www" | "http" | "https" | "ftp") {
@@ -244,15 +293,23 @@ pub(super) fn electronic(cx: &Cx, i: usize) -> Option<Hit> {
     }
     let tok = &t[i..end];
     let lower = tok.to_ascii_lowercase();
-    let url = ["http://", "https://", "ftp://", "file://"].iter().any(|p| lower.starts_with(p)) || lower.starts_with("www.");
-    let email = tok.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+    let url = ["http://", "https://", "ftp://", "file://"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+        || lower.starts_with("www.");
+    let email = tok
+        .split_once('@')
+        .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
     let domain = !url && !email && {
         let host = tok.split('/').next().unwrap_or("");
         let labels: Vec<&str> = host.split('.').collect();
         labels.len() >= 2
-            && labels.iter().all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            && labels
+                .iter()
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
             && (TLDS.contains(&labels[labels.len() - 1].to_ascii_lowercase().as_str())
-                || labels.iter().all(|l| l.chars().all(|c| c.is_ascii_lowercase())) && (2..=6).contains(&labels[labels.len() - 1].len()))
+                || labels.iter().all(|l| l.chars().all(|c| c.is_ascii_lowercase()))
+                    && (2..=6).contains(&labels[labels.len() - 1].len()))
             && labels[0].chars().count() >= 2
     };
     if !(url || email || domain) {
