@@ -143,6 +143,7 @@ pub(super) fn day_first(cx: &Cx, i: usize) -> Option<Hit> {
 pub(super) fn day_list(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
     let mut days = Vec::new();
+    let mut dashes = true;
     let mut j = i;
     loop {
         let e = digits_end(t, j);
@@ -151,7 +152,10 @@ pub(super) fn day_list(cx: &Cx, i: usize) -> Option<Hit> {
         }
         days.push(t[j..e].parse::<u64>().ok().filter(|d| (1..=31).contains(d))?);
         match ch(t, e) {
-            Some(c @ ('-' | '/' | '–')) if is_digit_at(t, e + c.len_utf8()) => j = e + c.len_utf8(),
+            Some(c @ ('-' | '/' | '–')) if is_digit_at(t, e + c.len_utf8()) => {
+                dashes &= c != '/';
+                j = e + c.len_utf8();
+            }
             _ => {
                 j = e;
                 break;
@@ -170,9 +174,19 @@ pub(super) fn day_list(cx: &Cx, i: usize) -> Option<Hit> {
     let end = year.map_or(me, |(_, ye, _)| ye);
     let l = cx.l();
     let said: Vec<String> = days.iter().map(|&d| say_day(cx, d, i)).collect();
+    let w = &cx.r.w;
     let joined = match l {
+        // "3–5 maja": a range of days ("od trzeciego do piątego maja").
+        _ if dashes && days.len() == 2 && l != L::Fr => {
+            let from = if w.from.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", w.from)
+            };
+            format!("{from}{} {} {}", said[0], w.to, said[1])
+        }
         L::Fr => said.join(" "),
-        _ => said.join(&format!(" {} ", cx.r.w.and)),
+        _ => said.join(&format!(" {} ", w.and)),
     };
     let mut spoken = match l {
         L::Es => format!("{joined} de {}", cx.r.months[m as usize - 1]),

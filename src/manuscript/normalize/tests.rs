@@ -150,6 +150,9 @@ fn issue_examples_polish() {
             ("ul. Długa", "ulica Długa"),
             ("nr 5", "numer pięć"),
             ("ok. 5 km", "około pięciu kilometrów"),
+            ("Np. kot", "Na przykład kot"),
+            ("Dr Nowak patrzy.", "Doktor Nowak patrzy."),
+            ("3–5 maja", "od trzeciego do piątego maja"),
         ],
     );
 }

@@ -14,8 +14,10 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
     let rest = &t[i..];
     let mut best: Option<(&super::rules::Abbr, usize)> = None;
+    let mut capital = false;
     for a in cx.r.abbrevs {
-        if !rest.starts_with(a.written) {
+        let cap = !rest.starts_with(a.written) && starts_capitalised(rest, a.written);
+        if !rest.starts_with(a.written) && !cap {
             continue;
         }
         let end = i + a.written.len();
@@ -45,6 +47,7 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
         };
         if ok {
             best = Some((a, end));
+            capital = cap;
         }
     }
     let (a, end) = best?;
@@ -63,12 +66,25 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     let rest = t[end..].trim_start_matches([' ', '"', '”', '»', ')', '’']);
     let sentence_next = matches!(a.when, When::AfterName | When::AfterNumber) && rest.starts_with(char::is_uppercase);
     let at_end = a.written.ends_with('.') && (rest.is_empty() || sentence_next);
-    let spoken = if at_end {
-        format!("{spoken}.")
+    let spoken = if capital {
+        capitalise(spoken)
     } else {
         spoken.to_string()
     };
+    let spoken = if at_end { format!("{spoken}.") } else { spoken };
     Hit::new(end, Class::Abbreviation, spoken)
+}
+
+/// `rest` starts with `written` whose first letter (lowercase in the table) is capitalised: "Np." for "np.".
+fn starts_capitalised(rest: &str, written: &str) -> bool {
+    let mut w = written.chars();
+    let mut r = rest.chars();
+    match (w.next(), r.next()) {
+        (Some(a), Some(b)) if a.is_lowercase() && b.is_uppercase() && b.to_lowercase().eq(std::iter::once(a)) => {
+            r.as_str().starts_with(w.as_str())
+        }
+        _ => false,
+    }
 }
 
 /// The value of a Roman numeral written canonically (`IIII` and `IC` are refused).
