@@ -280,6 +280,14 @@ pub(super) fn serial(cx: &Cx, i: usize) -> Option<Hit> {
     if !tok.chars().any(|c| c.is_ascii_digit()) || !tok.chars().any(char::is_alphabetic) {
         return None;
     }
+    // A long lowercase word glued to digits ("number0", "page2") is an identifier or a typo, not a code:
+    // left as written (plan warns about it).
+    let long_lower = tok
+        .split(|c: char| c.is_ascii_digit())
+        .any(|w| w.chars().count() > 4 && w.chars().all(char::is_lowercase));
+    if long_lower {
+        return None;
+    }
     let l = cx.l();
     let mut parts: Vec<String> = Vec::new();
     let mut j = i;
