@@ -340,6 +340,13 @@ pub(super) fn plain(cx: &Cx, i: usize) -> Option<Hit> {
             return Hit::new(n.end, Class::Date, s);
         }
     }
+    let scale = super::quantities::scale_at(cx, n.end).filter(|&(_, se)| t[n.end..se].trim().chars().count() >= 2);
+    if let Some((sc, se)) = scale {
+        // "1,2 mln" → "jeden przecinek dwa miliona", "3 million" → "three million".
+        let num = say_num(cx, &n, Form::new(sc.gender, Case::Nom).attr());
+        let num = if l == L::En { num.replace(" and ", " ") } else { num };
+        return Hit::new(se, class, format!("{num} {}", super::engine::noun_form(l, &sc, &n)));
+    }
     let f = match l {
         L::Pl => {
             let g = super::pl::gender_of(next);

@@ -47,7 +47,7 @@ fn boundary_code(t: &str, i: usize) -> bool {
 }
 
 /// A scale word after a number ("million", "mln", "Millionen"): its noun and end.
-fn scale_at(cx: &Cx, i: usize) -> Option<(Noun, usize)> {
+pub(super) fn scale_at(cx: &Cx, i: usize) -> Option<(Noun, usize)> {
     let k = spaces_end(cx.t, i);
     let e = letters_end(cx.t, k);
     let e = if ch(cx.t, e) == Some('.') { e + 1 } else { e };
@@ -256,6 +256,10 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
         }
     }
     let (u, ue) = unit_at(cx, k, k > e)?;
+    if u.sym.ends_with(char::is_alphabetic) && ch(t, ue) == Some('.') && is_digit_at(t, spaces_end(t, ue + 1)) {
+        // "ul. Długa 10 m. 5": an abbreviation before another number, not a unit.
+        return None;
+    }
     let gen = l == L::Pl && n.frac.is_none() && governed_case(cx, i) == Some(Case::Gen);
     let mut spoken = match head {
         Some(h) => format!("{h} {}", u.noun.many),

@@ -151,6 +151,16 @@ fn issue_examples_polish() {
             ("nr 5", "numer pięć"),
             ("ok. 5 km", "około pięciu kilometrów"),
             ("Np. kot", "Na przykład kot"),
+            ("1,2 mln samochodów", "jeden przecinek dwa miliona samochodów"),
+            ("ul. Długa 10 m. 5", "ulica Długa dziesięć mieszkania pięć"),
+            (
+                "(15 lipca 1410 r.)",
+                "(piętnastego lipca tysiąc czterysta dziesiątego roku)",
+            ),
+            (
+                "prof. dr hab. Jan Kowalski",
+                "profesor doktor habilitowany Jan Kowalski",
+            ),
             ("Dr Nowak patrzy.", "Doktor Nowak patrzy."),
             ("3–5 maja", "od trzeciego do piątego maja"),
         ],

@@ -63,7 +63,7 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
         forms[0]
     };
     // At the very end of the text the abbreviation's dot is also the full stop: keep one.
-    let rest = t[end..].trim_start_matches([' ', '"', '”', '»', ')', '’']);
+    let rest = t[end..].trim_start_matches([' ', '"', '”', '»', '’']);
     let sentence_next = matches!(a.when, When::AfterName | When::AfterNumber) && rest.starts_with(char::is_uppercase);
     let at_end = a.written.ends_with('.') && (rest.is_empty() || sentence_next);
     let spoken = if capital {
