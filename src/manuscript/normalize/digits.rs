@@ -369,11 +369,54 @@ pub(super) fn plain(cx: &Cx, i: usize) -> Option<Hit> {
                 && spaces_end(t, n.end) > n.end
                 && !matches!(next_l.as_str(), "de" | "y" | "e" | "et" | "o" | "a") =>
         {
-            Form::default().attr()
+            Form::new(romance_gender(l, &next_l), Case::Nom).attr()
         }
         _ => Form::default(),
     };
     Hit::new(n.end, class, say_num(cx, &n, f))
+}
+
+/// Spanish and Italian nouns in `-a`/`-as`/`-e` (Italian plural) are mostly feminine ("una hermana",
+/// "doscientas personas"); the common masculine exceptions are listed.
+fn romance_gender(l: L, noun: &str) -> Gender {
+    const MASC_A: &[&str] = &[
+        "día",
+        "días",
+        "problema",
+        "problemas",
+        "mapa",
+        "mapas",
+        "sistema",
+        "sistemas",
+        "programa",
+        "programas",
+        "tema",
+        "temas",
+        "idioma",
+        "idiomas",
+        "clima",
+        "planeta",
+        "planetas",
+        "poema",
+        "poemi",
+        "poemas",
+        "drama",
+        "papa",
+        "problemi",
+        "sistemi",
+        "programmi",
+        "temi",
+    ];
+    let fem = match l {
+        L::Es => noun.ends_with('a') || noun.ends_with("as"),
+        L::It => noun.ends_with('a'),
+        _ => false,
+    };
+    if fem && !MASC_A.contains(&noun) {
+        Gender::F
+    } else {
+        Gender::M
+    }
 }
 
 /// A bare four-digit number read as a year where the language and context say so.
@@ -383,10 +426,15 @@ fn year(cx: &Cx, i: usize, v: u64, prev: &str, next: &str) -> Option<String> {
         L::En if (1100..2100).contains(&v) => Some(numbers::year(l, v, Form::default())),
         L::De
             if (1100..2000).contains(&v)
-                && matches!(
+                && (matches!(
                     prev,
                     "jahr" | "jahre" | "jahres" | "im" | "seit" | "um" | "ab" | "bis" | "von" | "anno" | "in"
-                ) =>
+                ) || !prev.is_empty()
+                    && !next.is_empty()
+                    && !cx.t[i..]
+                        .split_whitespace()
+                        .nth(1)
+                        .is_some_and(|w| w.starts_with(char::is_uppercase))) =>
         {
             Some(numbers::year(l, v, Form::default()))
         }

@@ -1180,6 +1180,9 @@ pub mod it {
         }
         if r > 0 {
             let w = below_100(r);
+            if h > 0 && w.starts_with('o') {
+                s.pop(); // "centottanta", "centotto"
+            }
             if h > 0 && r == 3 {
                 s.push_str("tré");
             } else {

@@ -194,6 +194,10 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
     };
     let century_after = nws > end
         && (cx.r.century_words.contains(&next_l.as_str()) || cx.r.century_words.contains(&next_full.as_str()));
+    if !suffix.is_empty() && num.chars().count() == 1 && num != "I" && !century_after {
+        // French "Le", "De": words, not "Le" = 50e.
+        return None;
+    }
     if century_before || century_after {
         return Hit::new(end, Class::Roman, century(cx, i, v, &next_l, &next_full));
     }
@@ -214,7 +218,7 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
     }
     // Regnal: after a capitalised name; a single letter only after a heading word (so "I" stays "I").
     let name = prev_word_raw(t, i);
-    let regnal = tok.len() >= 2
+    let regnal = (tok.len() >= 2 || tok == "V")
         && v <= 39
         && name.chars().count() >= 2
         && name.starts_with(|c: char| c.is_uppercase())
@@ -236,6 +240,12 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
     let s = match cx.r.w.regnal_the {
         "" => s,
         the => format!("{the} {}", capitalise(&s)),
+    };
+    // "Ludwig XIV." at the end: the ordinal dot also ends the sentence.
+    let s = if end > e && t[end..].trim().is_empty() {
+        format!("{s}.")
+    } else {
+        s
     };
     Hit::new(end, Class::Roman, s)
 }
