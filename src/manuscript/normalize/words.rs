@@ -15,9 +15,16 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     let rest = &t[i..];
     let mut best: Option<(&super::rules::Abbr, usize)> = None;
     let mut capital = false;
+    let first = rest.chars().next()?;
+    // A capitalised word may be a lowercase entry at a sentence start ("Np." for "np.").
+    let lower_first = first.is_uppercase().then(|| first.to_lowercase().next()).flatten();
     for a in cx.r.abbrevs {
-        let cap = !rest.starts_with(a.written) && starts_capitalised(rest, a.written);
-        if !rest.starts_with(a.written) && !cap {
+        let exact = rest.starts_with(a.written);
+        let cap = !exact
+            && lower_first.is_some_and(|lf| {
+                a.written.starts_with(lf) && rest[first.len_utf8()..].starts_with(&a.written[lf.len_utf8()..])
+            });
+        if !exact && !cap {
             continue;
         }
         let end = i + a.written.len();
@@ -75,17 +82,6 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     Hit::new(end, Class::Abbreviation, spoken)
 }
 
-/// `rest` starts with `written` whose first letter (lowercase in the table) is capitalised: "Np." for "np.".
-fn starts_capitalised(rest: &str, written: &str) -> bool {
-    let mut w = written.chars();
-    let mut r = rest.chars();
-    match (w.next(), r.next()) {
-        (Some(a), Some(b)) if a.is_lowercase() && b.is_uppercase() && b.to_lowercase().eq(std::iter::once(a)) => {
-            r.as_str().starts_with(w.as_str())
-        }
-        _ => false,
-    }
-}
 
 /// The value of a Roman numeral written canonically (`IIII` and `IC` are refused).
 pub(super) fn roman_value(s: &str) -> Option<u64> {
@@ -164,6 +160,9 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
     let e = letters_end(t, i);
     let tok = &t[i..e];
+    if !tok.chars().all(|c| "IVXLCDMivxlcdme".contains(c)) && !tok.ends_with("er") {
+        return None;
+    }
     let l = cx.l();
     let prev = prev_word(t, i);
     let upper = tok.chars().all(|c| c.is_ascii_uppercase());
