@@ -5,7 +5,7 @@ use super::numbers::{
     Gender::{F, M, N},
     L,
 };
-use super::rules::{ab, abw, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
+use super::rules::{ab, abw, first_bytes, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
 
 const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
     Unit {
@@ -179,6 +179,7 @@ pub static RULES: Rules = Rules {
     units: UNITS,
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
+    abbrev_first: first_bytes(ABBREVS),
     scales: &[
         ("Millionen", n2("Millionen", "Millionen", F)),
         ("millionen", n2("millionen", "millionen", F)),

@@ -1,7 +1,7 @@
 //! English rules (tables only).
 
 use super::numbers::{Gender::M, L};
-use super::rules::{ab, abw, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
+use super::rules::{ab, abw, first_bytes, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
 
 const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
     Unit {
@@ -222,6 +222,7 @@ pub static RULES: Rules = Rules {
     units: UNITS,
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
+    abbrev_first: first_bytes(ABBREVS),
     scales: &[
         ("thousand", n2("thousand", "thousand", M)),
         ("million", n2("million", "million", M)),

@@ -4,7 +4,7 @@ use super::numbers::{
     Gender::{F, M},
     L,
 };
-use super::rules::{ab, abw, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
+use super::rules::{ab, abw, first_bytes, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
 
 const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
     Unit {
@@ -207,6 +207,7 @@ pub static RULES: Rules = Rules {
     units: UNITS,
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
+    abbrev_first: first_bytes(ABBREVS),
     scales: &[
         ("millón", n2("millón", "millón", M)),
         ("millones", n2("millones", "millones", M)),

@@ -4,7 +4,7 @@ use super::numbers::{
     Gender::{F, M},
     L,
 };
-use super::rules::{ab, abw, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
+use super::rules::{ab, abw, first_bytes, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
 
 const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
     Unit {
@@ -156,6 +156,7 @@ pub static RULES: Rules = Rules {
     units: UNITS,
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
+    abbrev_first: first_bytes(ABBREVS),
     scales: &[
         ("million", n2("million", "million", M)),
         ("millions", n2("millions", "millions", M)),

@@ -148,6 +148,12 @@ const UNREAD: &[char] = &[
 /// The tokens of normalised text that still hold digits or symbols, each once, in order of appearance.
 pub fn leftovers(normalized: &str) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
+    if !normalized
+        .bytes()
+        .any(|b| b.is_ascii_digit() || b >= 0x80 || b"#$%&*+/<=>@\\^_`|~".contains(&b))
+    {
+        return out;
+    }
     for tok in normalized.split_whitespace() {
         let tok = tok.trim_matches(|c: char| {
             matches!(

@@ -6,7 +6,7 @@ use super::numbers::{
     Gender::{self, F, M, N},
     L,
 };
-use super::rules::{ab, abw, n2, n4, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
+use super::rules::{ab, abw, first_bytes, n2, n4, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
 
 const fn u(sym: &'static str, noun: Noun) -> Unit {
     Unit { sym, noun, ci: false }
@@ -370,6 +370,7 @@ pub static RULES: Rules = Rules {
     units: UNITS,
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
+    abbrev_first: first_bytes(ABBREVS),
     scales: &[
         ("tys.", n4("tysiąc", "tysiące", "tysięcy", "tysiąca", M)),
         ("mln", n4("milion", "miliony", "milionów", "miliona", M)),

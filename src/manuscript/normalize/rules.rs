@@ -89,6 +89,27 @@ pub struct Abbr {
     pub when: When,
 }
 
+/// The first bytes of the abbreviations (for [`Rules::abbrev_first`]), computed at compile time.
+pub const fn first_bytes(abbrevs: &[Abbr]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut k = 0;
+    while k < abbrevs.len() {
+        let b = abbrevs[k].written.as_bytes()[0];
+        t[b as usize] = true;
+        t[b.to_ascii_uppercase() as usize] = true;
+        if b >= 0x80 {
+            // A non-ASCII first letter: its capital's lead byte may differ; accept every lead byte.
+            let mut x = 0xC0;
+            while x < 256 {
+                t[x] = true;
+                x += 1;
+            }
+        }
+        k += 1;
+    }
+    t
+}
+
 /// Shorthand for an abbreviation read anywhere.
 pub const fn ab(written: &'static str, spoken: &'static str) -> Abbr {
     Abbr {
@@ -190,6 +211,9 @@ pub struct Rules {
     pub currencies: &'static [Currency],
     /// Abbreviations.
     pub abbrevs: &'static [Abbr],
+    /// Bytes an abbreviation can start with (its first byte, and the capital of a lowercase ASCII one):
+    /// `first_bytes(ABBREVS)`, so that most words skip the table.
+    pub abbrev_first: [bool; 256],
     /// Words that follow a number and multiply it ("million", "mln"): left as written, read after it.
     pub scales: &'static [(&'static str, Noun)],
     /// Words after which a Roman numeral is a cardinal ("Chapter IV", "World War II").

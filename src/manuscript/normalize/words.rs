@@ -12,6 +12,9 @@ use super::Class;
 /// An abbreviation from the language's table, in its context; Polish forms chosen by the governing case.
 pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     let t = cx.t;
+    if !cx.r.abbrev_first[t.as_bytes()[i] as usize] {
+        return None;
+    }
     let rest = &t[i..];
     let mut best: Option<(&super::rules::Abbr, usize)> = None;
     let mut capital = false;
@@ -81,7 +84,6 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     let spoken = if at_end { format!("{spoken}.") } else { spoken };
     Hit::new(end, Class::Abbreviation, spoken)
 }
-
 
 /// The value of a Roman numeral written canonically (`IIII` and `IC` are refused).
 pub(super) fn roman_value(s: &str) -> Option<u64> {
