@@ -21,7 +21,12 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     let first = rest.chars().next()?;
     // A capitalised word may be a lowercase entry at a sentence start ("Np." for "np.").
     let lower_first = first.is_uppercase().then(|| first.to_lowercase().next()).flatten();
+    let (b0, lb0) = (rest.as_bytes()[0], rest.as_bytes()[0].to_ascii_lowercase());
     for a in cx.r.abbrevs {
+        let w0 = a.written.as_bytes()[0];
+        if w0 != b0 && w0 != lb0 && w0 < 0x80 {
+            continue;
+        }
         let exact = rest.starts_with(a.written);
         let cap = !exact
             && lower_first.is_some_and(|lf| {
