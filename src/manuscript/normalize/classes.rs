@@ -54,6 +54,11 @@ fn letters(cx: &Cx, i: usize, c: char) -> Option<Hit> {
     if let Some(h) = words::abbreviation(cx, i) {
         return Some(h);
     }
+    if next == Some('.') && !cx.r.suffix_abbrevs.is_empty() {
+        if let Some(h) = words::suffix_abbreviation(cx, i) {
+            return Some(h);
+        }
+    }
     if inner.contains(['.', '@', ':']) {
         if let Some(h) = words::electronic(cx, i) {
             return Some(h);

@@ -180,6 +180,7 @@ pub static RULES: Rules = Rules {
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
     abbrev_first: first_bytes(ABBREVS),
+    suffix_abbrevs: &[("str.", "straße"), ("pl.", "platz")],
     scales: &[
         ("Millionen", n2("Millionen", "Millionen", F)),
         ("millionen", n2("millionen", "millionen", F)),

@@ -166,7 +166,17 @@ const ABBREVS: &[Abbr] = &[
     ab("cf.", "compare"),
     ab("A.D.", "AD"),
     ab("B.C.", "BC"),
+    ab("U.S.A.", "USA"),
     ab("U.S.", "US"),
+    ab("Ph.D.", "PhD"),
+    ab("M.D.", "MD"),
+    ab("Inc.", "Incorporated"),
+    ab("Ltd.", "Limited"),
+    ab("Corp.", "Corporation"),
+    ab("Dept.", "Department"),
+    ab("Bros.", "Brothers"),
+    abw("Ft.", "Fort", BeforeName),
+    abw("Co.", "Company", AfterName),
     ab("U.K.", "UK"),
 ];
 
@@ -223,6 +233,7 @@ pub static RULES: Rules = Rules {
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
     abbrev_first: first_bytes(ABBREVS),
+    suffix_abbrevs: &[],
     scales: &[
         ("thousand", n2("thousand", "thousand", M)),
         ("million", n2("million", "million", M)),

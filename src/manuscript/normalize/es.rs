@@ -208,6 +208,7 @@ pub static RULES: Rules = Rules {
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
     abbrev_first: first_bytes(ABBREVS),
+    suffix_abbrevs: &[],
     scales: &[
         ("millón", n2("millón", "millón", M)),
         ("millones", n2("millones", "millones", M)),

@@ -157,6 +157,7 @@ pub static RULES: Rules = Rules {
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
     abbrev_first: first_bytes(ABBREVS),
+    suffix_abbrevs: &[],
     scales: &[
         ("million", n2("million", "million", M)),
         ("millions", n2("millions", "millions", M)),

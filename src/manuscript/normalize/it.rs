@@ -167,6 +167,7 @@ pub static RULES: Rules = Rules {
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
     abbrev_first: first_bytes(ABBREVS),
+    suffix_abbrevs: &[],
     scales: &[
         ("milioni", n2("milioni", "milioni", M)),
         ("milione", n2("milione", "milione", M)),

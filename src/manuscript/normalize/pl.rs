@@ -371,6 +371,7 @@ pub static RULES: Rules = Rules {
     currencies: CURRENCIES,
     abbrevs: ABBREVS,
     abbrev_first: first_bytes(ABBREVS),
+    suffix_abbrevs: &[],
     scales: &[
         ("tys.", n4("tysiąc", "tysiące", "tysięcy", "tysiąca", M)),
         ("mln", n4("milion", "miliony", "milionów", "miliona", M)),

@@ -219,6 +219,11 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
     if ch(t, e) == Some('°') && !unit_at(cx, e, false).is_some_and(|(u, _)| u.sym.starts_with('°')) {
         return coordinates(cx, n);
     }
+    if l == L::En {
+        if let Some(h) = feet_inches(cx, &n) {
+            return Some(h);
+        }
+    }
     let k = spaces_end(t, e);
     if ch(t, k) == Some('%') || ch(t, k) == Some('٪') {
         let p = &cx.r.w.percent;
@@ -287,6 +292,32 @@ pub(super) fn measure(cx: &Cx, i: usize) -> Option<Hit> {
         }
     }
     Hit::new(end, Class::Measure, spoken)
+}
+
+/// A height in feet and inches: 5'11" → "five feet eleven inches" (English).
+fn feet_inches(cx: &Cx, feet: &Num) -> Option<Hit> {
+    let t = cx.t;
+    let q = ch(t, feet.end).filter(|c| matches!(c, '\'' | '′' | '’'))?;
+    let s = feet.end + q.len_utf8();
+    let e = digits_end(t, s);
+    let dq = ch(t, e).filter(|c| matches!(c, '"' | '″' | '”'))?;
+    if e == s || e - s > 2 || feet.frac.is_some() {
+        return None;
+    }
+    let f = feet.whole()?;
+    let inch: u64 = t[s..e].parse().ok()?;
+    let say = |n: u64, one: &str, many: &str| {
+        format!(
+            "{} {}",
+            numbers::cardinal(L::En, n, Form::default()),
+            if n == 1 { one } else { many }
+        )
+    };
+    Hit::new(
+        e + dq.len_utf8(),
+        Class::Measure,
+        format!("{} {}", say(f, "foot", "feet"), say(inch, "inch", "inches")),
+    )
 }
 
 /// Degrees, minutes and seconds of arc with an optional compass point.

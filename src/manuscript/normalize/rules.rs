@@ -211,6 +211,8 @@ pub struct Rules {
     pub currencies: &'static [Currency],
     /// Abbreviations.
     pub abbrevs: &'static [Abbr],
+    /// Abbreviated endings of compound words ("Bahnhofstr." → "Bahnhofstraße"): (written ending, spoken).
+    pub suffix_abbrevs: &'static [(&'static str, &'static str)],
     /// Bytes an abbreviation can start with (its first byte, and the capital of a lowercase ASCII one):
     /// `first_bytes(ABBREVS)`, so that most words skip the table.
     pub abbrev_first: [bool; 256],

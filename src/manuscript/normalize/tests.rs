@@ -126,6 +126,8 @@ fn english_classes() {
             ("May I help?", "May I help?"),
             ("the 4th of July", "the fourth of July"),
             ("mid-1980s", "mid-nineteen eighties"),
+            ("He is 5'11\" tall.", "He is five feet eleven inches tall."),
+            ("Acme Inc. in the U.S.A.", "Acme Incorporated in the USA."),
         ],
     );
 }
@@ -227,6 +229,7 @@ fn german() {
             ("123", "einhundertdreiundzwanzig"),
             ("1 1/2", "eineinhalb"),
             ("im Jahr 1990", "im Jahr neunzehnhundertneunzig"),
+            ("in der Hauptstr. 5", "in der Hauptstraße fünf"),
             ("Er war 25.", "Er war fünfundzwanzig."),
         ],
     );

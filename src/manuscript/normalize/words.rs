@@ -90,6 +90,23 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     Hit::new(end, Class::Abbreviation, spoken)
 }
 
+/// A compound word with an abbreviated ending: German "Bahnhofstr." → "Bahnhofstraße".
+pub(super) fn suffix_abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
+    let t = cx.t;
+    let e = letters_end(t, i);
+    if ch(t, e) != Some('.') {
+        return None;
+    }
+    let word = &t[i..e + 1];
+    for &(end, spoken) in cx.r.suffix_abbrevs {
+        if let Some(head) = word.strip_suffix(end).filter(|h| h.chars().count() >= 3) {
+            let stop = if t[e + 1..].trim().is_empty() { "." } else { "" };
+            return Hit::new(e + 1, Class::Abbreviation, format!("{head}{spoken}{stop}"));
+        }
+    }
+    None
+}
+
 /// The value of a Roman numeral written canonically (`IIII` and `IC` are refused).
 pub(super) fn roman_value(s: &str) -> Option<u64> {
     let val = |c: char| match c.to_ascii_uppercase() {
