@@ -391,6 +391,17 @@ pub(super) fn decade(cx: &Cx, i: usize) -> Option<Hit> {
     }
 }
 
+/// Where the word before byte `i` starts (skipping spaces and its dot).
+fn prev_word_start(t: &str, i: usize) -> usize {
+    let head = t[..i].trim_end_matches([' ', '\u{a0}']);
+    let head = head.strip_suffix('.').unwrap_or(head);
+    head.char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_alphabetic())
+        .last()
+        .map_or(head.len(), |(k, _)| k)
+}
+
 /// The a.m./p.m. marker at `i` (after optional spaces): 0 = a.m., 1 = p.m., and its end.
 fn am_pm(t: &str, i: usize) -> Option<(usize, usize)> {
     let k = spaces_end(t, i);
@@ -453,7 +464,10 @@ pub(super) fn time(cx: &Cx, i: usize) -> Option<Hit> {
         Some(':') => has_minutes && ch(t, end) != Some(':'),
         Some('.') => {
             has_minutes
-                && (ampm.is_some() || uhr.is_some() || (l == L::Es && boundary(t, end) && ch(t, end) != Some('.')))
+                && (ampm.is_some()
+                    || uhr.is_some()
+                    || (l == L::Es && boundary(t, end) && ch(t, end) != Some('.'))
+                    || cx.r.time_words.contains(&prev_word(t, i).as_str()) && ch(t, end) != Some('.'))
         }
         Some('h') => has_minutes && l == L::Fr,
         _ => !has_minutes && ampm.is_some() && h <= 12,
@@ -573,6 +587,12 @@ fn say_time(cx: &Cx, at: usize, h: u64, m: u64, s: Option<u64>, ampm: Option<usi
             format!("{hw}{mw}{suffix}")
         }
         L::Pl => {
+            // "o godz. 9:15": the case comes from the word before "godz."/"godzinie".
+            let at = if prev_word(cx.t, at).starts_with("godz") {
+                prev_word_start(cx.t, at)
+            } else {
+                at
+            };
             let case = match governed_case(cx, at) {
                 Some(Case::Loc) => Case::Loc,
                 Some(Case::Gen) => Case::Gen,

@@ -241,6 +241,8 @@ pub static RULES: Rules = Rules {
         ("bis", Case::Acc),
         ("seit", Case::Dat),
     ],
+    time_words: &["um", "gegen", "ab", "bis"],
+    personal: &[],
     feminine: &[
         "Stunde",
         "Minute",

@@ -253,6 +253,13 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
         L::Pl if next_l.ends_with('e') || next_l.ends_with('o') => Gender::N,
         _ => Gender::M,
     };
+    // Polish "na 8. piętro" (where to: accusative) against "na 2. piętrze" (where: locative).
+    let case = match case {
+        Some(Case::Loc) if l == L::Pl && prev_word(t, i) == "na" && !next_l.ends_with(['u', 'y', 'i', 'e']) => {
+            Some(Case::Acc)
+        }
+        c => c,
+    };
     let case = case.unwrap_or(if l == L::Pl && next_l == "wieku" {
         Case::Gen
     } else {
@@ -352,6 +359,8 @@ pub(super) fn plain(cx: &Cx, i: usize) -> Option<Hit> {
             let g = super::pl::gender_of(next);
             let case = match governed_case(cx, i) {
                 Some(Case::Gen) => Case::Gen,
+                // "2 braci" → "dwóch braci": masculine-personal nouns take the genitive-form numeral.
+                _ if cx.r.personal.contains(&next) && n.value().is_some_and(|v| v > 1) => Case::Gen,
                 _ => Case::Nom,
             };
             Form::new(g, case)

@@ -254,6 +254,8 @@ pub static RULES: Rules = Rules {
     ordinal_suffixes: &[("st", M), ("nd", M), ("rd", M), ("th", M)],
     ordinal_nouns: &[],
     case_words: &[],
+    time_words: &[],
+    personal: &[],
     feminine: &[],
     w: Words {
         point: "point",

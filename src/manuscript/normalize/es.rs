@@ -246,6 +246,8 @@ pub static RULES: Rules = Rules {
     ],
     ordinal_nouns: &[],
     case_words: &[],
+    time_words: &[],
+    personal: &[],
     feminine: &[],
     w: Words {
         point: "coma",

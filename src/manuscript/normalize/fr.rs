@@ -183,6 +183,8 @@ pub static RULES: Rules = Rules {
     ],
     ordinal_nouns: &[],
     case_words: &[],
+    time_words: &[],
+    personal: &[],
     feminine: &[],
     w: Words {
         point: "virgule",

@@ -184,6 +184,8 @@ pub static RULES: Rules = Rules {
     ordinal_suffixes: &[("º", M), ("ª", F), ("°", M), ("o", M), ("a", F)],
     ordinal_nouns: &[],
     case_words: &[],
+    time_words: &[],
+    personal: &[],
     feminine: &[],
     w: Words {
         point: "virgola",

@@ -617,6 +617,9 @@ pub(super) fn fraction(cx: &Cx, i: usize) -> Option<Hit> {
             // Spanish: "tres quintos de milla", "medio milímetro", "uno y medio metro".
             L::Es if half => format!("{spoken} {}", u.noun.one),
             L::Es => format!("{spoken} de {}", u.noun.one),
+            // Polish: "pół kilograma", "trzy czwarte kilograma", "dwa i pół kilograma".
+            L::Pl if half && whole.is_none() => format!("pół {}", u.noun.frac),
+            L::Pl => format!("{spoken} {}", u.noun.frac),
             _ => format!("{spoken} {}", u.noun.many),
         };
         end = ue;

@@ -233,6 +233,10 @@ pub struct Rules {
     pub ordinal_nouns: &'static [&'static str],
     /// Preceding words that put an ordinal in a case (`am` → dative, `w` → locative).
     pub case_words: &'static [(&'static str, Case)],
+    /// Words after which `H.MM` is a time ("godz. 14.00", "um 14.30").
+    pub time_words: &'static [&'static str],
+    /// Masculine-personal plural nouns that take the genitive-form numeral ("2 braci" → "dwóch braci").
+    pub personal: &'static [&'static str],
     /// Feminine nouns (plural forms) for numeral agreement ("2 kobiety" → "dwie").
     pub feminine: &'static [&'static str],
     /// Spoken words for the engine.

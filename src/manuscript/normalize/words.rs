@@ -241,7 +241,7 @@ pub(super) fn roman(cx: &Cx, i: usize) -> Option<Hit> {
     }
     // Regnal: after a capitalised name; a single letter only after a heading word (so "I" stays "I").
     let name = prev_word_raw(t, i);
-    let regnal = (tok.len() >= 2 || tok == "V")
+    let regnal = (tok.len() >= 2 || tok == "V" || tok == "I" && l != L::En)
         && v <= 39
         && name.chars().count() >= 2
         && name.starts_with(|c: char| c.is_uppercase())
