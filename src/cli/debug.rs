@@ -26,6 +26,8 @@ pub enum DebugCommand {
     Vocos(super::say::VocosArgs),
     /// Print the raw ECAPA-TDNN speaker embedding of a reference recording (before L2 normalisation).
     Speaker(SpeakerArgs),
+    /// Read lines on stdin and print each as the verbaliser would speak it (numbers, dates, money…).
+    Normalize(NormalizeArgs),
     /// Transcribe a recording with Whisper (greedy, no timestamps, temperature 0), as QA does.
     Transcribe(TranscribeArgs),
 }
@@ -95,6 +97,42 @@ fn transcribe(a: TranscribeArgs) -> anyhow::Result<i32> {
             out.tokens.len(),
             if out.capped { ", hit the token cap" } else { "" }
         );
+    }
+    Ok(0)
+}
+
+/// Arguments of `debug normalize`.
+#[derive(Debug, Args)]
+pub struct NormalizeArgs {
+    /// Language (code, name or BCP 47 tag): en, pl, de, fr, es and it have rules; others print the text unchanged.
+    #[arg(long)]
+    pub lang: String,
+    /// Print one JSON object per line: the input, the spoken text and the spans with their class.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn normalize(a: NormalizeArgs) -> anyhow::Result<i32> {
+    use std::io::{BufRead, Write};
+    use ws_book::manuscript::normalize;
+    let code = ws_book::lang::resolve(&a.lang).with_context(|| {
+        let hint = ws_book::lang::suggest(&a.lang)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        format!("unknown language `{}`{hint}", a.lang)
+    })?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let line = line.context("reading stdin")?;
+        let spoken = normalize::normalize(&line, code);
+        if a.json {
+            let spans = normalize::spans(&line, code);
+            let v = serde_json::json!({ "text": line, "spoken": spoken, "lang": code, "spans": spans });
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(out, "{spoken}")?;
+        }
     }
     Ok(0)
 }
@@ -190,6 +228,7 @@ pub fn run(a: DebugArgs) -> anyhow::Result<i32> {
         DebugCommand::Vocos(a) => super::say::vocos(a),
         DebugCommand::Speaker(a) => speaker(a),
         DebugCommand::Transcribe(a) => transcribe(a),
+        DebugCommand::Normalize(a) => normalize(a),
     }
 }
 

@@ -334,6 +334,17 @@ pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
         }
         book.chapters.push(Chapter { title, blocks });
     }
+    if o.reading.normalize {
+        let mut left = normalize::Leftovers::default();
+        for (ci, ch) in book.chapters.iter().enumerate() {
+            let label = chapter_err(ci, &ch.title, String::new());
+            let label = label.trim_end_matches(": ");
+            for r in ch.blocks.iter().flat_map(|b| &b.sentences).flat_map(|s| &s.runs) {
+                left.add(label, &r.text, &r.lang);
+            }
+        }
+        book.warnings.extend(left.warnings());
+    }
     Ok(book)
 }
 
