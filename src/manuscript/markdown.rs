@@ -2,7 +2,8 @@
 //!
 //! Headings at or above the chapter level start chapters (text before the first one is a prologue),
 //! deeper headings are read as their own blocks. Paragraphs, list items, block quotes and table rows
-//! become blocks; footnote definitions go to the chapter's footnotes; code blocks and images are
+//! become blocks; an ordered list's items keep their numbers (counted from the list's start, as
+//! CommonMark renders them) in [`RawBlock::marker`], so `14. Januar war kalt.` is read with its `14.`; footnote definitions go to the chapter's footnotes; code blocks and images are
 //! skipped. Inline HTML `<span lang="…">` / `<span data-speaker="…">` (and `xml:lang`) set the language
 //! or speaker of the text inside; other tags are dropped but their text is kept.
 //!
@@ -137,6 +138,10 @@ struct Reader {
     table_cells: Vec<String>,
     cell: Option<Vec<Span>>,
     html: Vec<HtmlFrame>,
+    /// Open lists, innermost last: the next item's number for an ordered list, `None` for a bullet list.
+    lists: Vec<Option<u64>>,
+    /// The number of the ordered-list item being read, given to its first block.
+    marker: Option<String>,
 }
 
 impl Reader {
@@ -165,6 +170,7 @@ impl Reader {
         let block = RawBlock {
             kind: if in_footnote { BlockKind::Footnote } else { kind },
             spans,
+            marker: self.marker.take(),
         };
         let ch = self.chapter();
         if in_footnote {
@@ -239,8 +245,16 @@ impl Reader {
             Tag::Item => {
                 self.flush_block();
                 self.kind = Some(BlockKind::ListItem);
+                if let Some(Some(n)) = self.lists.last_mut() {
+                    self.marker = Some(format!("{n}."));
+                    *n += 1;
+                }
             }
-            Tag::List(_) | Tag::BlockQuote(_) => self.flush_block(),
+            Tag::List(start) => {
+                self.flush_block();
+                self.lists.push(start);
+            }
+            Tag::BlockQuote(_) => self.flush_block(),
             Tag::FootnoteDefinition(_) => {
                 self.flush_block();
                 self.in_footnote += 1;
@@ -295,7 +309,11 @@ impl Reader {
                     self.push_text(" ");
                 }
             }
-            TagEnd::Item | TagEnd::List(_) | TagEnd::BlockQuote(_) | TagEnd::HtmlBlock => self.flush_block(),
+            TagEnd::List(_) => {
+                self.flush_block();
+                self.lists.pop();
+            }
+            TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::HtmlBlock => self.flush_block(),
             TagEnd::FootnoteDefinition => {
                 self.flush_block();
                 self.in_footnote = self.in_footnote.saturating_sub(1);
@@ -532,6 +550,25 @@ mod tests {
         assert_eq!(spans[1].text, "dzień dobry");
         assert_eq!(spans[1].lang.as_deref(), Some("pl"));
         assert_eq!(spans[3].speaker.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn ordered_list_items_keep_their_numbers() {
+        let b = read("# C\n\n14. Januar war kalt.\n15. Februar auch.\n\n- bullet\n\n3) three\n   1. nested\n4) four\n");
+        let blocks = &b.chapters[0].blocks;
+        let got: Vec<(Option<&str>, String)> = blocks
+            .iter()
+            .map(|b| (b.marker.as_deref(), b.spans.iter().map(|s| s.text.as_str()).collect()))
+            .collect();
+        let want: Vec<(Option<&str>, String)> = vec![
+            (Some("14."), "Januar war kalt.".into()),
+            (Some("15."), "Februar auch.".into()),
+            (None, "bullet".into()),
+            (Some("3."), "three".into()),
+            (Some("1."), "nested".into()),
+            (Some("4."), "four".into()),
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]
