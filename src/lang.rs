@@ -208,7 +208,11 @@ const FALLBACKS: &[(&str, &str, &str)] = &[
     ("vec", "it", "Venetian, an Italo-Romance variety"),
     ("lmo", "it", "Lombard, an Italo-Romance variety"),
     ("roa-opt", "pt", "Old Portuguese, read as Portuguese"),
-    ("non", "is", "Old Norse, read as Icelandic (its closest living descendant)"),
+    (
+        "non",
+        "is",
+        "Old Norse, read as Icelandic (its closest living descendant)",
+    ),
     ("nob", "no", "Norwegian Bokmål, read as Norwegian"),
     ("nno", "nn", "Norwegian Nynorsk (ISO 639-2 code)"),
     ("csb", "pl", "Kashubian, closest to Polish"),

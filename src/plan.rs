@@ -211,7 +211,12 @@ pub fn languages_map(project: &Project) -> std::collections::BTreeMap<String, St
         .config
         .languages_map
         .iter()
-        .map(|(k, v)| (k.trim().to_ascii_lowercase().replace('_', "-"), project::resolve_lang(v)))
+        .map(|(k, v)| {
+            (
+                k.trim().to_ascii_lowercase().replace('_', "-"),
+                project::resolve_lang(v),
+            )
+        })
         .collect()
 }
 

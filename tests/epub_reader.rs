@@ -572,10 +572,15 @@ fn fixed_layout_svg_pages_are_read_line_by_line_into_one_chapter() {
     // The page image's description and the SVG page's title are not read; the xml:lang is kept.
     let all = texts(&b.chapters[0].blocks).join(" ");
     assert!(!all.contains("renard roux") && !all.contains("Page trois"), "{all}");
-    assert!(b.chapters[0].blocks[2].spans.iter().all(|s| s.lang.as_deref() == Some("fr")));
+    assert!(b.chapters[0].blocks[2]
+        .spans
+        .iter()
+        .all(|s| s.lang.as_deref() == Some("fr")));
     // No warning about an empty chapter or a skipped SVG page.
     assert!(
-        !b.warnings.iter().any(|w| w.contains("no text") || w.contains("not an XHTML")),
+        !b.warnings
+            .iter()
+            .any(|w| w.contains("no text") || w.contains("not an XHTML")),
         "{:?}",
         b.warnings
     );

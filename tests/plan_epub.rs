@@ -249,7 +249,10 @@ fn fixed_layout_svg_book_is_planned_word_for_word() {
     let (written, spoken) = plan_words(&p);
     assert_eq!(written, want);
     assert_eq!(spoken, want, "no digits or respellings: spoken = written");
-    assert!(p.chapters[0].chunks.iter().all(|c| c.runs.iter().all(|r| r.lang == "fr")));
+    assert!(p.chapters[0]
+        .chunks
+        .iter()
+        .all(|c| c.runs.iter().all(|r| r.lang == "fr")));
     assert!(
         !p.chapters[0].warnings.iter().any(|w| w.contains("no text")),
         "{:?}",
@@ -276,7 +279,9 @@ fn poetry(d: &Path) -> PathBuf {
 fn a_quotation_in_a_language_outside_the_99_falls_back_with_one_warning() {
     let d = tempfile::tempdir().expect("tempdir");
     let book = poetry(d.path());
-    let p = plan::load_and_plan(&book).expect("an unknown span language no longer refuses the book").1;
+    let p = plan::load_and_plan(&book)
+        .expect("an unknown span language no longer refuses the book")
+        .1;
     assert_eq!(p.language, "en");
     let runs: Vec<(String, String)> = p.chapters[0]
         .chunks
@@ -287,7 +292,10 @@ fn a_quotation_in_a_language_outside_the_99_falls_back_with_one_warning() {
         runs.contains(&("μῆνιν ἄειδε θεὰ Πηληϊάδεω Ἀχιλῆος".to_string(), "el".to_string())),
         "{runs:?}"
     );
-    assert!(runs.contains(&("ἄνδρα μοι ἔννεπε".to_string(), "el".to_string())), "{runs:?}");
+    assert!(
+        runs.contains(&("ἄνδρα μοι ἔννεπε".to_string(), "el".to_string())),
+        "{runs:?}"
+    );
     let grc: Vec<&String> = p.warnings.iter().filter(|w| w.contains("`grc`")).collect();
     assert_eq!(grc.len(), 1, "one warning per code: {:?}", p.warnings);
     assert!(
@@ -318,7 +326,10 @@ fn a_book_language_outside_the_99_falls_back_to_its_closest() {
     let items = [("c1", "ch1.xhtml", XHTML, "")];
     let book = EpubBuilder::new()
         .file("OEBPS/content.opf", opf("3.0", meta, &items, &[("c1", true)], None, ""))
-        .file("OEBPS/ch1.xhtml", xhtml("", "<h1>Ane</h1><p>It wis a braw bricht nicht.</p>"))
+        .file(
+            "OEBPS/ch1.xhtml",
+            xhtml("", "<h1>Ane</h1><p>It wis a braw bricht nicht.</p>"),
+        )
         .write(d.path(), "scots.epub");
     let p = plan::load_and_plan(&book).expect("plan").1;
     assert_eq!(p.language, "en");

@@ -120,7 +120,10 @@ fn span_language_outside_the_99_falls_back_with_one_warning() {
         warnings[0]
     );
     let runs = &v["chapters"][0]["chunks"][1]["runs"];
-    assert!(runs.as_array().expect("runs").iter().all(|r| r["lang"] == "en"), "{runs}");
+    assert!(
+        runs.as_array().expect("runs").iter().all(|r| r["lang"] == "en"),
+        "{runs}"
+    );
 }
 
 #[test]
@@ -134,7 +137,11 @@ fn languages_map_keys_are_tags_and_values_known_codes() {
     );
     expect_error(
         &y,
-        &["map.yaml:5:8", "`languages_map.sco`: unknown language `enn`", "did you mean `en`?"],
+        &[
+            "map.yaml:5:8",
+            "`languages_map.sco`: unknown language `enn`",
+            "did you mean `en`?",
+        ],
     );
     let y = write(
         d.path(),

@@ -123,7 +123,10 @@ fn demo_renders_to_a_chaptered_m4b_and_tagged_mp3s_then_reuses_after_an_edit() {
             "{t}"
         );
         assert!(t.contains("for 21 years"), "{t}");
-        assert!(!t.contains("nine thirty") && !t.contains("Hell") && !t.contains("twenty-one"), "{t}");
+        assert!(
+            !t.contains("nine thirty") && !t.contains("Hell") && !t.contains("twenty-one"),
+            "{t}"
+        );
     }
 
     // A second run synthesises nothing.

@@ -302,10 +302,7 @@ pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
             _ => None,
         };
         match code {
-            Some(l) => lex
-                .entry(l)
-                .or_default()
-                .push((e.grapheme.clone(), e.alias.clone())),
+            Some(l) => lex.entry(l).or_default().push((e.grapheme.clone(), e.alias.clone())),
             None => lex_all.push((e.grapheme.clone(), e.alias.clone())),
         }
     }
@@ -403,7 +400,10 @@ impl BlockCtx<'_> {
             .spans
             .iter()
             .map(|s| match &s.lang {
-                Some(tag) => self.span_codes.get(tag).map_or(self.o.language.as_str(), String::as_str),
+                Some(tag) => self
+                    .span_codes
+                    .get(tag)
+                    .map_or(self.o.language.as_str(), String::as_str),
                 None => self.o.language.as_str(),
             })
             .collect();

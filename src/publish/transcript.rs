@@ -38,7 +38,12 @@ pub fn cues(chapter: &ChapterPlan, timeline: &Timeline) -> Vec<Cue> {
         let mut acc = 0usize;
         // Timing follows the spoken text (its length is what took time); the cue shows the written text.
         for (k, w) in weights.iter().enumerate() {
-            let shown = chunk.captions.get(k).or(chunk.sentences.get(k)).cloned().unwrap_or_default();
+            let shown = chunk
+                .captions
+                .get(k)
+                .or(chunk.sentences.get(k))
+                .cloned()
+                .unwrap_or_default();
             let a = start + (*len as u128 * acc as u128 / total.max(1) as u128) as u64;
             acc += w;
             let b = start + (*len as u128 * acc as u128 / total.max(1) as u128) as u64;

@@ -403,10 +403,7 @@ pub fn fixed_layout_french() -> EpubBuilder {
     EpubBuilder::new()
         .file("OEBPS/content.opf", opf("3.0", meta, &items, &spine, None, ""))
         .file("OEBPS/nav.xhtml", nav)
-        .file(
-            "OEBPS/cover.xhtml",
-            page(""),
-        )
+        .file("OEBPS/cover.xhtml", page(""))
         .file("OEBPS/page1.xhtml", page(&lines_as_texts(FXL_PAGES[0])))
         .file("OEBPS/page2.xhtml", page(&p2))
         .file("OEBPS/page3.svg", p3)

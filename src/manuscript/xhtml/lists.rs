@@ -124,9 +124,18 @@ mod tests {
     #[test]
     fn numbers_follow_start_reversed_type_and_value() {
         let m = |v: &[&str]| v.iter().map(|s| Some(s.to_string())).collect::<Vec<_>>();
-        assert_eq!(markers("<ol start=\"14\"><li>a</li><li>b</li></ol>"), m(&["14.", "15."]));
-        assert_eq!(markers("<ol reversed=\"\"><li>a</li><li>b</li><li>c</li></ol>"), m(&["3.", "2.", "1."]));
-        assert_eq!(markers("<ol type=\"i\"><li>a</li><li value=\"9\">b</li></ol>"), m(&["i.", "ix."]));
+        assert_eq!(
+            markers("<ol start=\"14\"><li>a</li><li>b</li></ol>"),
+            m(&["14.", "15."])
+        );
+        assert_eq!(
+            markers("<ol reversed=\"\"><li>a</li><li>b</li><li>c</li></ol>"),
+            m(&["3.", "2.", "1."])
+        );
+        assert_eq!(
+            markers("<ol type=\"i\"><li>a</li><li value=\"9\">b</li></ol>"),
+            m(&["i.", "ix."])
+        );
         assert_eq!(markers("<ol type=\"A\"><li>a</li><li>b</li></ol>"), m(&["A.", "B."]));
         assert_eq!(
             markers("<div><ul><li>x</li></ul><ol style=\"list-style: none\"><li>y</li></ol><ol><li>1. z</li><li>10 men</li></ol></div>"),

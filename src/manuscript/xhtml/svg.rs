@@ -216,7 +216,9 @@ pub(super) fn join_lines(lines: Vec<Line>) -> Vec<Span> {
             last.text = last.text.trim_end().to_string();
         }
         spans.retain(|s| !s.text.is_empty());
-        let Some(next_first) = spans.first().and_then(|s| s.text.chars().next()) else { continue };
+        let Some(next_first) = spans.first().and_then(|s| s.text.chars().next()) else {
+            continue;
+        };
         if let Some(prev) = out.last_mut() {
             if !join_hyphenated(&mut prev.text, next_first) {
                 prev.text.push(' ');
@@ -232,7 +234,9 @@ pub(super) fn join_lines(lines: Vec<Line>) -> Vec<Span> {
 /// in such a hyphen (the lines are then joined with a space).
 fn join_hyphenated(prev: &mut String, next: char) -> bool {
     let mut rev = prev.chars().rev();
-    let (Some(h), Some(before)) = (rev.next(), rev.next()) else { return false };
+    let (Some(h), Some(before)) = (rev.next(), rev.next()) else {
+        return false;
+    };
     if !before.is_alphabetic() || !matches!(h, '-' | '\u{2010}' | '\u{00AD}') {
         return false;
     }
@@ -245,7 +249,11 @@ fn join_hyphenated(prev: &mut String, next: char) -> bool {
 /// The first length of an SVG coordinate list (`10`, `10 20`, `1.2em`, `12px`); `em` counts 16.
 fn length(v: Option<&str>) -> Option<f64> {
     let first = v?.split([' ', ',', '\t', '\n']).find(|s| !s.is_empty())?;
-    let (num, unit) = first.split_at(first.find(|c: char| c.is_ascii_alphabetic() || c == '%').unwrap_or(first.len()));
+    let (num, unit) = first.split_at(
+        first
+            .find(|c: char| c.is_ascii_alphabetic() || c == '%')
+            .unwrap_or(first.len()),
+    );
     let n: f64 = num.parse().ok()?;
     Some(if unit.starts_with("em") { n * 16.0 } else { n })
 }

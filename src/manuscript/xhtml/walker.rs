@@ -276,10 +276,7 @@ impl Walker {
             ctx.kind.unwrap_or(BlockKind::Paragraph)
         };
         // An `<ol>` item's number goes to its first block, unless the text starts with it already.
-        let marker = self
-            .marker
-            .take()
-            .filter(|m| !ctx.note && !marker_in_text(m, &spans));
+        let marker = self.marker.take().filter(|m| !ctx.note && !marker_in_text(m, &spans));
         let block = RawBlock { kind, spans, marker };
         if ctx.note {
             self.out.footnotes.push(block);
