@@ -5,7 +5,8 @@
 //! become blocks; an ordered list's items keep their numbers (counted from the list's start, as
 //! CommonMark renders them) in [`RawBlock::marker`], so `14. Januar war kalt.` is read with its `14.`; footnote definitions go to the chapter's footnotes; code blocks and images are
 //! skipped. Inline HTML `<span lang="…">` / `<span data-speaker="…">` (and `xml:lang`) set the language
-//! or speaker of the text inside; other tags are dropped but their text is kept.
+//! or speaker of the text inside; other tags are dropped but their text is kept (inside an `<svg>` only
+//! its text elements, not its titles, descriptions or defs; each `<text>` line apart).
 //!
 //! Owns the Markdown reader (and its inline-HTML tag tracker); the HTML entity decoder and whitespace
 //! collapsing are the XHTML walker's. Must never import the plan, store, worker, engine, render, publish
@@ -118,6 +119,8 @@ struct HtmlFrame {
     tag: String,
     lang: Option<String>,
     speaker: Option<String>,
+    /// Its content is not read (`<script>`, `<style>`; inside an `<svg>`, its titles, descriptions and defs).
+    skip: bool,
 }
 
 #[derive(Default)]
@@ -358,19 +361,28 @@ impl Reader {
                     let get = |k: &str| attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
                     let lang = get("lang").or_else(|| get("xml:lang"));
                     let speaker = get("data-speaker");
-                    if matches!(name.as_str(), "script" | "style") {
+                    let in_svg = self.html.iter().any(|f| f.tag == "svg");
+                    let skip = matches!(name.as_str(), "script" | "style")
+                        || (in_svg && matches!(name.as_str(), "title" | "desc" | "defs" | "metadata" | "symbol"));
+                    if skip {
                         self.skip_depth += 1;
+                    }
+                    let new_line = name == "text" || (name == "tspan" && (get("y").is_some() || get("dy").is_some()));
+                    if in_svg && new_line {
+                        // SVG text lines (and positioned tspans) are apart, as the XHTML reader reads them.
+                        self.push_text(" ");
                     }
                     self.html.push(HtmlFrame {
                         tag: name,
                         lang,
                         speaker,
+                        skip,
                     });
                 }
                 HtmlToken::Close(name) => {
                     if let Some(pos) = self.html.iter().rposition(|f| f.tag == name) {
                         for f in self.html.drain(pos..) {
-                            if matches!(f.tag.as_str(), "script" | "style") {
+                            if f.skip {
                                 self.skip_depth = self.skip_depth.saturating_sub(1);
                             }
                         }
@@ -569,6 +581,18 @@ mod tests {
             (Some("4."), "four".into()),
         ];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn inline_svg_text_is_read_without_its_title() {
+        let b =
+            read("# C\n\n<svg><title>icon</title><text y=\"1\">First</text><text y=\"2\">line</text></svg>\n\nNext.\n");
+        let texts: Vec<String> = b.chapters[0]
+            .blocks
+            .iter()
+            .map(|b| collapse(&b.spans.iter().map(|s| s.text.as_str()).collect::<String>()))
+            .collect();
+        assert_eq!(texts, ["First line", "Next."]);
     }
 
     #[test]
