@@ -299,7 +299,7 @@ pub fn build_plan(book: &Book, project: &Project, language: &str) -> Plan {
                         });
                     }
                     if let Some(p) = pending.as_mut() {
-                        p.push(&piece);
+                        p.push(piece);
                     }
                 }
             }
@@ -485,9 +485,11 @@ impl Pending {
         self.runs.iter().map(|r| r.text.chars().count()).sum()
     }
 
-    fn push(&mut self, s: &Sentence) {
-        for (k, r) in s.runs.iter().enumerate() {
-            let mut text = r.text.clone();
+    /// Appends a sentence (taken by value: its texts move into the chunk).
+    fn push(&mut self, s: Sentence) {
+        self.sentences.push(s.text());
+        self.captions.push(s.source);
+        for (k, r) in s.runs.into_iter().enumerate() {
             if k == 0 && !self.runs.is_empty() {
                 // Sentences are joined with one space, kept in the previous run.
                 if let Some(last) = self.runs.last_mut() {
@@ -495,15 +497,10 @@ impl Pending {
                 }
             }
             match self.runs.last_mut() {
-                Some(last) if last.lang == r.lang => last.text.push_str(&std::mem::take(&mut text)),
-                _ => self.runs.push(Run {
-                    text,
-                    lang: r.lang.clone(),
-                }),
+                Some(last) if last.lang == r.lang => last.text.push_str(&r.text),
+                _ => self.runs.push(r),
             }
         }
-        self.sentences.push(s.text());
-        self.captions.push(s.source.clone());
     }
 
     fn finish(self, chapter: usize, index: usize, paragraph_end: bool, project: &Project, limits: &Limits) -> Chunk {
