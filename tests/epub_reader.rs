@@ -594,6 +594,16 @@ fn fixed_layout_svg_pages_are_read_line_by_line_into_one_chapter() {
 }
 
 #[test]
+fn a_fixed_layout_book_without_a_table_of_contents_is_one_chapter_not_one_per_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = support::fixed_layout_french_with(false).write(dir.path(), "renard.epub");
+    let b = read(&p);
+    assert_eq!(b.chapters.len(), 1, "{:#?}", b.chapters);
+    assert_eq!(b.chapters[0].title, None);
+    assert_eq!(b.chapters[0].blocks.len(), 3);
+}
+
+#[test]
 fn ordered_lists_carry_their_numbers() {
     let meta = "<dc:title>L</dc:title><dc:language>de</dc:language>";
     let items = [("a", "a.xhtml", XHTML, "")];

@@ -348,10 +348,15 @@ pub const FXL_PAGES: [&[&str]; 3] = [
 /// as `<text><tspan>` elements (the second page as tspans of one text element), and a last page that is
 /// an SVG spine document itself. The nav lists only the first page, so all pages form one chapter.
 pub fn fixed_layout_french() -> EpubBuilder {
+    fixed_layout_french_with(true)
+}
+
+/// [`fixed_layout_french`], with or without its nav document (without: no chapter titles at all).
+pub fn fixed_layout_french_with(nav_doc: bool) -> EpubBuilder {
     const XHTML: &str = "application/xhtml+xml";
     let meta = r#"<dc:title>Le petit renard</dc:title><dc:creator>Anne Martin</dc:creator><dc:language>fr</dc:language>
     <meta property="rendition:layout">pre-paginated</meta><meta property="dcterms:modified">2024-01-01T00:00:00Z</meta>"#;
-    let items = [
+    let mut items = vec![
         ("nav", "nav.xhtml", XHTML, "nav"),
         ("cover", "cover.xhtml", XHTML, ""),
         ("p1", "page1.xhtml", XHTML, ""),
@@ -360,6 +365,9 @@ pub fn fixed_layout_french() -> EpubBuilder {
         ("img", "images/p.jpg", "image/jpeg", ""),
     ];
     let spine = [("cover", true), ("p1", true), ("p2", true), ("p3", true)];
+    if !nav_doc {
+        items.remove(0);
+    }
     let nav = xhtml(
         "",
         r#"<nav epub:type="toc"><ol><li><a href="page1.xhtml">Le petit renard</a></li></ol></nav>"#,
@@ -400,12 +408,16 @@ pub fn fixed_layout_french() -> EpubBuilder {
 </svg>"#,
         lines_as_texts(FXL_PAGES[2])
     );
-    EpubBuilder::new()
+    let book = EpubBuilder::new()
         .file("OEBPS/content.opf", opf("3.0", meta, &items, &spine, None, ""))
-        .file("OEBPS/nav.xhtml", nav)
         .file("OEBPS/cover.xhtml", page(""))
         .file("OEBPS/page1.xhtml", page(&lines_as_texts(FXL_PAGES[0])))
         .file("OEBPS/page2.xhtml", page(&p2))
         .file("OEBPS/page3.svg", p3)
-        .file("OEBPS/images/p.jpg", b"JPEGDATA")
+        .file("OEBPS/images/p.jpg", b"JPEGDATA");
+    if nav_doc {
+        book.file("OEBPS/nav.xhtml", nav)
+    } else {
+        book
+    }
 }
