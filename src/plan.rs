@@ -21,8 +21,11 @@ pub struct Chunk {
     pub voice: String,
     /// Language runs in order.
     pub runs: Vec<Run>,
-    /// The sentences' texts (for transcripts), in order; their concatenation with spaces is the chunk text.
+    /// The sentences' spoken texts, in order; their concatenation with spaces is the chunk text.
     pub sentences: Vec<String>,
+    /// The same sentences as the author wrote them (numbers as written, no pronunciation respellings):
+    /// what captions and transcripts show. One per entry of `sentences`; not part of the key.
+    pub captions: Vec<String>,
     /// Last chunk of a paragraph (a paragraph pause follows).
     pub paragraph_end: bool,
     /// Last chunk of the chapter.
@@ -80,6 +83,7 @@ pub struct Plan {
 use std::path::{Path, PathBuf};
 
 use crate::manuscript::attribution::{Speaker, NARRATOR};
+use crate::manuscript::lang_tags::{self, Resolved};
 use crate::manuscript::{self, Book, BuildOptions, ManuscriptError, ReadOptions, Sentence};
 use crate::project::{self, Project, ProjectError};
 
@@ -143,20 +147,27 @@ pub fn plan_project(project: &Project) -> Result<Plan, PlanError> {
     }
     // The book language: project, else the first manuscript's, else English.
     let meta_lang = raws.iter().find_map(|(_, r)| r.meta.language.clone());
+    let map = languages_map(project);
     let language = match (&c.language, meta_lang) {
         (Some(l), _) => project::resolve_lang(l),
-        (None, Some(l)) => crate::lang::resolve(&l)
-            .map(str::to_string)
-            .unwrap_or_else(|| "en".into()),
+        (None, Some(l)) => match lang_tags::resolve_tag(&l, &map) {
+            Resolved::Known(code) | Resolved::Closest(code, _) => code,
+            Resolved::Surrounding => "en".into(),
+        },
         (None, None) => "en".into(),
     };
     let mut warnings = Vec::new();
     let mut book = Book::default();
     for (path, raw) in raws {
         if let Some(l) = raw.meta.language.as_deref() {
-            if crate::lang::resolve(l).is_none() {
+            let why = match lang_tags::resolve_tag(l, &map) {
+                Resolved::Known(_) => None,
+                Resolved::Closest(code, reason) => Some(format!("its closest listed language `{code}` ({reason})")),
+                Resolved::Surrounding => Some(format!("no listed language is close; the book is read as `{language}`")),
+            };
+            if let Some(why) = why {
                 warnings.push(format!(
-                    "{}: book language `{l}` is not a WhisperSpeech language; using `{language}`",
+                    "{}: book language `{l}` is not one of WhisperSpeech's 99: {why}; the project's `language` or `languages_map` can choose another",
                     path.display()
                 ));
             }
@@ -193,6 +204,22 @@ pub fn plan_project(project: &Project) -> Result<Plan, PlanError> {
     Ok(plan)
 }
 
+/// The project's `languages_map` with keys in lower case and values resolved to WhisperSpeech codes
+/// (validated: every value resolves).
+pub fn languages_map(project: &Project) -> std::collections::BTreeMap<String, String> {
+    project
+        .config
+        .languages_map
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.trim().to_ascii_lowercase().replace('_', "-"),
+                project::resolve_lang(v),
+            )
+        })
+        .collect()
+}
+
 /// The [`BuildOptions`] of a project.
 pub fn build_options(project: &Project, language: &str) -> BuildOptions {
     let c = &project.config;
@@ -224,6 +251,7 @@ pub fn build_options(project: &Project, language: &str) -> BuildOptions {
                 )
             })
             .collect(),
+        languages_map: languages_map(project),
     }
 }
 
@@ -267,10 +295,11 @@ pub fn build_plan(book: &Book, project: &Project, language: &str) -> Plan {
                             voice: voice.clone(),
                             runs: vec![],
                             sentences: vec![],
+                            captions: vec![],
                         });
                     }
                     if let Some(p) = pending.as_mut() {
-                        p.push(&piece);
+                        p.push(piece);
                     }
                 }
             }
@@ -383,9 +412,15 @@ fn split_long(s: &Sentence, limits: &Limits) -> Vec<Sentence> {
             start += 1;
         }
     }
-    out.into_iter()
-        .map(|r| {
-            let r = manuscript::segment::trim_range(&text, r.clone()).unwrap_or(r);
+    let ranges: Vec<std::ops::Range<usize>> = out
+        .into_iter()
+        .map(|r| manuscript::segment::trim_range(&text, r.clone()).unwrap_or(r))
+        .collect();
+    let sources = split_source(&s.source, &text, &ranges);
+    ranges
+        .into_iter()
+        .zip(sources)
+        .map(|(r, source)| {
             let mut runs: Vec<Run> = Vec::new();
             let mut i = r.start;
             while i < r.end {
@@ -403,9 +438,34 @@ fn split_long(s: &Sentence, limits: &Limits) -> Vec<Sentence> {
             Sentence {
                 runs,
                 speaker: s.speaker.clone(),
+                source,
             }
         })
         .collect()
+}
+
+/// The written text of each piece of a split sentence. When the spoken text is the written one, the
+/// pieces' own texts; otherwise (normalisation changed the words) the written words are shared out in
+/// proportion to the pieces' lengths, so that the pieces' captions joined are exactly the sentence's.
+fn split_source(source: &str, spoken: &str, pieces: &[std::ops::Range<usize>]) -> Vec<String> {
+    if source == spoken {
+        return pieces.iter().map(|r| spoken[r.clone()].to_string()).collect();
+    }
+    let words: Vec<&str> = source.split_whitespace().collect();
+    let total: usize = pieces.iter().map(|r| r.len()).sum::<usize>().max(1);
+    let mut out = Vec::with_capacity(pieces.len());
+    let (mut taken, mut acc) = (0usize, 0usize);
+    for (k, r) in pieces.iter().enumerate() {
+        acc += r.len();
+        let upto = if k + 1 == pieces.len() {
+            words.len()
+        } else {
+            (words.len() * acc).div_ceil(total).clamp(taken, words.len())
+        };
+        out.push(words[taken..upto].join(" "));
+        taken = upto;
+    }
+    out
 }
 
 struct Pending {
@@ -413,6 +473,7 @@ struct Pending {
     voice: String,
     runs: Vec<Run>,
     sentences: Vec<String>,
+    captions: Vec<String>,
 }
 
 impl Pending {
@@ -424,9 +485,11 @@ impl Pending {
         self.runs.iter().map(|r| r.text.chars().count()).sum()
     }
 
-    fn push(&mut self, s: &Sentence) {
-        for (k, r) in s.runs.iter().enumerate() {
-            let mut text = r.text.clone();
+    /// Appends a sentence (taken by value: its texts move into the chunk).
+    fn push(&mut self, s: Sentence) {
+        self.sentences.push(s.text());
+        self.captions.push(s.source);
+        for (k, r) in s.runs.into_iter().enumerate() {
             if k == 0 && !self.runs.is_empty() {
                 // Sentences are joined with one space, kept in the previous run.
                 if let Some(last) = self.runs.last_mut() {
@@ -434,14 +497,10 @@ impl Pending {
                 }
             }
             match self.runs.last_mut() {
-                Some(last) if last.lang == r.lang => last.text.push_str(&std::mem::take(&mut text)),
-                _ => self.runs.push(Run {
-                    text,
-                    lang: r.lang.clone(),
-                }),
+                Some(last) if last.lang == r.lang => last.text.push_str(&r.text),
+                _ => self.runs.push(r),
             }
         }
-        self.sentences.push(s.text());
     }
 
     fn finish(self, chapter: usize, index: usize, paragraph_end: bool, project: &Project, limits: &Limits) -> Chunk {
@@ -460,6 +519,7 @@ impl Pending {
             voice: self.voice,
             runs: self.runs,
             sentences: self.sentences,
+            captions: self.captions,
             paragraph_end,
             chapter_end: false,
             words,

@@ -319,7 +319,7 @@ fn footnotes_and_asides_are_separated_and_noterefs_dropped() {
 <p>Middle.</p>
 <aside><p>A side remark.</p></aside>
 <section role="doc-endnotes"><ol><li id="fn2">Second <i>note</i>.</li></ol></section>
-<script>var x = "no";</script><style>p { }</style><svg><text>no</text></svg>
+<script>var x = "no";</script><style>p { }</style><svg><title>no</title><circle r="1"/></svg>
 <math><mi>x</mi></math><p>End.</p>"##;
     let dir = tempfile::tempdir().expect("tempdir");
     let doc = xhtml("", body);
@@ -332,7 +332,7 @@ fn footnotes_and_asides_are_separated_and_noterefs_dropped() {
     assert_eq!(texts(&ch.blocks), ["The claim stands.", "Middle.", "End."]);
     assert_eq!(texts(&ch.footnotes), ["First note.", "A side remark.", "Second note."]);
     assert!(ch.footnotes.iter().all(|f| f.kind == BlockKind::Footnote));
-    // The generic check knows noterefs are dropped and scripts/svg/math hidden.
+    // The generic check knows noterefs are dropped and scripts, graphics-only svg and math hidden.
     let visible = support::visible_words(&doc);
     assert!(
         !visible.iter().any(|w| w.contains("[2]") || w == "no" || w == "x"),
@@ -554,6 +554,143 @@ fn built_books_lose_no_text() {
     let p = epub3().write(dir.path(), "three.epub");
     let docs: Vec<String> = spine_documents(&p).into_iter().map(|(_, d)| d).collect();
     assert_no_text_lost(&read_all(&p), &docs);
+}
+
+// ------------------------------------------------------------------ SVG text (fixed layout)
+
+#[test]
+fn fixed_layout_svg_pages_are_read_line_by_line_into_one_chapter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = support::fixed_layout_french().write(dir.path(), "renard.epub");
+    let b = read(&p);
+    assert_eq!(b.meta.language.as_deref(), Some("fr"));
+    assert_eq!(b.chapters.len(), 1, "{:#?}", b.chapters);
+    assert_eq!(b.chapters[0].title.as_deref(), Some("Le petit renard"));
+    let want: Vec<String> = support::FXL_PAGES.iter().map(|lines| lines.join(" ")).collect();
+    assert_eq!(texts(&b.chapters[0].blocks), want);
+    assert!(b.chapters[0].blocks.iter().all(|bl| bl.kind == BlockKind::Paragraph));
+    // The page image's description and the SVG page's title are not read; the xml:lang is kept.
+    let all = texts(&b.chapters[0].blocks).join(" ");
+    assert!(!all.contains("renard roux") && !all.contains("Page trois"), "{all}");
+    assert!(b.chapters[0].blocks[2]
+        .spans
+        .iter()
+        .all(|s| s.lang.as_deref() == Some("fr")));
+    // No warning about an empty chapter or a skipped SVG page.
+    assert!(
+        !b.warnings
+            .iter()
+            .any(|w| w.contains("no text") || w.contains("not an XHTML")),
+        "{:?}",
+        b.warnings
+    );
+    let docs: Vec<String> = spine_documents(&p)
+        .into_iter()
+        .filter(|(n, _)| n.contains("page"))
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(docs.len(), 3);
+    assert_no_text_lost(&b, &docs);
+}
+
+#[test]
+fn a_fixed_layout_book_without_a_table_of_contents_is_one_chapter_not_one_per_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = support::fixed_layout_french_with(false).write(dir.path(), "renard.epub");
+    let b = read(&p);
+    assert_eq!(b.chapters.len(), 1, "{:#?}", b.chapters);
+    assert_eq!(b.chapters[0].title, None);
+    assert_eq!(b.chapters[0].blocks.len(), 3);
+}
+
+#[test]
+fn ordered_lists_carry_their_numbers() {
+    let meta = "<dc:title>L</dc:title><dc:language>de</dc:language>";
+    let items = [("a", "a.xhtml", XHTML, "")];
+    let body = r#"<h1>Liste</h1><ol start="14"><li>Januar war kalt.</li><li>Februar auch.</li></ol>
+<ul><li>Punkt</li></ul><ol><li>1. Schon nummeriert</li></ol>"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = EpubBuilder::new()
+        .file("OEBPS/content.opf", opf("3.0", meta, &items, &[("a", true)], None, ""))
+        .file("OEBPS/a.xhtml", xhtml("", body))
+        .write(dir.path(), "l.epub");
+    let b = read(&p);
+    let got: Vec<(Option<String>, String)> = b.chapters[0]
+        .blocks
+        .iter()
+        .map(|bl| (bl.marker.clone(), text(bl)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("14.".to_string()), "Januar war kalt.".to_string()),
+            (Some("15.".into()), "Februar auch.".into()),
+            (None, "Punkt".into()),
+            (None, "1. Schon nummeriert".into()),
+        ]
+    );
+}
+
+/// One generated SVG page: lines of words, each line a `<text>` or a positioned `<tspan>`.
+fn svg_page(lines: &[(Vec<String>, bool)]) -> String {
+    let mut body = String::new();
+    let mut open_text = false;
+    for (i, (words, own_text)) in lines.iter().enumerate() {
+        let y = 100 + 24 * i;
+        if *own_text || !open_text {
+            if open_text {
+                body.push_str("</text>");
+            }
+            body.push_str(&format!("<text x=\"20\" y=\"{y}\"><title>HIDDEN</title>"));
+            open_text = true;
+        }
+        body.push_str(&format!("\n <tspan x=\"20\" y=\"{y}\">{}</tspan>", words.join(" ")));
+    }
+    if open_text {
+        body.push_str("</text>");
+    }
+    xhtml(
+        "",
+        &format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><desc>HIDDEN</desc><image width=\"9\" height=\"9\"/>{body}</svg>"),
+    )
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// No text lost on generated SVG pages: every word of every text line is read, in order, and nothing
+    /// hidden (titles, descriptions) is.
+    #[test]
+    fn svg_pages_lose_no_text(
+        pages in proptest::collection::vec(
+            proptest::collection::vec(
+                (proptest::collection::vec("[a-zA-Zéàç]{1,9}[.,!?]?", 1..8), proptest::bool::ANY),
+                1..12,
+            ),
+            1..4,
+        )
+    ) {
+        let meta = "<dc:title>S</dc:title><dc:language>fr</dc:language>";
+        let ids: Vec<String> = (0..pages.len()).map(|i| format!("p{i}")).collect();
+        let hrefs: Vec<String> = (0..pages.len()).map(|i| format!("p{i}.xhtml")).collect();
+        let items: Vec<support::Item> = ids.iter().zip(&hrefs).map(|(i, h)| (i.as_str(), h.as_str(), XHTML, "")).collect();
+        let spine: Vec<(&str, bool)> = ids.iter().map(|i| (i.as_str(), true)).collect();
+        let docs: Vec<String> = pages.iter().map(|p| svg_page(p)).collect();
+        let mut epub = EpubBuilder::new().file("OEBPS/content.opf", opf("3.0", meta, &items, &spine, None, ""));
+        for (h, d) in hrefs.iter().zip(&docs) {
+            epub = epub.file(&format!("OEBPS/{h}"), d);
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = read(&epub.write(dir.path(), "s.epub"));
+        assert_no_text_lost(&b, &docs);
+        let read_words: Vec<String> = b
+            .chapters
+            .iter()
+            .flat_map(|c| c.blocks.iter().map(text))
+            .flat_map(|t| t.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .collect();
+        let want: Vec<String> = pages.iter().flatten().flat_map(|(w, _)| w.clone()).collect();
+        proptest::prop_assert_eq!(read_words, want);
+    }
 }
 
 // ------------------------------------------------------------------ broken input

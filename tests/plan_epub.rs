@@ -216,3 +216,129 @@ fn alice_plans_without_losing_text_and_attributes_dialogue() {
         assert!(bytes <= 500 && c.est_seconds <= 25.0, "chunk {} too long", c.key);
     }
 }
+
+/// Words of every chunk's captions (the written text) and of its spoken runs, over the whole plan.
+fn plan_words(p: &Plan) -> (Vec<String>, Vec<String>) {
+    let chunks = || p.chapters.iter().flat_map(|c| &c.chunks);
+    let written = chunks()
+        .flat_map(|c| c.captions.iter().flat_map(|s| s.split_whitespace().map(String::from)))
+        .collect();
+    let spoken = chunks()
+        .flat_map(|c| {
+            c.runs
+                .iter()
+                .map(|r| r.text.as_str())
+                .collect::<String>()
+                .split_whitespace()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (written, spoken)
+}
+
+#[test]
+fn fixed_layout_svg_book_is_planned_word_for_word() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let book = support::fixed_layout_french().write(d.path(), "renard.epub");
+    let p = plan::load_and_plan(&book).expect("plan").1;
+    assert_eq!(p.language, "fr");
+    assert_eq!(p.chapters.len(), 1);
+    let mut want: Vec<String> = vec!["Le".into(), "petit".into(), "renard".into()];
+    for line in support::FXL_PAGES.iter().flat_map(|l| l.iter()) {
+        want.extend(line.split_whitespace().map(String::from));
+    }
+    assert!(want.len() > 50, "{} words", want.len());
+    let (written, spoken) = plan_words(&p);
+    assert_eq!(written, want);
+    assert_eq!(spoken, want, "no digits or respellings: spoken = written");
+    assert!(p.chapters[0]
+        .chunks
+        .iter()
+        .all(|c| c.runs.iter().all(|r| r.lang == "fr")));
+    assert!(
+        !p.chapters[0].warnings.iter().any(|w| w.contains("no text")),
+        "{:?}",
+        p.chapters[0].warnings
+    );
+}
+
+/// An English poetry book quoting Homer in Ancient Greek (`grc`, not one of WhisperSpeech's 99).
+fn poetry(d: &Path) -> PathBuf {
+    let meta = r#"<dc:title>Odes</dc:title><dc:language>en</dc:language>"#;
+    let items = [("c1", "ch1.xhtml", XHTML, "")];
+    let ch1 = xhtml(
+        "",
+        r#"<h1>To Homer</h1><p>The poet begins: <q xml:lang="grc">μῆνιν ἄειδε θεὰ Πηληϊάδεω Ἀχιλῆος</q>, and we listen.</p>
+<p>Again <span xml:lang="grc">ἄνδρα μοι ἔννεπε</span> he sings.</p>"#,
+    );
+    EpubBuilder::new()
+        .file("OEBPS/content.opf", opf("3.0", meta, &items, &[("c1", true)], None, ""))
+        .file("OEBPS/ch1.xhtml", ch1)
+        .write(d, "odes.epub")
+}
+
+#[test]
+fn a_quotation_in_a_language_outside_the_99_falls_back_with_one_warning() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let book = poetry(d.path());
+    let p = plan::load_and_plan(&book)
+        .expect("an unknown span language no longer refuses the book")
+        .1;
+    assert_eq!(p.language, "en");
+    let runs: Vec<(String, String)> = p.chapters[0]
+        .chunks
+        .iter()
+        .flat_map(|c| c.runs.iter().map(|r| (r.text.clone(), r.lang.clone())))
+        .collect();
+    assert!(
+        runs.contains(&("μῆνιν ἄειδε θεὰ Πηληϊάδεω Ἀχιλῆος".to_string(), "el".to_string())),
+        "{runs:?}"
+    );
+    assert!(
+        runs.contains(&("ἄνδρα μοι ἔννεπε".to_string(), "el".to_string())),
+        "{runs:?}"
+    );
+    let grc: Vec<&String> = p.warnings.iter().filter(|w| w.contains("`grc`")).collect();
+    assert_eq!(grc.len(), 1, "one warning per code: {:?}", p.warnings);
+    assert!(
+        grc[0].contains("odes.epub") && grc[0].contains("`el`") && grc[0].contains("μῆνιν"),
+        "{}",
+        grc[0]
+    );
+    // languages_map overrides the built-in fallback (and silences it).
+    let y = write(
+        d.path(),
+        "p.yaml",
+        "manuscripts: [odes.epub]\nlanguages_map: { grc: la, sco: en }\n",
+    );
+    let p = plan::load_and_plan(&y).expect("plan").1;
+    let langs: std::collections::BTreeSet<String> = p.chapters[0]
+        .chunks
+        .iter()
+        .flat_map(|c| c.runs.iter().map(|r| r.lang.clone()))
+        .collect();
+    assert_eq!(langs.into_iter().collect::<Vec<_>>(), ["en", "la"]);
+    assert!(!p.warnings.iter().any(|w| w.contains("grc")), "{:?}", p.warnings);
+}
+
+#[test]
+fn a_book_language_outside_the_99_falls_back_to_its_closest() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let meta = r#"<dc:title>Scots</dc:title><dc:language>sco</dc:language>"#;
+    let items = [("c1", "ch1.xhtml", XHTML, "")];
+    let book = EpubBuilder::new()
+        .file("OEBPS/content.opf", opf("3.0", meta, &items, &[("c1", true)], None, ""))
+        .file(
+            "OEBPS/ch1.xhtml",
+            xhtml("", "<h1>Ane</h1><p>It wis a braw bricht nicht.</p>"),
+        )
+        .write(d.path(), "scots.epub");
+    let p = plan::load_and_plan(&book).expect("plan").1;
+    assert_eq!(p.language, "en");
+    assert!(
+        p.warnings.iter().any(|w| w.contains("`sco`") && w.contains("`en`")),
+        "{:?}",
+        p.warnings
+    );
+}

@@ -89,6 +89,76 @@ fn wrong_type_missing_file_unknown_language() {
 }
 
 #[test]
+fn span_language_outside_the_99_falls_back_with_one_warning() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let span = write(
+        d.path(),
+        "span.md",
+        "# A\n\nHello <span lang=\"klingon\">nuqneH</span>. Again <span lang=\"klingon\">Qapla'</span>.\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ws-book"))
+        .args(["plan", "--json"])
+        .arg(&span)
+        .output()
+        .expect("run ws-book");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w.as_str())
+        .filter(|w| w.contains("klingon"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "one warning per code: {warnings:?}");
+    assert!(
+        warnings[0].contains("span.md")
+            && warnings[0].contains("surrounding language `en`")
+            && warnings[0].contains("nuqneH"),
+        "{}",
+        warnings[0]
+    );
+    let runs = &v["chapters"][0]["chunks"][1]["runs"];
+    assert!(
+        runs.as_array().expect("runs").iter().all(|r| r["lang"] == "en"),
+        "{runs}"
+    );
+}
+
+#[test]
+fn languages_map_keys_are_tags_and_values_known_codes() {
+    let d = tempfile::tempdir().expect("tempdir");
+    write(d.path(), "b.md", "# A\n\nText.\n");
+    let y = write(
+        d.path(),
+        "map.yaml",
+        "language: en\nmanuscripts: [b.md]\nlanguages_map:\n  grc: el\n  sco: enn\n",
+    );
+    expect_error(
+        &y,
+        &[
+            "map.yaml:5:8",
+            "`languages_map.sco`: unknown language `enn`",
+            "did you mean `en`?",
+        ],
+    );
+    let y = write(
+        d.path(),
+        "key.yaml",
+        "manuscripts: [b.md]\nlanguages_map: { \"not a tag\": el }\n",
+    );
+    expect_error(&y, &["key.yaml:2:", "`not a tag` is not a language tag"]);
+    // project.yaml's own languages stay strict, even with a map.
+    let y = write(
+        d.path(),
+        "strict.yaml",
+        "language: grc\nmanuscripts: [b.md]\nlanguages_map: { grc: el }\n",
+    );
+    expect_error(&y, &["strict.yaml:1:", "unknown language `grc`"]);
+}
+
+#[test]
 fn yaml_bomb_and_huge_file_are_refused_quickly() {
     let d = tempfile::tempdir().expect("tempdir");
     let mut bomb = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
@@ -115,12 +185,7 @@ fn bad_manuscripts() {
     let d = tempfile::tempdir().expect("tempdir");
     let bin = write(d.path(), "latin1.md", b"# Caf\xe9\n\nText.\n");
     expect_error(&bin, &["not UTF-8"]);
-    let span = write(
-        d.path(),
-        "span.md",
-        "# A\n\nHello <span lang=\"klingon\">nuqneH</span>.\n",
-    );
-    expect_error(&span, &["unknown language `klingon`", "chapter 1"]);
+    // A span language outside the 99 is no longer an error: see `span_language_outside_the_99_falls_back`.
     let odd = write(d.path(), "book.docx", "x");
     expect_error(&odd, &["unsupported manuscript type `.docx`"]);
     let fm = write(d.path(), "fm.md", "---\ntitle: [unclosed\n---\n# A\n\nText.\n");

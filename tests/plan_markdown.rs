@@ -256,9 +256,21 @@ fn arb_word() -> impl Strategy<Value = String> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn no_text_lost(paras in prop::collection::vec(prop::collection::vec(arb_word(), 1..120), 1..8)) {
+    fn no_text_lost(
+        paras in prop::collection::vec(prop::collection::vec(arb_word(), 1..120), 1..8),
+        numbers in prop::collection::vec(prop::option::of(1u32..100_000), 8),
+    ) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let body: Vec<String> = paras.iter().map(|p| p.join(" ")).collect();
+        // Some paragraphs are ordered-list items (`14. …`): their numbers are read too, counted from the
+        // first item of each list as CommonMark numbers them.
+        let body: Vec<String> = paras
+            .iter()
+            .zip(&numbers)
+            .map(|(p, n)| match n {
+                Some(n) => format!("{n}. {}", p.join(" ")),
+                None => p.join(" "),
+            })
+            .collect();
         let md = format!("# Title\n\n{}\n", body.join("\n\n"));
         write(dir.path(), "b.md", &md);
         let y = write(dir.path(), "p.yaml", "manuscripts: [b.md]\nreading: { normalize: false }\ncharacters: { alice: {} }\nchunking: { max_bytes: 120 }\n");
@@ -266,7 +278,10 @@ proptest! {
         let got = chunk_words(&p).concat();
         // Script labels (`ALICE:` opening a paragraph) are the one documented removal.
         let mut want: Vec<String> = vec!["Title".into()];
-        for para in &paras {
+        let mut item: Option<u32> = None;
+        for (para, n) in paras.iter().zip(&numbers) {
+            item = n.map(|n| item.map_or(n, |prev| prev + 1));
+            want.extend(item.map(|i| format!("{i}.")));
             let skip = usize::from(para[0] == "ALICE:" && para.len() > 1);
             want.extend(para[skip..].iter().cloned());
         }
@@ -277,6 +292,60 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn ordered_list_numbers_are_read_as_their_own_sentence() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "b.md",
+        "# Winter\n\n14. Januar war kalt.\n15. Februar auch.\n\nEnde.\n",
+    );
+    let y = write(dir.path(), "p.yaml", "manuscripts: [b.md]\nlanguage: de\n");
+    let p = plan::load_and_plan(&y).expect("plan").1;
+    let captions: Vec<Vec<String>> = p.chapters[0].chunks.iter().map(|c| c.captions.clone()).collect();
+    assert_eq!(
+        captions,
+        [
+            vec!["Winter".to_string()],
+            vec!["14.".into(), "Januar war kalt.".into()],
+            vec!["15.".into(), "Februar auch.".into()],
+            vec!["Ende.".into()],
+        ]
+    );
+    // The number is spoken (as the normaliser spells it), ending with its own sentence break.
+    let first = &p.chapters[0].chunks[1];
+    assert_eq!(first.sentences.len(), 2);
+    assert!(first.sentences[0].ends_with('.') && !first.sentences[0].trim().is_empty());
+    assert!(first.sentences[1] == "Januar war kalt.", "{:?}", first.sentences);
+    // English: the list number becomes words.
+    write(dir.path(), "e.md", "# Steps\n\n3. Open the door.\n");
+    let e = plan::load_and_plan(&dir.path().join("e.md")).expect("plan").1;
+    let spoken: String = e.chapters[0].chunks[1].runs.iter().map(|r| r.text.as_str()).collect();
+    assert_eq!(spoken, "three. Open the door.");
+}
+
+#[test]
+fn captions_keep_the_written_text_and_keys_follow_the_spoken_text() {
+    let p = demo();
+    let chunk = &p.chapters[0].chunks[1];
+    let written = chunk.captions.join(" ");
+    let spoken: String = chunk.runs.iter().map(|r| r.text.as_str()).collect();
+    assert!(written.contains("peninsula of Hel at 9:30 in the evening"), "{written}");
+    assert!(written.contains("for 21 years"), "{written}");
+    assert!(spoken.contains("peninsula of Hell at nine thirty"), "{spoken}");
+    assert_eq!(chunk.captions.len(), chunk.sentences.len());
+    // An overlong sentence with numbers split into chunks: the pieces' captions rebuild the written text.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let long = (1..=60).map(|i| format!("clause {i} goes on, ")).collect::<String>() + "and ends.";
+    let book = write(dir.path(), "b.md", &format!("# C\n\n{long}\n"));
+    let p = plan::load_and_plan(&book).expect("plan").1;
+    let chunks = &p.chapters[0].chunks[1..];
+    assert!(chunks.len() > 3);
+    let written: Vec<String> = chunks.iter().flat_map(|c| c.captions.clone()).collect();
+    assert_eq!(written.join(" "), long);
+    assert!(chunks.iter().all(|c| !c.captions[0].is_empty()));
 }
 
 #[test]

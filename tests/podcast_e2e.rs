@@ -274,14 +274,14 @@ fn transcript_cues_sit_on_the_assembled_chunk_offsets() {
         // Expected start of each chunk: head + previous chunks + their pauses, built from the stored lengths.
         let mut t = head;
         let mut cue = 0;
-        let mut spoken = Vec::new();
+        let mut written = Vec::new();
         for (k, c) in chunks.iter().enumerate() {
             let i = states
                 .iter()
                 .position(|s| s.chapter as usize == ci && s.index as usize == k)
                 .unwrap();
             let (n, rate) = lens[i];
-            let sentences = c["sentences"].as_array().unwrap();
+            let sentences = c["captions"].as_array().unwrap();
             let (start, speaker, _) = &cues[cue];
             assert!(
                 (start - t).abs() <= 0.0015,
@@ -289,7 +289,7 @@ fn transcript_cues_sit_on_the_assembled_chunk_offsets() {
             );
             assert_eq!(speaker.as_deref(), c["speaker"].as_str());
             for s in sentences {
-                spoken.push(s.as_str().unwrap().to_string());
+                written.push(s.as_str().unwrap().to_string());
             }
             cue += sentences.len();
             t += n / rate;
@@ -305,8 +305,8 @@ fn transcript_cues_sit_on_the_assembled_chunk_offsets() {
         let cue_text: Vec<String> = cues.iter().map(|c| c.2.clone()).collect();
         assert_eq!(
             cue_text.join(" "),
-            spoken.join(" "),
-            "cue text = the episode's spoken text"
+            written.join(" "),
+            "cue text = the episode's written text"
         );
         // SRT carries the same cues.
         let srt = std::fs::read_to_string(p.out().join(format!("{stem}.srt"))).unwrap();

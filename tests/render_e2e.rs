@@ -114,6 +114,21 @@ fn demo_renders_to_a_chaptered_m4b_and_tagged_mp3s_then_reuses_after_an_edit() {
         .to_string_lossy()
         .ends_with(".partial")));
 
+    // Captions show what the author wrote; the engine spoke the normalised, respelled text.
+    let vtt = std::fs::read_to_string(&files(&p.out(), "vtt")[0]).unwrap();
+    let srt = std::fs::read_to_string(&files(&p.out(), "srt")[0]).unwrap();
+    for t in [&vtt, &srt] {
+        assert!(
+            t.contains("The storm reached the peninsula of Hel at 9:30 in the evening."),
+            "{t}"
+        );
+        assert!(t.contains("for 21 years"), "{t}");
+        assert!(
+            !t.contains("nine thirty") && !t.contains("Hell") && !t.contains("twenty-one"),
+            "{t}"
+        );
+    }
+
     // A second run synthesises nothing.
     let (out, v2) = p.render(&[]);
     assert_eq!(out.status.code(), Some(0));

@@ -2,9 +2,11 @@
 //!
 //! Headings at or above the chapter level start chapters (text before the first one is a prologue),
 //! deeper headings are read as their own blocks. Paragraphs, list items, block quotes and table rows
-//! become blocks; footnote definitions go to the chapter's footnotes; code blocks and images are
+//! become blocks; an ordered list's items keep their numbers (counted from the list's start, as
+//! CommonMark renders them) in [`RawBlock::marker`], so `14. Januar war kalt.` is read with its `14.`; footnote definitions go to the chapter's footnotes; code blocks and images are
 //! skipped. Inline HTML `<span lang="…">` / `<span data-speaker="…">` (and `xml:lang`) set the language
-//! or speaker of the text inside; other tags are dropped but their text is kept.
+//! or speaker of the text inside; other tags are dropped but their text is kept (inside an `<svg>` only
+//! its text elements, not its titles, descriptions or defs; each `<text>` line apart).
 //!
 //! Owns the Markdown reader (and its inline-HTML tag tracker); the HTML entity decoder and whitespace
 //! collapsing are the XHTML walker's. Must never import the plan, store, worker, engine, render, publish
@@ -117,6 +119,8 @@ struct HtmlFrame {
     tag: String,
     lang: Option<String>,
     speaker: Option<String>,
+    /// Its content is not read (`<script>`, `<style>`; inside an `<svg>`, its titles, descriptions and defs).
+    skip: bool,
 }
 
 #[derive(Default)]
@@ -137,6 +141,10 @@ struct Reader {
     table_cells: Vec<String>,
     cell: Option<Vec<Span>>,
     html: Vec<HtmlFrame>,
+    /// Open lists, innermost last: the next item's number for an ordered list, `None` for a bullet list.
+    lists: Vec<Option<u64>>,
+    /// The number of the ordered-list item being read, given to its first block.
+    marker: Option<String>,
 }
 
 impl Reader {
@@ -165,6 +173,7 @@ impl Reader {
         let block = RawBlock {
             kind: if in_footnote { BlockKind::Footnote } else { kind },
             spans,
+            marker: self.marker.take(),
         };
         let ch = self.chapter();
         if in_footnote {
@@ -239,8 +248,16 @@ impl Reader {
             Tag::Item => {
                 self.flush_block();
                 self.kind = Some(BlockKind::ListItem);
+                if let Some(Some(n)) = self.lists.last_mut() {
+                    self.marker = Some(format!("{n}."));
+                    *n += 1;
+                }
             }
-            Tag::List(_) | Tag::BlockQuote(_) => self.flush_block(),
+            Tag::List(start) => {
+                self.flush_block();
+                self.lists.push(start);
+            }
+            Tag::BlockQuote(_) => self.flush_block(),
             Tag::FootnoteDefinition(_) => {
                 self.flush_block();
                 self.in_footnote += 1;
@@ -295,7 +312,11 @@ impl Reader {
                     self.push_text(" ");
                 }
             }
-            TagEnd::Item | TagEnd::List(_) | TagEnd::BlockQuote(_) | TagEnd::HtmlBlock => self.flush_block(),
+            TagEnd::List(_) => {
+                self.flush_block();
+                self.lists.pop();
+            }
+            TagEnd::Item | TagEnd::BlockQuote(_) | TagEnd::HtmlBlock => self.flush_block(),
             TagEnd::FootnoteDefinition => {
                 self.flush_block();
                 self.in_footnote = self.in_footnote.saturating_sub(1);
@@ -340,19 +361,28 @@ impl Reader {
                     let get = |k: &str| attrs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
                     let lang = get("lang").or_else(|| get("xml:lang"));
                     let speaker = get("data-speaker");
-                    if matches!(name.as_str(), "script" | "style") {
+                    let in_svg = self.html.iter().any(|f| f.tag == "svg");
+                    let skip = matches!(name.as_str(), "script" | "style")
+                        || (in_svg && matches!(name.as_str(), "title" | "desc" | "defs" | "metadata" | "symbol"));
+                    if skip {
                         self.skip_depth += 1;
+                    }
+                    let new_line = name == "text" || (name == "tspan" && (get("y").is_some() || get("dy").is_some()));
+                    if in_svg && new_line {
+                        // SVG text lines (and positioned tspans) are apart, as the XHTML reader reads them.
+                        self.push_text(" ");
                     }
                     self.html.push(HtmlFrame {
                         tag: name,
                         lang,
                         speaker,
+                        skip,
                     });
                 }
                 HtmlToken::Close(name) => {
                     if let Some(pos) = self.html.iter().rposition(|f| f.tag == name) {
                         for f in self.html.drain(pos..) {
-                            if matches!(f.tag.as_str(), "script" | "style") {
+                            if f.skip {
                                 self.skip_depth = self.skip_depth.saturating_sub(1);
                             }
                         }
@@ -532,6 +562,37 @@ mod tests {
         assert_eq!(spans[1].text, "dzień dobry");
         assert_eq!(spans[1].lang.as_deref(), Some("pl"));
         assert_eq!(spans[3].speaker.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn ordered_list_items_keep_their_numbers() {
+        let b = read("# C\n\n14. Januar war kalt.\n15. Februar auch.\n\n- bullet\n\n3) three\n   1. nested\n4) four\n");
+        let blocks = &b.chapters[0].blocks;
+        let got: Vec<(Option<&str>, String)> = blocks
+            .iter()
+            .map(|b| (b.marker.as_deref(), b.spans.iter().map(|s| s.text.as_str()).collect()))
+            .collect();
+        let want: Vec<(Option<&str>, String)> = vec![
+            (Some("14."), "Januar war kalt.".into()),
+            (Some("15."), "Februar auch.".into()),
+            (None, "bullet".into()),
+            (Some("3."), "three".into()),
+            (Some("1."), "nested".into()),
+            (Some("4."), "four".into()),
+        ];
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn inline_svg_text_is_read_without_its_title() {
+        let b =
+            read("# C\n\n<svg><title>icon</title><text y=\"1\">First</text><text y=\"2\">line</text></svg>\n\nNext.\n");
+        let texts: Vec<String> = b.chapters[0]
+            .blocks
+            .iter()
+            .map(|b| collapse(&b.spans.iter().map(|s| s.text.as_str()).collect::<String>()))
+            .collect();
+        assert_eq!(texts, ["First line", "Next."]);
     }
 
     #[test]

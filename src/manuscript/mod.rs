@@ -23,14 +23,18 @@ pub struct Run {
 /// A sentence: language runs and the speaker who says it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sentence {
-    /// Language runs (code-switching gives several).
+    /// Language runs (code-switching gives several): the text the engine speaks, after pronunciations
+    /// and normalisation.
     pub runs: Vec<Run>,
     /// Speaker: `narrator` or a declared character name.
     pub speaker: String,
+    /// The sentence as the author wrote it (whitespace collapsed; no pronunciation respelling, numbers
+    /// as written): what captions and transcripts show. Never part of a content key.
+    pub source: String,
 }
 
 impl Sentence {
-    /// The sentence's text (runs concatenated).
+    /// The spoken text (runs concatenated).
     pub fn text(&self) -> String {
         self.runs.iter().map(|r| r.text.as_str()).collect()
     }
@@ -127,6 +131,10 @@ pub struct RawBlock {
     pub kind: BlockKind,
     /// Inline text in order.
     pub spans: Vec<Span>,
+    /// The number of an ordered-list item as a narrator reads it (`14.`), spoken as its own sentence
+    /// before the item's text (`None` for every other block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
 }
 
 /// A chapter as a reader found it.
@@ -217,6 +225,7 @@ pub enum ManuscriptError {
 }
 
 pub mod attribution;
+pub mod lang_tags;
 pub mod language;
 pub mod markdown;
 pub mod normalize;
@@ -258,6 +267,9 @@ pub struct BuildOptions {
     pub reading: ReadingOptions,
     /// Project pronunciations: language → (word, replacement).
     pub pronunciations: BTreeMap<String, Vec<(String, String)>>,
+    /// The project's `languages_map`: manuscript language tag (lower case) → WhisperSpeech code; wins over
+    /// the built-in fallbacks of [`lang_tags`].
+    pub languages_map: BTreeMap<String, String>,
 }
 
 impl Default for BuildOptions {
@@ -268,6 +280,7 @@ impl Default for BuildOptions {
             speakers: vec![],
             reading: ReadingOptions::default(),
             pronunciations: BTreeMap::new(),
+            languages_map: BTreeMap::new(),
         }
     }
 }
@@ -284,19 +297,22 @@ pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
     let mut lex: BTreeMap<String, Vec<(String, String)>> = o.pronunciations.clone();
     let mut lex_all: Vec<(String, String)> = Vec::new();
     for e in &raw.lexicon {
-        match e.lang.as_deref().and_then(crate::lang::resolve) {
-            Some(l) => lex
-                .entry(l.to_string())
-                .or_default()
-                .push((e.grapheme.clone(), e.alias.clone())),
+        let code = match e.lang.as_deref().map(|t| lang_tags::resolve_tag(t, &o.languages_map)) {
+            Some(lang_tags::Resolved::Known(c) | lang_tags::Resolved::Closest(c, _)) => Some(c),
+            _ => None,
+        };
+        match code {
+            Some(l) => lex.entry(l).or_default().push((e.grapheme.clone(), e.alias.clone())),
             None => lex_all.push((e.grapheme.clone(), e.alias.clone())),
         }
     }
+    let (span_codes, lang_warnings) = lang_tags::span_languages(&raw, &o.languages_map, &o.language);
     let ctx = BlockCtx {
         o,
         detector: detector.as_ref(),
         lex: &lex,
         lex_all: &lex_all,
+        span_codes: &span_codes,
     };
     let mut book = Book {
         meta: raw.meta,
@@ -304,6 +320,7 @@ pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
         cover: raw.cover,
         warnings: raw.warnings,
     };
+    book.warnings.extend(lang_warnings);
     for (ci, ch) in raw.chapters.into_iter().enumerate() {
         let title = ch.title.clone().map(|t| xhtml::collapse(&t)).unwrap_or_default();
         let mut blocks = Vec::new();
@@ -311,6 +328,7 @@ pub fn build_book(raw: RawBook, o: &BuildOptions) -> Result<Book, String> {
             let tb = RawBlock {
                 kind: BlockKind::Heading,
                 spans: vec![Span::plain(title.clone())],
+                marker: None,
             };
             if let Some(b) = ctx
                 .block(&tb, false, &mut book.warnings)
@@ -361,6 +379,8 @@ struct BlockCtx<'a> {
     detector: Option<&'a language::LanguageDetector>,
     lex: &'a BTreeMap<String, Vec<(String, String)>>,
     lex_all: &'a [(String, String)],
+    /// Span language tag → WhisperSpeech code ([`lang_tags::span_languages`]).
+    span_codes: &'a std::collections::HashMap<String, String>,
 }
 
 impl BlockCtx<'_> {
@@ -386,26 +406,25 @@ impl BlockCtx<'_> {
         if text.is_empty() {
             return Ok(None);
         }
-        // Languages of the spans.
-        let mut span_lang: Vec<&str> = Vec::with_capacity(rb.spans.len());
-        for s in &rb.spans {
-            span_lang.push(match &s.lang {
-                Some(tag) => crate::lang::resolve(tag).ok_or_else(|| {
-                    let hint = crate::lang::suggest(tag)
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
-                    format!(
-                        "unknown language `{tag}` on the text \"{}\"; WhisperSpeech supports 99 language codes{hint}",
-                        snippet(&s.text)
-                    )
-                })?,
+        // Languages of the spans (tags outside the 99 were resolved, with their warnings, beforehand).
+        let span_lang: Vec<&str> = rb
+            .spans
+            .iter()
+            .map(|s| match &s.lang {
+                Some(tag) => self
+                    .span_codes
+                    .get(tag)
+                    .map_or(self.o.language.as_str(), String::as_str),
                 None => self.o.language.as_str(),
-            });
-        }
+            })
+            .collect();
         let explicit: Vec<Option<&str>> = owner.iter().map(|&si| rb.spans[si].speaker.as_deref()).collect();
         let att = attribution::attribute(&text, &explicit, &self.o.speakers, attribute);
         warnings.extend(att.warnings);
         let mut sentences = Vec::new();
+        if let Some(m) = &rb.marker {
+            sentences.push(self.marker(m, span_lang[0], att.segments.first().map(|(_, s)| s.as_str())));
+        }
         for (range, speaker) in att.segments {
             let seg_lang = span_lang[owner[range.start]];
             for s in segment::sentences(&text[range.clone()], seg_lang) {
@@ -414,6 +433,13 @@ impl BlockCtx<'_> {
             }
         }
         Ok((!sentences.is_empty()).then_some(Block { sentences }))
+    }
+
+    /// A list item's number (`14.`) as its own sentence in `lang`, said by `speaker` (the item's first
+    /// speaker, so that the number stays in the item's chunk), else the narrator.
+    fn marker(&self, marker: &str, lang: &str, speaker: Option<&str>) -> Sentence {
+        let owner = vec![0; marker.len()];
+        self.sentence(marker, 0..marker.len(), &owner, &[lang], speaker.unwrap_or(""))
     }
 
     fn sentence(
@@ -447,6 +473,7 @@ impl BlockCtx<'_> {
                 }
             }
         }
+        let source = text[r.clone()].to_string();
         for run in &mut runs {
             let mut t = run.text.clone();
             if let Some(entries) = self.lex.get(&run.lang) {
@@ -461,16 +488,8 @@ impl BlockCtx<'_> {
         Sentence {
             runs,
             speaker: speaker.to_string(),
+            source,
         }
-    }
-}
-
-fn snippet(s: &str) -> String {
-    let t: String = s.chars().take(40).collect();
-    if t.len() < s.len() {
-        format!("{t}…")
-    } else {
-        t
     }
 }
 

@@ -33,6 +33,9 @@ pub struct ProjectConfig {
     pub language: Option<String>,
     /// Other languages the book uses (restricts language detection).
     pub languages: Vec<String>,
+    /// Language tags found in manuscripts (`xml:lang`, `lang`, `dc:language`; any BCP 47 tag) → the
+    /// WhisperSpeech code to read them as, e.g. `{grc: el, sco: en}`. Wins over the built-in fallbacks.
+    pub languages_map: BTreeMap<String, String>,
     /// Manuscript files (.md/.markdown/.epub), read in this order.
     pub manuscripts: Vec<PathBuf>,
     /// Narrator voice.

@@ -57,6 +57,40 @@ impl Locator<'_> {
     }
 }
 
+impl Locator<'_> {
+    /// An [`ProjectError::Invalid`] at the first appearance of `needle` after the first appearance of
+    /// `anchor` (a key inside a block: `grc` under `languages_map`, not an earlier `grc` elsewhere).
+    fn err_after(&self, anchor: &str, needle: &str, message: String, hint: String) -> ProjectError {
+        let (line, column) = locate_after(self.text, anchor, needle);
+        ProjectError::Invalid {
+            path: self.path.to_path_buf(),
+            line,
+            column,
+            message,
+            hint,
+        }
+    }
+}
+
+/// Like [`locate`], searching only after the first appearance of `anchor` (anywhere, when it is absent).
+fn locate_after(text: &str, anchor: &str, needle: &str) -> (u64, u64) {
+    let (aline, acol) = locate(text, anchor);
+    if aline == 0 {
+        return locate(text, needle);
+    }
+    for (i, line) in text.lines().enumerate().skip(aline as usize - 1) {
+        let from = if i + 1 == aline as usize {
+            acol as usize - 1 + anchor.len()
+        } else {
+            0
+        };
+        if let Some(col) = line.get(from..).and_then(|l| l.find(needle)) {
+            return (i as u64 + 1, (from + col) as u64 + 1);
+        }
+    }
+    (aline, acol)
+}
+
 /// Finds the 1-based line and column where `needle` first appears as a YAML key or value.
 fn locate(text: &str, needle: &str) -> (u64, u64) {
     for (i, line) in text.lines().enumerate() {
@@ -128,7 +162,44 @@ fn languages(c: &ProjectConfig, at: &Locator) -> Result<(), ProjectError> {
             return Err(at.err(&code, format!("`{key}`: unknown language `{code}`"), hint));
         }
     }
+    languages_map(c, at)
+}
+
+/// `languages_map`: keys are language tags as manuscripts write them (any BCP 47-like tag, known or not),
+/// values WhisperSpeech codes.
+fn languages_map(c: &ProjectConfig, at: &Locator) -> Result<(), ProjectError> {
+    for (tag, code) in &c.languages_map {
+        if !is_language_tag(tag) {
+            return Err(at.err_after(
+                "languages_map",
+                tag,
+                format!("`languages_map`: `{tag}` is not a language tag"),
+                " (keys are tags as manuscripts write them, e.g. `grc`, `sco`, `de-CH`)".into(),
+            ));
+        }
+        if lang::resolve(code).is_none() {
+            let hint = match lang::suggest(code) {
+                Some(s) => format!(" (did you mean `{s}`? values are WhisperSpeech language codes)"),
+                None => " (values are WhisperSpeech language codes such as `en`, `el`, `de`)".into(),
+            };
+            return Err(at.err_after(
+                &format!("{tag}:"),
+                code,
+                format!("`languages_map.{tag}`: unknown language `{code}`"),
+                hint,
+            ));
+        }
+    }
     Ok(())
+}
+
+/// A BCP 47-like tag: a 2–8 letter primary subtag, then `-`/`_`-separated subtags of 1–8 letters or digits.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split(['-', '_']);
+    let primary = parts.next().unwrap_or("");
+    (2..=8).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// `reading:`: the chapter heading level is 1 to 6.

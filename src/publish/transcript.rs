@@ -3,7 +3,8 @@
 //!
 //! Invariant: every chunk's first cue starts exactly at the chunk's offset in the assembled audio (rounded to
 //! the millisecond), because the offsets come from the stitcher's [`Timeline`], which counts every silence,
-//! pause and per-chunk resample. Sentences inside a chunk split its span in proportion to their lengths.
+//! pause and per-chunk resample. Sentences inside a chunk split its span in proportion to their spoken lengths.
+//! Cues show what the author wrote (the chunk's `captions`), never the normalised, respelled engine input.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +24,8 @@ pub struct Cue {
     pub end: f64,
     /// Speaker (`narrator` or a character).
     pub speaker: String,
-    /// The sentence as spoken.
+    /// The sentence as the author wrote it (the chunk's `captions`: numbers as written, no pronunciation
+    /// respellings), not the normalised text the engine spoke.
     pub text: String,
 }
 
@@ -34,7 +36,14 @@ pub fn cues(chapter: &ChapterPlan, timeline: &Timeline) -> Vec<Cue> {
         let weights: Vec<usize> = chunk.sentences.iter().map(|s| s.chars().count().max(1)).collect();
         let total: usize = weights.iter().sum();
         let mut acc = 0usize;
-        for (s, w) in chunk.sentences.iter().zip(&weights) {
+        // Timing follows the spoken text (its length is what took time); the cue shows the written text.
+        for (k, w) in weights.iter().enumerate() {
+            let shown = chunk
+                .captions
+                .get(k)
+                .or(chunk.sentences.get(k))
+                .cloned()
+                .unwrap_or_default();
             let a = start + (*len as u128 * acc as u128 / total.max(1) as u128) as u64;
             acc += w;
             let b = start + (*len as u128 * acc as u128 / total.max(1) as u128) as u64;
@@ -42,7 +51,7 @@ pub fn cues(chapter: &ChapterPlan, timeline: &Timeline) -> Vec<Cue> {
                 start: timeline.seconds(a),
                 end: timeline.seconds(b),
                 speaker: chunk.speaker.clone(),
-                text: s.clone(),
+                text: shown,
             });
         }
     }
@@ -189,6 +198,7 @@ mod tests {
             voice: "default".into(),
             runs: vec![],
             sentences: sentences.iter().map(|s| s.to_string()).collect(),
+            captions: sentences.iter().map(|s| s.to_string()).collect(),
             paragraph_end: true,
             chapter_end: false,
             words: 0,
@@ -237,6 +247,29 @@ mod tests {
         let marks = crate::assembly::section_marks(&chapter.sections, &timeline, 48_000);
         assert_eq!((marks[0].start, marks[0].end), (0, 240_000));
         assert_eq!((marks[1].start, marks[1].end), (240_000, 400_000));
+    }
+
+    #[test]
+    fn cues_show_the_written_text_timed_by_the_spoken_text() {
+        let mut c = chunk(0, "narrator", &["At nine thirty.", "Hell."]);
+        c.captions = vec!["At 9:30.".into(), "Hel.".into()];
+        let chapter = ChapterPlan {
+            title: "T".into(),
+            chunks: vec![c],
+            warnings: vec![],
+            sections: vec![],
+            file_stem: None,
+        };
+        let timeline = Timeline {
+            rate: 1000,
+            total: 2000,
+            chunks: vec![(0, 2000)],
+        };
+        let cues = cues(&chapter, &timeline);
+        let texts: Vec<&str> = cues.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["At 9:30.", "Hel."]);
+        // 15 of 20 spoken characters.
+        assert_eq!(cues[0].end, 1.5);
     }
 
     #[test]

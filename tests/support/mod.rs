@@ -127,23 +127,71 @@ pub fn xhtml(head: &str, body: &str) -> String {
     )
 }
 
-/// Words of the visible text of an XHTML document's body (independent of the reader: roxmltree
-/// directly), skipping script/style/svg/math and note references.
+/// Words of the visible text of an XHTML document's body, or of an SVG document (independent of the
+/// reader: roxmltree directly), skipping script/style/math and note references; of an `<svg>` only its
+/// text elements count.
 pub fn visible_words(xhtml: &str) -> Vec<String> {
     let opts = roxmltree::ParsingOptions {
         allow_dtd: true,
         ..Default::default()
     };
     let doc = roxmltree::Document::parse_with_options(xhtml, opts).expect("well-formed test document");
+    let mut text = String::new();
+    if doc.root_element().tag_name().name() == "svg" {
+        svg_text(doc.root_element(), false, &mut text);
+        return words(&text);
+    }
     let Some(body) = doc
         .descendants()
         .find(|n| n.has_tag_name("body") || n.tag_name().name() == "body")
     else {
         return Vec::new();
     };
-    let mut text = String::new();
     visible_text(body, &mut text);
     words(&text)
+}
+
+/// The text an SVG renderer shows below `node`: text elements and tspans that move to a new baseline
+/// apart, nothing outside text elements, no title/desc/defs/style/script, only a `<switch>`'s first
+/// child; `<foreignObject>` as HTML.
+fn svg_text(node: roxmltree::Node<'_, '_>, in_text: bool, out: &mut String) {
+    let mut children: Vec<_> = node.children().collect();
+    if node.tag_name().name() == "switch" {
+        children.retain(|c| c.is_element());
+        children.truncate(1);
+    }
+    for c in children {
+        if c.is_text() {
+            if in_text {
+                out.push_str(c.text().unwrap_or(""));
+            }
+            continue;
+        }
+        if !c.is_element() {
+            continue;
+        }
+        let name = c.tag_name().name();
+        if matches!(
+            name,
+            "title" | "desc" | "metadata" | "style" | "script" | "defs" | "symbol" | "image"
+        ) {
+            continue;
+        }
+        if name == "foreignObject" {
+            out.push(' ');
+            visible_text(c, out);
+            out.push(' ');
+            continue;
+        }
+        let apart = name == "text" || (name == "tspan" && (c.has_attribute("y") || c.has_attribute("dy")));
+        if apart {
+            out.push(' ');
+        }
+        svg_text(c, in_text || name == "text", out);
+        if apart {
+            out.push(' ');
+        }
+    }
 }
 
 /// Appends the visible text below `node`: text nodes as they are, a space around block-level
@@ -158,7 +206,13 @@ fn visible_text(node: roxmltree::Node<'_, '_>, out: &mut String) {
             continue;
         }
         let name = c.tag_name().name();
-        if matches!(name, "script" | "style" | "svg" | "math" | "img" | "head") {
+        if matches!(name, "script" | "style" | "math" | "img" | "head") {
+            continue;
+        }
+        if name == "svg" {
+            out.push(' ');
+            svg_text(c, false, out);
+            out.push(' ');
             continue;
         }
         let noteref = c.attributes().any(|a| {
@@ -270,5 +324,100 @@ pub fn assert_no_text_lost(book: &ws_book::manuscript::RawBook, spine_docs: &[St
     let mut it = doc_words.iter();
     for w in &body_seq {
         assert!(it.any(|d| d == w), "body word {w:?} out of document order");
+    }
+}
+
+/// The pages of the fixed-layout French picture book: each page's lines, in reading order.
+pub const FXL_PAGES: [&[&str]; 3] = [
+    &[
+        "Il était une fois un petit renard",
+        "qui vivait au bord de la forêt.",
+        "Chaque matin, il regardait le soleil",
+        "se lever sur les collines.",
+    ],
+    &[
+        "« Où vas-tu, petit renard ? »",
+        "demanda la chouette.",
+        "« Je pars voir la mer », répondit-il.",
+    ],
+    &["Il marcha longtemps, très longtemps,", "jusqu'à la plage dorée."],
+];
+
+/// A fixed-layout EPUB 3 (`rendition:layout` pre-paginated) in French: an image-only cover page, then
+/// pages that are each an XHTML document holding one `<svg>` with the page image and the page's lines
+/// as `<text><tspan>` elements (the second page as tspans of one text element), and a last page that is
+/// an SVG spine document itself. The nav lists only the first page, so all pages form one chapter.
+pub fn fixed_layout_french() -> EpubBuilder {
+    fixed_layout_french_with(true)
+}
+
+/// [`fixed_layout_french`], with or without its nav document (without: no chapter titles at all).
+pub fn fixed_layout_french_with(nav_doc: bool) -> EpubBuilder {
+    const XHTML: &str = "application/xhtml+xml";
+    let meta = r#"<dc:title>Le petit renard</dc:title><dc:creator>Anne Martin</dc:creator><dc:language>fr</dc:language>
+    <meta property="rendition:layout">pre-paginated</meta><meta property="dcterms:modified">2024-01-01T00:00:00Z</meta>"#;
+    let mut items = vec![
+        ("nav", "nav.xhtml", XHTML, "nav"),
+        ("cover", "cover.xhtml", XHTML, ""),
+        ("p1", "page1.xhtml", XHTML, ""),
+        ("p2", "page2.xhtml", XHTML, ""),
+        ("p3", "page3.svg", "image/svg+xml", ""),
+        ("img", "images/p.jpg", "image/jpeg", ""),
+    ];
+    let spine = [("cover", true), ("p1", true), ("p2", true), ("p3", true)];
+    if !nav_doc {
+        items.remove(0);
+    }
+    let nav = xhtml(
+        "",
+        r#"<nav epub:type="toc"><ol><li><a href="page1.xhtml">Le petit renard</a></li></ol></nav>"#,
+    );
+    let page = |svg_body: &str| {
+        format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="fr"><head><title>Page</title>
+<meta name="viewport" content="width=600, height=800"/></head>
+<body><svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" viewBox="0 0 600 800">
+<image width="600" height="800" xlink:href="images/p.jpg"/><desc>Un renard roux sous un arbre</desc>
+{svg_body}
+</svg></body></html>"#
+        )
+    };
+    let lines_as_texts = |lines: &[&str]| -> String {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let y = 600 + 30 * i;
+                format!(r#"<text x="40" y="{y}" font-size="24"><tspan x="40" y="{y}">{l}</tspan></text>"#)
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let tspans: String = FXL_PAGES[1]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("\n  <tspan x=\"0\" y=\"{}\">{l}</tspan>", 28 * i))
+        .collect();
+    let p2 = format!(r#"<text transform="matrix(1 0 0 1 60 120)" font-size="22">{tspans}</text>"#);
+    let p3 = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" xml:lang="fr" viewBox="0 0 600 800">
+<title>Page trois</title><image width="600" height="800" xlink:href="images/p.jpg"/>
+{}
+</svg>"#,
+        lines_as_texts(FXL_PAGES[2])
+    );
+    let book = EpubBuilder::new()
+        .file("OEBPS/content.opf", opf("3.0", meta, &items, &spine, None, ""))
+        .file("OEBPS/cover.xhtml", page(""))
+        .file("OEBPS/page1.xhtml", page(&lines_as_texts(FXL_PAGES[0])))
+        .file("OEBPS/page2.xhtml", page(&p2))
+        .file("OEBPS/page3.svg", p3)
+        .file("OEBPS/images/p.jpg", b"JPEGDATA");
+    if nav_doc {
+        book.file("OEBPS/nav.xhtml", nav)
+    } else {
+        book
     }
 }

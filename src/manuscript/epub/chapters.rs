@@ -1,7 +1,8 @@
 //! Chapters: the spine documents read in order and walked into chapters. Titles come from the
 //! navigation, else the document's leading heading; a document with neither continues the previous
-//! chapter when the book has a table of contents (books split one chapter across files). Non-document
-//! items and (optionally) front matter are skipped with a warning.
+//! chapter when the book has a table of contents (books split one chapter across files) or is
+//! fixed-layout (one document per page). Non-document items and (optionally) front matter are skipped with
+//! a warning.
 //!
 //! Owns the spine-document → chapter rules; imports nothing outside the manuscript types.
 
@@ -21,10 +22,13 @@ pub(super) fn read_chapters(
     ar: &mut Archive,
     items: &[Item],
     toc: &Toc,
+    fixed_layout: bool,
     opts: &ReadOptions,
     book: &mut RawBook,
 ) -> Result<(), ManuscriptError> {
-    let have_toc = !toc.titles.is_empty();
+    // Untitled documents continue the previous chapter in a book with a table of contents, and always in
+    // a fixed-layout book, whose documents are pages.
+    let continues = !toc.titles.is_empty() || fixed_layout;
     let mut lexicons = LinkedLexicons::default();
     for item in items {
         let label = format!("{} ({})", item.path, item.id);
@@ -54,17 +58,17 @@ pub(super) fn read_chapters(
             }
         }
         lexicons.read(ar, &item.path, &walked.pronunciation_links, book);
-        add_chapter(book, &label, walked, toc.titles.get(&item.path), have_toc);
+        add_chapter(book, &label, walked, toc.titles.get(&item.path), continues);
     }
     Ok(())
 }
 
 /// Adds a walked spine document to `book`: a new chapter, a continuation of the previous one, or
 /// nothing (with a warning) when it has no text.
-fn add_chapter(book: &mut RawBook, label: &str, walked: Walked, nav_title: Option<&String>, have_toc: bool) {
+fn add_chapter(book: &mut RawBook, label: &str, walked: Walked, nav_title: Option<&String>, continues: bool) {
     let mut blocks = walked.blocks;
     let title = chapter_title(nav_title, &mut blocks);
-    if title.is_none() && have_toc {
+    if title.is_none() && continues {
         if let Some(prev) = book.chapters.last_mut() {
             // A continuation file of the previous chapter.
             prev.blocks.extend(blocks);

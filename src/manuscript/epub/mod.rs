@@ -13,7 +13,9 @@
 //! [`ReadOptions::skip_front_matter`], `linear="no"` items, the navigation document, and cover, table of
 //! contents, copyright and title pages (guide/landmarks types, `epub:type`, ids and file names) are
 //! skipped with a warning. A spine document that has neither a nav/NCX entry nor a leading heading
-//! continues the previous chapter (books split one chapter across files).
+//! continues the previous chapter (books split one chapter across files) when the book has a table of
+//! contents or is fixed-layout (`rendition:layout` pre-paginated: one document per page). SVG spine
+//! documents are read like XHTML ones (their text elements).
 //!
 //! Every error is a [`ManuscriptError::Invalid`] naming the book and the item; nothing here panics.
 //!
@@ -41,7 +43,7 @@ use super::xhtml::block_text;
 use super::{BookMeta, ManuscriptError, RawBlock, RawBook, RawChapter, ReadOptions};
 use archive::Archive;
 use nav::Toc;
-use package::{load_package, parse_opf_guide, Package};
+use package::{is_fixed_layout, load_package, parse_opf_guide, Package};
 use paths::normalize;
 
 pub use archive::{MAX_ENTRIES, MAX_ENTRY_BYTES, MAX_RATIO, MAX_TOTAL_BYTES, RATIO_CHECK_FROM};
@@ -71,7 +73,8 @@ pub fn read_epub(path: &Path, opts: &ReadOptions) -> Result<RawBook, ManuscriptE
     };
     let items = spine::resolve_spine(&pkg, &ar, &opf_path)?;
     let toc = Toc::read(&mut ar, &pkg, &guide, &opf_path, &mut book.warnings);
-    chapters::read_chapters(&mut ar, &items, &toc, opts, &mut book)?;
+    let fixed_layout = is_fixed_layout(&opf_text);
+    chapters::read_chapters(&mut ar, &items, &toc, fixed_layout, opts, &mut book)?;
     if book.chapters.is_empty() {
         book.warnings.push("no chapter with text was found".to_string());
     }

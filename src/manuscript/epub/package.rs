@@ -157,6 +157,23 @@ pub(super) fn parse_opf_guide(text: &str) -> Result<Vec<(String, String)>, Strin
         .collect())
 }
 
+/// Whether the OPF declares a fixed-layout book (`<meta property="rendition:layout">pre-paginated</meta>`):
+/// its pages are one continuous text, not chapters. A package that is not XML is not fixed-layout.
+pub(super) fn is_fixed_layout(text: &str) -> bool {
+    let opts = roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..Default::default()
+    };
+    let Ok(doc) = roxmltree::Document::parse_with_options(text, opts) else {
+        return false;
+    };
+    doc.descendants().any(|n| {
+        n.tag_name().name() == "meta"
+            && n.attribute("property") == Some("rendition:layout")
+            && n.text().is_some_and(|t| t.trim() == "pre-paginated")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

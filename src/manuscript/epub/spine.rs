@@ -23,11 +23,18 @@ pub(super) struct Item {
 }
 
 impl Item {
-    /// Whether the item is an (X)HTML document the walker can read.
+    /// Whether the item is a document the walker can read: (X)HTML, or an SVG content document
+    /// (EPUB 3 allows SVG pages in the spine; their text elements are read).
     pub(super) fn is_document(&self) -> bool {
         matches!(
             self.mime.as_str(),
-            "application/xhtml+xml" | "text/html" | "application/xml" | "text/xml" | "text/x-oeb1-document" | ""
+            "application/xhtml+xml"
+                | "text/html"
+                | "application/xml"
+                | "text/xml"
+                | "text/x-oeb1-document"
+                | "image/svg+xml"
+                | ""
         )
     }
 }

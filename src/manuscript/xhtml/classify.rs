@@ -5,14 +5,13 @@
 
 use super::tree::Element;
 
-/// Elements whose content is never read.
+/// Elements whose content is never read (`<svg>` is read for its text elements: see `svg`).
 pub(super) fn is_skipped(name: &str) -> bool {
     matches!(
         name,
         "script"
             | "style"
             | "img"
-            | "svg"
             | "math"
             | "head"
             | "template"

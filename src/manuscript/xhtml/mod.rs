@@ -10,11 +10,14 @@
 //! blocks:
 //!
 //! * headings → [`BlockKind::Heading`], paragraphs / divs / block quotes → [`BlockKind::Paragraph`],
-//!   list items → [`BlockKind::ListItem`], table rows → [`BlockKind::TableRow`] (cells joined with `", "`);
+//!   list items → [`BlockKind::ListItem`] (an `<ol>` item with its number in [`RawBlock::marker`]), table rows →
+//!   [`BlockKind::TableRow`] (cells joined with `", "`);
+//! * `<svg>` text (`<text>`/`<tspan>` lines, in document order) → paragraphs; a purely graphical `<svg>` is
+//!   skipped (see `svg` for the line and paragraph rules);
 //! * footnotes and asides (`epub:type` footnote/endnote/rearnote/footnotes/endnotes, `<aside>`,
 //!   `role="doc-footnote|doc-endnote|doc-endnotes"`) → [`Walked::footnotes`] as [`BlockKind::Footnote`];
 //! * note references (`epub:type="noteref"`, `role="doc-noteref"`) are dropped (only the marker);
-//! * `<script>`, `<style>`, `<img>`, `<svg>`, `<math>`, `<head>` and media elements are skipped;
+//! * `<script>`, `<style>`, `<img>`, `<math>`, `<head>` and media elements are skipped;
 //! * `lang`/`xml:lang` (the latter wins), `data-speaker`, `ssml:ph` and `ssml:alphabet` are inherited by
 //!   descendants into [`Span`]s; `<br>` is a space; whitespace is collapsed to single spaces and
 //!   trimmed at block edges.
@@ -22,7 +25,8 @@
 //! Layout: `tree` holds the tree type ([`Element`], [`Node`]); `strict` converts `roxmltree` documents, `entities`
 //! rewrites and decodes character references, `lenient` is the tolerant tokenizer; `walker` turns the
 //! tree into blocks, using `classify` (skipped / block / heading / note elements), `attrs` (inherited
-//! language, speaker and pronunciation) and `whitespace` (collapsing and trimming).
+//! language, speaker and pronunciation), `whitespace` (collapsing and trimming), `svg` (SVG text lines
+//! and paragraphs) and `lists` (`<ol>` item numbers).
 //!
 //! Owns HTML/XHTML parsing and walking. Must never import the plan, store, worker, engine, render,
 //! publish or voice/audio modules, nor the EPUB or Markdown readers (they import this).
@@ -33,12 +37,15 @@
 //! [`BlockKind::ListItem`]: super::BlockKind::ListItem
 //! [`BlockKind::TableRow`]: super::BlockKind::TableRow
 //! [`BlockKind::Footnote`]: super::BlockKind::Footnote
+//! [`RawBlock::marker`]: super::RawBlock::marker
 
 mod attrs;
 mod classify;
 mod entities;
 mod lenient;
+mod lists;
 mod strict;
+mod svg;
 mod tree;
 mod walker;
 mod whitespace;

@@ -7,6 +7,8 @@
 use super::super::{BlockKind, RawBlock, Span};
 use super::attrs::Inherited;
 use super::classify::{is_block, is_heading, is_note, is_noteref, is_paragraph, is_skipped};
+use super::lists::{marker_in_text, OrderedList};
+use super::svg::{self, Piece};
 use super::tree::{Element, Node};
 use super::whitespace::collapse_spans;
 
@@ -49,6 +51,8 @@ struct Walker {
     out: Walked,
     /// Spans of the block being read.
     cur: Vec<Span>,
+    /// The number of the `<ol>` item being read, given to the next block flushed.
+    marker: Option<String>,
 }
 
 /// Walks a parsed element (usually [`super::Parsed::root`]) into blocks. Text directly under the root
@@ -57,6 +61,7 @@ pub fn walk_element(root: &Element) -> Walked {
     let mut w = Walker {
         out: Walked::default(),
         cur: Vec::new(),
+        marker: None,
     };
     if let Some(head) = root.find("head") {
         collect_links(head, &mut w.out.pronunciation_links);
@@ -100,6 +105,10 @@ impl Walker {
         }
         let mut ctx = parent.clone();
         ctx.attrs.inherit(e);
+        if e.name == "svg" {
+            self.svg(e, parent, &ctx);
+            return;
+        }
         if ctx.inline_only {
             // Inside a table cell: everything is inline; blocks become spaces.
             if e.name == "br" || is_block(&e.name) || is_heading(&e.name) || e.name == "li" {
@@ -117,6 +126,7 @@ impl Walker {
         match e.name.as_str() {
             "br" => self.text(" ", &ctx),
             "tr" => self.table_row(e, parent, ctx),
+            "ol" if !ctx.note => self.ordered_list(e, parent, ctx),
             "li" => self.block(e, parent, ctx, Some(BlockKind::ListItem)),
             n if is_heading(n) => self.block(e, parent, ctx, Some(BlockKind::Heading)),
             n if is_block(n) => {
@@ -139,6 +149,62 @@ impl Walker {
         }
         self.children(e, &ctx);
         self.flush(&ctx);
+    }
+
+    /// An `<ol>`: its items are read with their numbers (`start`, `reversed`, `type`, `<li value>`), unless
+    /// the list hides them (`list-style: none`) or an item's text starts with its number already.
+    fn ordered_list(&mut self, e: &Element, parent: &Ctx, ctx: Ctx) {
+        self.flush(parent);
+        let mut list = OrderedList::new(e);
+        for c in &e.children {
+            match c {
+                Node::Element(li) if li.name == "li" => {
+                    self.marker = list.next(li);
+                    self.element(li, &ctx);
+                    self.marker = None;
+                }
+                Node::Element(other) => self.element(other, &ctx),
+                Node::Text(t) => self.text(t, &ctx),
+            }
+        }
+        self.flush(&ctx);
+    }
+
+    /// An `<svg>`: its text lines as paragraphs (inside a table cell: inline); nothing for graphics only.
+    fn svg(&mut self, e: &Element, parent: &Ctx, ctx: &Ctx) {
+        let pieces = svg::pieces(e, &ctx.attrs);
+        if pieces.is_empty() {
+            return;
+        }
+        if ctx.inline_only {
+            for p in pieces {
+                self.text(" ", ctx);
+                match p {
+                    Piece::Line(l) => self.cur.extend(svg::join_lines(vec![l])),
+                    Piece::Html(h) => self.children(h, ctx),
+                }
+            }
+            return;
+        }
+        self.flush(parent);
+        let mut lines = Vec::new();
+        for p in pieces {
+            match p {
+                Piece::Line(l) => lines.push(l),
+                Piece::Html(h) => {
+                    self.svg_paragraphs(std::mem::take(&mut lines), ctx);
+                    self.block(h, ctx, ctx.clone(), None);
+                }
+            }
+        }
+        self.svg_paragraphs(lines, ctx);
+    }
+
+    fn svg_paragraphs(&mut self, lines: Vec<svg::Line>, ctx: &Ctx) {
+        for paragraph in svg::paragraphs(lines) {
+            self.cur.extend(svg::join_lines(paragraph));
+            self.flush(ctx);
+        }
     }
 
     /// A table row: one block, its non-empty cells joined with `", "`.
@@ -209,7 +275,9 @@ impl Walker {
         } else {
             ctx.kind.unwrap_or(BlockKind::Paragraph)
         };
-        let block = RawBlock { kind, spans };
+        // An `<ol>` item's number goes to its first block, unless the text starts with it already.
+        let marker = self.marker.take().filter(|m| !ctx.note && !marker_in_text(m, &spans));
+        let block = RawBlock { kind, spans, marker };
         if ctx.note {
             self.out.footnotes.push(block);
         } else {
