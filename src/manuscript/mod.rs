@@ -438,8 +438,17 @@ impl BlockCtx<'_> {
     /// A list item's number (`14.`) as its own sentence in `lang`, said by `speaker` (the item's first
     /// speaker, so that the number stays in the item's chunk), else the narrator.
     fn marker(&self, marker: &str, lang: &str, speaker: Option<&str>) -> Sentence {
-        let owner = vec![0; marker.len()];
-        self.sentence(marker, 0..marker.len(), &owner, &[lang], speaker.unwrap_or(""))
+        // The number is normalised without its `.`/`)`, which is then the sentence break: a list number is a
+        // count ("vierzehn."), not the German ordinal a dotted number in running text is ("vierzehnter").
+        let core = marker.trim_end_matches(['.', ')']);
+        let core = if core.is_empty() { marker } else { core };
+        let owner = vec![0; core.len()];
+        let mut s = self.sentence(core, 0..core.len(), &owner, &[lang], speaker.unwrap_or(""));
+        if let Some(last) = s.runs.last_mut() {
+            last.text.push('.');
+        }
+        s.source = marker.to_string();
+        s
     }
 
     fn sentence(
