@@ -362,8 +362,3 @@ pub fn convert(m: &Ct2Model, ct2_config: &serde_json::Value) -> Result<Converted
     });
     Ok(Converted { tensors: out, config })
 }
-
-/// Whether `dir` is a CTranslate2 Whisper folder (`model.bin` + `config.json`).
-pub fn is_ct2_dir(dir: &Path) -> bool {
-    dir.join("model.bin").is_file() && dir.join("config.json").is_file()
-}

@@ -200,7 +200,8 @@ mod tests {
             assert!(row.iter().any(|&w| w > 0.0), "band {m} is empty");
         }
         assert_eq!(f[0], 0.0);
-        // librosa: mel(16000, 400, 80)[0, 1] = 0.02486259 (checked against faster-whisper's filters)
+        // librosa's formula by hand for band 0, bin 1 (40 Hz): min(40/37.24, 34.48/37.24) · 2/74.48 = 0.0248626;
+        // tests/asr_parity.rs checks the whole front end against faster-whisper's output
         assert!((f[1] - 0.024_862_59).abs() < 1e-6, "{}", f[1]);
     }
 

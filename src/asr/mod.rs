@@ -61,11 +61,6 @@ impl AsrFiles {
             tokenizer: dir.join("tokenizer.json"),
         }
     }
-
-    /// Whether all three files exist.
-    pub fn complete(&self) -> bool {
-        self.weights.is_file() && self.config.is_file() && self.tokenizer.is_file()
-    }
 }
 
 /// One clip's transcript.
@@ -175,11 +170,6 @@ impl Transcriber {
         })
     }
 
-    /// Whether the model knows other languages than English.
-    pub fn multilingual(&self) -> bool {
-        self.tok.multilingual
-    }
-
     /// Whether the model in `files` is multilingual (from its `config.json`, without loading the weights).
     pub fn is_multilingual(files: &AsrFiles) -> Result<bool, AsrError> {
         let text = std::fs::read_to_string(&files.config).map_err(|e| AsrError::Model {
@@ -204,11 +194,6 @@ impl Transcriber {
             return Err(AsrError::Language(format!("Whisper has no language `{lang}`")));
         }
         Ok(())
-    }
-
-    /// The device it runs on.
-    pub fn device(&self) -> &Device {
-        &self.device
     }
 
     /// Transcribes 16 kHz mono clips, each in its language (`None`: detected; English for `.en` models).
@@ -303,11 +288,6 @@ impl Transcriber {
             langs[c] = found.first().map(|s| s.to_string());
         }
         Ok(langs.into_iter().map(|l| l.unwrap_or_else(|| "en".into())).collect())
-    }
-
-    /// The log-mel features of a clip (`n_mels × frames`), for parity checks.
-    pub fn features(&self, pcm: &[f32]) -> (Vec<f32>, usize) {
-        self.mel.compute(pcm)
     }
 }
 

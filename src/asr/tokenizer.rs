@@ -130,9 +130,4 @@ impl WhisperTokenizer {
         }
         out.into_iter().collect()
     }
-
-    /// Vocabulary size including special tokens.
-    pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
-    }
 }

@@ -26,7 +26,7 @@ pub use crate::assembly::{ChapterLoudness, OutputFile};
 pub use keys::{chunk_seed, db_location, render_name, store_key};
 pub use lock::{lock_path, running, LockHolder, RenderLock};
 pub use progress::ProgressMode;
-pub use qa::{QaChunk, QaReport, QaTake};
+pub use qa::{QaChunk, QaReport};
 pub use summary::{ChunkCounts, RenderSummary};
 
 use crate::assembly::{self as assembly_stage, AssemblyError, AssemblyOptions};

@@ -8,28 +8,7 @@ use serde::Serialize;
 use super::RenderError;
 use crate::plan::Plan;
 use crate::qa::setup::QaPlan;
-use crate::store::Store;
-
-/// One take in the report.
-#[derive(Debug, Clone, Serialize)]
-pub struct QaTake {
-    /// Take number.
-    pub take: u32,
-    /// Word error rate.
-    pub wer: f64,
-    /// Character error rate.
-    pub cer: f64,
-    /// Audio seconds.
-    pub seconds: f64,
-    /// `end` or `cap`.
-    pub stop: String,
-    /// `ok`, `long` or `short`.
-    pub duration: String,
-    /// What Whisper heard.
-    pub transcript: String,
-    /// Passed every check.
-    pub passed: bool,
-}
+use crate::store::{Store, TakeRow};
 
 /// One checked chunk in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -47,7 +26,7 @@ pub struct QaChunk {
     /// The chosen take's character error rate.
     pub cer: f64,
     /// Every take.
-    pub takes: Vec<QaTake>,
+    pub takes: Vec<TakeRow>,
     /// The take kept.
     pub chosen: u32,
     /// No take passed.
@@ -69,13 +48,6 @@ pub struct QaReport {
     pub gate: bool,
     /// Every checked chunk, in book order.
     pub chunks: Vec<QaChunk>,
-}
-
-impl QaReport {
-    /// The flagged chunks.
-    pub fn flagged_chunks(&self) -> impl Iterator<Item = &QaChunk> {
-        self.chunks.iter().filter(|c| c.flagged)
-    }
 }
 
 /// Builds the report from the store's takes of this render and writes `qa.json`.
@@ -106,20 +78,7 @@ pub(super) async fn report(
                 cer: chosen.map_or(0.0, |t| t.cer),
                 chosen: chosen.map_or(0, |t| t.take),
                 flagged: c.takes.iter().any(|t| t.flagged),
-                takes: c
-                    .takes
-                    .iter()
-                    .map(|t| QaTake {
-                        take: t.take,
-                        wer: t.wer,
-                        cer: t.cer,
-                        seconds: t.seconds,
-                        stop: t.stop.clone(),
-                        duration: t.duration.clone(),
-                        transcript: t.transcript.clone(),
-                        passed: t.passed,
-                    })
-                    .collect(),
+                takes: c.takes.clone(),
             }
         })
         .collect();

@@ -1,23 +1,9 @@
 //! English rules (tables only).
 
 use super::numbers::{Gender::M, L};
-use super::rules::{ab, abw, first_bytes, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
-
-const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
-    Unit {
-        sym,
-        noun: n2(one, plural, M),
-        ci: false,
-    }
-}
-
-const fn uci(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
-    Unit {
-        sym,
-        noun: n2(one, plural, M),
-        ci: true,
-    }
-}
+use super::rules::{
+    ab, abw, cur, cur_bare, first_bytes, n2, u, uci, Abbr, Currency, Rules, Spell, Unit, When::*, Words,
+};
 
 const UNITS: &[Unit] = &[
     u("km/h", "kilometer per hour", "kilometers per hour"),
@@ -83,41 +69,25 @@ const UNITS: &[Unit] = &[
     u("ha", "hectare", "hectares"),
 ];
 
-const fn cur(syms: &'static [&'static str], major: Noun, minor: Noun, minor_bare: bool) -> Currency {
-    Currency {
-        syms,
-        major,
-        minor,
-        minor_bare,
-    }
-}
-
 const CURRENCIES: &[Currency] = &[
     cur(
         &["US$", "USD"],
         n2("US dollar", "US dollars", M),
         n2("cent", "cents", M),
-        false,
     ),
-    cur(&["$"], n2("dollar", "dollars", M), n2("cent", "cents", M), false),
-    cur(&["£", "GBP"], n2("pound", "pounds", M), n2("penny", "pence", M), true),
-    cur(&["€", "EUR"], n2("euro", "euros", M), n2("cent", "cents", M), false),
-    cur(&["¥", "JPY"], n2("yen", "yen", M), n2("sen", "sen", M), false),
-    cur(&["₩", "KRW"], n2("won", "won", M), n2("jeon", "jeon", M), false),
-    cur(&["₹", "INR"], n2("rupee", "rupees", M), n2("paisa", "paise", M), false),
-    cur(
-        &["zł", "PLN"],
-        n2("zloty", "zlotys", M),
-        n2("grosz", "groszy", M),
-        false,
-    ),
+    cur(&["$"], n2("dollar", "dollars", M), n2("cent", "cents", M)),
+    cur_bare(&["£", "GBP"], n2("pound", "pounds", M), n2("penny", "pence", M)),
+    cur(&["€", "EUR"], n2("euro", "euros", M), n2("cent", "cents", M)),
+    cur(&["¥", "JPY"], n2("yen", "yen", M), n2("sen", "sen", M)),
+    cur(&["₩", "KRW"], n2("won", "won", M), n2("jeon", "jeon", M)),
+    cur(&["₹", "INR"], n2("rupee", "rupees", M), n2("paisa", "paise", M)),
+    cur(&["zł", "PLN"], n2("zloty", "zlotys", M), n2("grosz", "groszy", M)),
     cur(
         &["CHF"],
         n2("Swiss franc", "Swiss francs", M),
         n2("centime", "centimes", M),
-        false,
     ),
-    cur(&["yuan", "CNY"], n2("yuan", "yuan", M), n2("fen", "fen", M), false),
+    cur(&["yuan", "CNY"], n2("yuan", "yuan", M), n2("fen", "fen", M)),
 ];
 
 const ABBREVS: &[Abbr] = &[

@@ -4,23 +4,7 @@ use super::numbers::{
     Gender::{F, M},
     L,
 };
-use super::rules::{ab, abw, first_bytes, n2, Abbr, Currency, Noun, Rules, Spell, Unit, When::*, Words};
-
-const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
-    Unit {
-        sym,
-        noun: n2(one, plural, M),
-        ci: false,
-    }
-}
-
-const fn uf(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
-    Unit {
-        sym,
-        noun: n2(one, plural, F),
-        ci: false,
-    }
-}
+use super::rules::{ab, abw, cur, first_bytes, n2, u, uf, Abbr, Currency, Rules, Spell, Unit, When::*, Words};
 
 const UNITS: &[Unit] = &[
     u("km/h", "chilometro orario", "chilometri orari"),
@@ -51,15 +35,6 @@ const UNITS: &[Unit] = &[
     u("W", "watt", "watt"),
     u("V", "volt", "volt"),
 ];
-
-const fn cur(syms: &'static [&'static str], major: Noun, minor: Noun) -> Currency {
-    Currency {
-        syms,
-        major,
-        minor,
-        minor_bare: false,
-    }
-}
 
 const CURRENCIES: &[Currency] = &[
     cur(

@@ -111,6 +111,53 @@ pub const fn first_bytes(abbrevs: &[Abbr]) -> [bool; 256] {
 }
 
 /// Shorthand for an abbreviation read anywhere.
+/// A unit whose noun is masculine (or has no gender in the language), matched case-sensitively.
+pub const fn u(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
+    Unit {
+        sym,
+        noun: n2(one, plural, Gender::M),
+        ci: false,
+    }
+}
+
+/// A unit whose noun is feminine.
+pub const fn uf(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
+    Unit {
+        sym,
+        noun: n2(one, plural, Gender::F),
+        ci: false,
+    }
+}
+
+/// A unit matched case-insensitively.
+pub const fn uci(sym: &'static str, one: &'static str, plural: &'static str) -> Unit {
+    Unit {
+        sym,
+        noun: n2(one, plural, Gender::M),
+        ci: true,
+    }
+}
+
+/// A currency read with its minor unit's noun ("zwölf Euro fünfzig Cent").
+pub const fn cur(syms: &'static [&'static str], major: Noun, minor: Noun) -> Currency {
+    Currency {
+        syms,
+        major,
+        minor,
+        minor_bare: false,
+    }
+}
+
+/// A currency whose minor amount is read bare ("three pounds fifty").
+pub const fn cur_bare(syms: &'static [&'static str], major: Noun, minor: Noun) -> Currency {
+    Currency {
+        syms,
+        major,
+        minor,
+        minor_bare: true,
+    }
+}
+
 pub const fn ab(written: &'static str, spoken: &'static str) -> Abbr {
     Abbr {
         written,
