@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::engine::{Engine, SynthRequest};
+use crate::engine::{Audio, Engine, SynthRequest};
 use crate::qa::ChunkQa;
 use crate::store::{Claim, FailOutcome, Outcome, Store, StoreError, StoredAudio, TakeRow, WorkerInfo};
 
@@ -262,45 +262,12 @@ async fn work(
         })
         .await?;
         if claims.is_empty() {
-            let has_work = retrying(cfg, state, "look for work", || store.has_work(fingerprint)).await?;
-            if !has_work && cfg.refuse_on_mismatch && report.done == 0 && !said_mismatch {
-                let others = retrying(cfg, state, "look for work", || store.other_work(fingerprint)).await?;
-                if !others.is_empty() {
-                    let renders = others
-                        .iter()
-                        .map(|(name, fp)| format!("render `{name}` (fingerprint `{fp}`)"))
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    let e = WorkerError::Mismatch {
-                        worker: cfg.id.clone(),
-                        fingerprint: fingerprint.to_string(),
-                        renders,
-                    };
-                    if cfg.exit_when_idle {
-                        return Err(e);
-                    }
-                    eprintln!("warning: {e}");
-                    said_mismatch = true;
-                }
-            }
-            if cfg.exit_when_idle && !has_work {
+            if !idle(store, cfg, fingerprint, state, &report, &mut said_mismatch).await? {
                 break;
             }
-            state.set("waiting for work".into());
-            tokio::time::sleep(cfg.poll).await;
             continue;
         }
-        // Parse the requests; a malformed one fails on its own.
-        let mut batch: Vec<(Claim, SynthRequest)> = Vec::with_capacity(claims.len());
-        for c in claims {
-            match serde_json::from_str::<SynthRequest>(&c.request) {
-                Ok(r) => batch.push((c, r)),
-                Err(e) => {
-                    let msg = format!("the stored request is not readable: {e}");
-                    fail(store, &c, &msg, cfg, state, &mut report).await?;
-                }
-            }
-        }
+        let batch = parse_claims(store, claims, cfg, state, &mut report).await?;
         if batch.is_empty() {
             continue;
         }
@@ -323,34 +290,7 @@ async fn work(
                 if let Some(checks) = checks {
                     record_checks(store, cfg, state, &batch, &checks).await?;
                 }
-                let stored: Vec<StoredAudio> = audios
-                    .into_iter()
-                    .map(|a| StoredAudio {
-                        sample_rate: a.sample_rate,
-                        samples: a.samples,
-                    })
-                    .collect();
-                let items: Vec<(&Claim, &StoredAudio)> = batch.iter().map(|(c, _)| c).zip(stored.iter()).collect();
-                // The chunk is finished even if the database went away meanwhile: the completion is retried
-                // until it is reachable again, and the lease token fences it if the lease was taken over.
-                let outcomes = retrying(cfg, state, "complete chunks", || {
-                    store.complete_batch(&items, &cfg.id, busy)
-                })
-                .await?;
-                for (outcome, audio) in outcomes.into_iter().zip(&stored) {
-                    match outcome {
-                        Outcome::Recorded => {
-                            report.done += 1;
-                            report.audio_seconds += audio.seconds();
-                            state.done.fetch_add(1, Ordering::Relaxed);
-                            state
-                                .audio_ms
-                                .fetch_add((audio.seconds() * 1000.0) as u64, Ordering::Relaxed);
-                        }
-                        Outcome::LeaseLost => report.lease_lost += 1,
-                    }
-                }
-                report.busy_seconds += busy;
+                complete(store, cfg, state, &batch, audios, busy, &mut report).await?;
             }
             Ok(audios) => {
                 let msg = format!(
@@ -378,6 +318,107 @@ async fn work(
         }
     }
     Ok(report)
+}
+
+/// Nothing was claimed: warns (or fails, when the worker exits when idle) if the only work left belongs to
+/// renders with another engine fingerprint, then waits a poll interval. `false` when the worker should stop.
+async fn idle(
+    store: &Store,
+    cfg: &WorkerConfig,
+    fingerprint: &str,
+    state: &Arc<WorkerState>,
+    report: &WorkerReport,
+    said_mismatch: &mut bool,
+) -> Result<bool, WorkerError> {
+    let has_work = retrying(cfg, state, "look for work", || store.has_work(fingerprint)).await?;
+    if !has_work && cfg.refuse_on_mismatch && report.done == 0 && !*said_mismatch {
+        let others = retrying(cfg, state, "look for work", || store.other_work(fingerprint)).await?;
+        if !others.is_empty() {
+            let renders = others
+                .iter()
+                .map(|(name, fp)| format!("render `{name}` (fingerprint `{fp}`)"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let e = WorkerError::Mismatch {
+                worker: cfg.id.clone(),
+                fingerprint: fingerprint.to_string(),
+                renders,
+            };
+            if cfg.exit_when_idle {
+                return Err(e);
+            }
+            eprintln!("warning: {e}");
+            *said_mismatch = true;
+        }
+    }
+    if cfg.exit_when_idle && !has_work {
+        return Ok(false);
+    }
+    state.set("waiting for work".into());
+    tokio::time::sleep(cfg.poll).await;
+    Ok(true)
+}
+
+/// Parses the claimed requests; a malformed one fails on its own.
+async fn parse_claims(
+    store: &Store,
+    claims: Vec<Claim>,
+    cfg: &WorkerConfig,
+    state: &Arc<WorkerState>,
+    report: &mut WorkerReport,
+) -> Result<Vec<(Claim, SynthRequest)>, WorkerError> {
+    let mut batch = Vec::with_capacity(claims.len());
+    for c in claims {
+        match serde_json::from_str::<SynthRequest>(&c.request) {
+            Ok(r) => batch.push((c, r)),
+            Err(e) => {
+                let msg = format!("the stored request is not readable: {e}");
+                fail(store, &c, &msg, cfg, state, report).await?;
+            }
+        }
+    }
+    Ok(batch)
+}
+
+/// Stores a batch's audio and counts what was recorded.
+async fn complete(
+    store: &Store,
+    cfg: &WorkerConfig,
+    state: &Arc<WorkerState>,
+    batch: &[(Claim, SynthRequest)],
+    audios: Vec<Audio>,
+    busy: f64,
+    report: &mut WorkerReport,
+) -> Result<(), WorkerError> {
+    let stored: Vec<StoredAudio> = audios
+        .into_iter()
+        .map(|a| StoredAudio {
+            sample_rate: a.sample_rate,
+            samples: a.samples,
+        })
+        .collect();
+    let items: Vec<(&Claim, &StoredAudio)> = batch.iter().map(|(c, _)| c).zip(stored.iter()).collect();
+    // The chunk is finished even if the database went away meanwhile: the completion is retried
+    // until it is reachable again, and the lease token fences it if the lease was taken over.
+    let outcomes = retrying(cfg, state, "complete chunks", || {
+        store.complete_batch(&items, &cfg.id, busy)
+    })
+    .await?;
+    for (outcome, audio) in outcomes.into_iter().zip(&stored) {
+        match outcome {
+            Outcome::Recorded => {
+                report.done += 1;
+                report.audio_seconds += audio.seconds();
+                state.done.fetch_add(1, Ordering::Relaxed);
+                state
+                    .audio_ms
+                    .fetch_add((audio.seconds() * 1000.0) as u64, Ordering::Relaxed);
+            }
+            Outcome::LeaseLost => report.lease_lost += 1,
+        }
+    }
+    report.busy_seconds += busy;
+    Ok(())
 }
 
 /// Stores the QA takes of a batch before it completes (idempotent, so a crash in between repeats them).

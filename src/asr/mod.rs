@@ -104,18 +104,23 @@ struct ConfigFile {
     begin_suppress_tokens: Option<Vec<u32>>,
 }
 
+impl ConfigFile {
+    /// Reads a Whisper `config.json`.
+    fn read(path: &std::path::Path) -> Result<Self, AsrError> {
+        let err = |msg: String| AsrError::Model {
+            path: path.to_path_buf(),
+            msg,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| err(format!("not a Whisper config.json: {e}")))
+    }
+}
+
 impl Transcriber {
     /// Loads a model (weights converted to f32 on the CPU; the weights' own dtype is kept on a GPU only when it
     /// is f32 as well, so results are the same everywhere).
     pub fn load(files: &AsrFiles, device: &Device) -> Result<Self, AsrError> {
-        let text = std::fs::read_to_string(&files.config).map_err(|e| AsrError::Model {
-            path: files.config.clone(),
-            msg: e.to_string(),
-        })?;
-        let cf: ConfigFile = serde_json::from_str(&text).map_err(|e| AsrError::Model {
-            path: files.config.clone(),
-            msg: format!("not a Whisper config.json: {e}"),
-        })?;
+        let cf = ConfigFile::read(&files.config)?;
         let tok = WhisperTokenizer::load(&files.tokenizer, cf.cfg.vocab_size)?;
         if !files.weights.is_file() {
             return Err(AsrError::Model {
@@ -172,14 +177,7 @@ impl Transcriber {
 
     /// Whether the model in `files` is multilingual (from its `config.json`, without loading the weights).
     pub fn is_multilingual(files: &AsrFiles) -> Result<bool, AsrError> {
-        let text = std::fs::read_to_string(&files.config).map_err(|e| AsrError::Model {
-            path: files.config.clone(),
-            msg: e.to_string(),
-        })?;
-        let cf: ConfigFile = serde_json::from_str(&text).map_err(|e| AsrError::Model {
-            path: files.config.clone(),
-            msg: format!("not a Whisper config.json: {e}"),
-        })?;
+        let cf = ConfigFile::read(&files.config)?;
         Ok(cf.cfg.vocab_size >= 51_865)
     }
 

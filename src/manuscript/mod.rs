@@ -229,6 +229,7 @@ pub mod lang_tags;
 pub mod language;
 pub mod markdown;
 pub mod normalize;
+pub mod roman;
 pub mod segment;
 
 use std::collections::BTreeMap;

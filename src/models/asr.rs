@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Tensor;
 
 use super::hub::sha256_file;
-use super::library::{blake3_file, Entry, Library, LibraryError, SourceFile};
+use super::library::{blake3_file, dir_size, file_name, Entry, Library, LibraryError, SourceFile};
 use super::reference::{self, valid_name, KnownRepo, ModelKind, ModelRef};
 use super::{Fetch, ModelsError, Resolver};
 use crate::asr::{ct2, AsrFiles};
@@ -140,24 +140,10 @@ impl Library {
 
 fn source_file(p: &Path, sha256: String) -> Result<SourceFile, LibraryError> {
     Ok(SourceFile {
-        file: p
-            .file_name()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default(),
+        file: file_name(p),
         sha256,
         size: fs::metadata(p).map_err(io(p))?.len(),
     })
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    fs::read_dir(dir)
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| e.metadata().ok())
-                .map(|m| m.len())
-                .sum()
-        })
-        .unwrap_or(0)
 }
 
 /// A resolved Whisper model: its files and the library entry (name, digest).

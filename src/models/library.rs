@@ -392,13 +392,15 @@ pub fn verify_entry(e: &Entry) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn file_name(p: &Path) -> String {
+/// The file name of `p` as text (lossy), empty when it has none.
+pub(super) fn file_name(p: &Path) -> String {
     p.file_name()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_default()
 }
 
-fn dir_size(dir: &Path) -> u64 {
+/// Bytes in the files directly inside `dir` (0 when it cannot be read).
+pub(super) fn dir_size(dir: &Path) -> u64 {
     fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())

@@ -64,29 +64,20 @@ const WHISPER_HF_FILES: &[&str] = &["model.safetensors", "config.json", "tokeniz
 /// Files of a CTranslate2 (faster-whisper) Whisper repository.
 const WHISPER_CT2_FILES: &[&str] = &["model.bin", "config.json", "tokenizer.json"];
 
-macro_rules! whisper_repos {
+/// Declares [`WHISPER_SIZES`] and the two hub repositories of each size (`WHISPER_REPOS`).
+macro_rules! whisper_tables {
     ($($size:literal),*) => {
-        [$(
+        /// The Whisper sizes with a hub repository (`openai/whisper-SIZE`, `Systran/faster-whisper-SIZE`).
+        pub const WHISPER_SIZES: &[&str] = &[$($size),*];
+
+        const WHISPER_REPOS: &[KnownRepo] = &[$(
             KnownRepo { repo: concat!("openai/whisper-", $size), files: WHISPER_HF_FILES, weights: "model.safetensors", kind: ModelKind::Asr },
             KnownRepo { repo: concat!("Systran/faster-whisper-", $size), files: WHISPER_CT2_FILES, weights: "model.bin", kind: ModelKind::Asr },
-        )*]
+        )*];
     };
 }
 
-/// The Whisper sizes with a hub repository (`openai/whisper-SIZE`, `Systran/faster-whisper-SIZE`).
-pub const WHISPER_SIZES: &[&str] = &[
-    "tiny",
-    "tiny.en",
-    "base",
-    "base.en",
-    "small",
-    "small.en",
-    "medium",
-    "medium.en",
-    "large-v3",
-];
-
-const WHISPER_REPOS: [KnownRepo; 18] = whisper_repos!(
+whisper_tables!(
     "tiny",
     "tiny.en",
     "base",

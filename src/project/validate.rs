@@ -25,7 +25,11 @@ struct Locator<'a> {
 impl Locator<'_> {
     /// An [`ProjectError::Invalid`] at the first appearance of `needle`.
     fn err(&self, needle: &str, message: String, hint: String) -> ProjectError {
-        let (line, column) = locate(self.text, needle);
+        self.invalid(locate(self.text, needle), message, hint)
+    }
+
+    /// An [`ProjectError::Invalid`] at `(line, column)`.
+    fn invalid(&self, (line, column): (u64, u64), message: String, hint: String) -> ProjectError {
         ProjectError::Invalid {
             path: self.path.to_path_buf(),
             line,
@@ -61,14 +65,7 @@ impl Locator<'_> {
     /// An [`ProjectError::Invalid`] at the first appearance of `needle` after the first appearance of
     /// `anchor` (a key inside a block: `grc` under `languages_map`, not an earlier `grc` elsewhere).
     fn err_after(&self, anchor: &str, needle: &str, message: String, hint: String) -> ProjectError {
-        let (line, column) = locate_after(self.text, anchor, needle);
-        ProjectError::Invalid {
-            path: self.path.to_path_buf(),
-            line,
-            column,
-            message,
-            hint,
-        }
+        self.invalid(locate_after(self.text, anchor, needle), message, hint)
     }
 }
 

@@ -153,28 +153,21 @@ pub(super) fn spaces_end(t: &str, mut i: usize) -> usize {
     i
 }
 
-/// End of the alphanumeric run at `i`.
+/// End of the alphanumeric run at `i` (at least one character past `i`).
 pub(super) fn alnum_end(t: &str, i: usize) -> usize {
-    let mut j = i;
-    while let Some(c) = ch(t, j) {
-        if c.is_alphanumeric() {
-            j += c.len_utf8();
-        } else {
-            break;
-        }
-    }
-    j.max(i + ch(t, i).map_or(1, char::len_utf8))
+    run_end(t, i, char::is_alphanumeric).max(i + ch(t, i).map_or(1, char::len_utf8))
 }
 
 /// End of the letter run at `i` (`i` itself when none).
 pub(super) fn letters_end(t: &str, i: usize) -> usize {
+    run_end(t, i, char::is_alphabetic)
+}
+
+/// End of the run of characters from `i` that satisfy `keep`.
+fn run_end(t: &str, i: usize, keep: fn(char) -> bool) -> usize {
     let mut j = i;
-    while let Some(c) = ch(t, j) {
-        if c.is_alphabetic() {
-            j += c.len_utf8();
-        } else {
-            break;
-        }
+    while let Some(c) = ch(t, j).filter(|&c| keep(c)) {
+        j += c.len_utf8();
     }
     j
 }
@@ -188,19 +181,16 @@ pub(super) fn boundary(t: &str, i: usize) -> bool {
 /// empty when none.
 pub(super) fn prev_word(t: &str, i: usize) -> String {
     let head = t[..i].trim_end_matches([' ', '\u{a0}']);
-    let head = head.strip_suffix('.').unwrap_or(head);
-    let start = head
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_alphabetic())
-        .last()
-        .map_or(head.len(), |(k, _)| k);
-    head[start..].to_lowercase()
+    trailing_word(head.strip_suffix('.').unwrap_or(head)).to_lowercase()
 }
 
 /// The word before byte `i` as written (skipping spaces); empty when none.
 pub(super) fn prev_word_raw(t: &str, i: usize) -> &str {
-    let head = t[..i].trim_end_matches([' ', '\u{a0}']);
+    trailing_word(t[..i].trim_end_matches([' ', '\u{a0}']))
+}
+
+/// The letters at the end of `head`.
+fn trailing_word(head: &str) -> &str {
     let start = head
         .char_indices()
         .rev()

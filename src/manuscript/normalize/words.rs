@@ -129,33 +129,9 @@ pub(super) fn roman_value(s: &str) -> Option<u64> {
         }
     }
     let n = u64::try_from(n).ok()?;
-    (n > 0 && n < 4000 && to_roman(n).eq_ignore_ascii_case(s)).then_some(n)
-}
-
-fn to_roman(mut n: u64) -> String {
-    const T: [(u64, &str); 13] = [
-        (1000, "M"),
-        (900, "CM"),
-        (500, "D"),
-        (400, "CD"),
-        (100, "C"),
-        (90, "XC"),
-        (50, "L"),
-        (40, "XL"),
-        (10, "X"),
-        (9, "IX"),
-        (5, "V"),
-        (4, "IV"),
-        (1, "I"),
-    ];
-    let mut s = String::new();
-    for (v, r) in T {
-        while n >= v {
-            s.push_str(r);
-            n -= v;
-        }
-    }
-    s
+    crate::manuscript::roman::to_roman(n)
+        .is_some_and(|r| r.eq_ignore_ascii_case(s))
+        .then_some(n)
 }
 
 /// A century in Roman numerals: an ordinal in the case the context asks ("w XIX wieku" → locative,

@@ -74,33 +74,8 @@ fn letters(mut n: i64) -> Option<String> {
 }
 
 /// Upper-case Roman numerals for 1 to 3999.
-fn roman(mut n: i64) -> Option<String> {
-    if !(1..=3999).contains(&n) {
-        return None;
-    }
-    const TABLE: [(i64, &str); 13] = [
-        (1000, "M"),
-        (900, "CM"),
-        (500, "D"),
-        (400, "CD"),
-        (100, "C"),
-        (90, "XC"),
-        (50, "L"),
-        (40, "XL"),
-        (10, "X"),
-        (9, "IX"),
-        (5, "V"),
-        (4, "IV"),
-        (1, "I"),
-    ];
-    let mut out = String::new();
-    for (v, s) in TABLE {
-        while n >= v {
-            out.push_str(s);
-            n -= v;
-        }
-    }
-    Some(out)
+fn roman(n: i64) -> Option<String> {
+    crate::manuscript::roman::to_roman(u64::try_from(n).ok()?)
 }
 
 /// Whether the item's text already starts with its number (`1. First`, `1) First`): the list's numbers
