@@ -169,3 +169,53 @@ fn a_faster_whisper_folder_is_imported_offline_and_bad_folders_are_named() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["models"].as_array().unwrap().len(), 1, "{v:#}");
 }
+
+#[test]
+fn a_preset_brings_its_whisper_qa_model_unless_no_qa() {
+    // the tiny preset's TTS models from the fixtures, and tiny.en's weights standing in for openai/whisper-tiny
+    let ct2 = asr_support::ct2_dir("tiny.en");
+    let lib = tempfile::tempdir().unwrap();
+    let e = ws_book::models::Library::new(lib.path())
+        .convert_asr(&ct2, "t", "t", false)
+        .unwrap();
+    let hub = hub_support::model_hub();
+    for f in ["model.safetensors", "config.json", "tokenizer.json"] {
+        hub.add(
+            "openai/whisper-tiny",
+            f,
+            std::fs::read(e.dir.join(f)).unwrap(),
+            f.ends_with("safetensors"),
+        );
+    }
+    // --no-qa: the Whisper repository is never asked for (the speaker encoder is not served: exit 1, named)
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let o = ws(h, &hub.url, &["models", "fetch", "tiny", "--no-qa"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("speechbrain/spkrec-ecapa-voxceleb"), "{}", text(&o));
+    assert!(
+        !hub.requests().iter().any(|r| r.contains("whisper-tiny")),
+        "{:?}",
+        hub.requests()
+    );
+    // the preset: the Whisper model is fetched, converted and listed as part of the preset
+    let o = ws(h, &hub.url, &["models", "fetch", "tiny"]);
+    assert!(
+        text(&o).contains("whisper-tiny: fetched and converted (asr"),
+        "{}",
+        text(&o)
+    );
+    let o = ws(h, &hub.url, &["models", "list", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let w = v["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "whisper-tiny")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(w["kind"], "asr");
+    assert_eq!(w["presets"], serde_json::json!(["tiny"]));
+    // and it is the library's Whisper model the QA uses
+    let t = transcript(h, &hub.url, "whisper-tiny");
+    assert_eq!(t["text"], "Please open the window before the meeting starts.", "{t:#}");
+}

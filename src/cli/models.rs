@@ -17,7 +17,8 @@ pub struct ModelsArgs {
 enum ModelsCmd {
     /// Download models from the hub (with progress, resumable, verified) and convert them to safetensors.
     /// Presets: tiny, base, small (default: small = the reference pipeline's models); each preset also brings
-    /// the Vocos vocoder and the ECAPA speaker encoder.
+    /// the Vocos vocoder, the ECAPA speaker encoder and a Whisper model for QA (tiny: whisper-tiny; base and
+    /// small: whisper-base; `--no-qa` leaves it out).
     Fetch(FetchArgs),
     /// List the models in the library.
     List(ListArgs),
@@ -40,6 +41,9 @@ struct FetchArgs {
     /// Convert again even if the library has the model.
     #[arg(long)]
     force: bool,
+    /// Leave out the Whisper QA model a preset includes (QA then stays off unless a Whisper model is named).
+    #[arg(long)]
+    no_qa: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,16 +90,25 @@ pub fn run(a: ModelsArgs) -> anyhow::Result<i32> {
     }
 }
 
-fn expand(refs: &[String]) -> Vec<String> {
+/// The references to fetch: a preset stands for its models (the Whisper QA model too unless `no_qa`).
+fn expand(refs: &[String], no_qa: bool) -> Vec<String> {
     if refs.is_empty() {
-        return expand(&[DEFAULT_PRESET.to_string()]);
+        return expand(&[DEFAULT_PRESET.to_string()], no_qa);
     }
     let mut out = Vec::new();
     for r in refs {
         match reference::preset(r) {
             Some(p) => {
-                for k in [ModelKind::T2s, ModelKind::S2a, ModelKind::Vocos, ModelKind::Speaker] {
-                    out.push(reference::preset_ref(p, k).to_string());
+                for k in [
+                    ModelKind::T2s,
+                    ModelKind::S2a,
+                    ModelKind::Vocos,
+                    ModelKind::Speaker,
+                    ModelKind::Asr,
+                ] {
+                    if !(no_qa && k == ModelKind::Asr) {
+                        out.push(reference::preset_ref(p, k).to_string());
+                    }
                 }
             }
             None => out.push(r.clone()),
@@ -109,7 +122,7 @@ fn fetch(a: FetchArgs) -> anyhow::Result<i32> {
     let res = Resolver::from_env(a.offline).with_progress(BarProgress::boxed);
     let cwd = PathBuf::from(".");
     let mut failed = 0;
-    for text in expand(&a.refs) {
+    for text in expand(&a.refs, a.no_qa) {
         let r = res.parse(&text, &cwd)?;
         if matches!(r, ModelRef::Local(_)) {
             bail!("{text} is a local path; use `ws-book models import {text}`");

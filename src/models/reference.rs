@@ -277,7 +277,7 @@ pub fn parse(s: &str, exists: impl Fn(&str) -> bool, in_library: impl Fn(&str) -
     Err(BadRef(s.into()))
 }
 
-/// A named preset: the four models the pipeline needs.
+/// A named preset: the four models the pipeline needs, and the Whisper model that checks its speech (QA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Preset {
     /// `tiny`, `base` or `small`.
@@ -288,6 +288,8 @@ pub struct Preset {
     pub s2a: &'static str,
     /// Download size in MB of the T2S and S2A files (third-party listing, spec §1.1).
     pub mb: (u32, u32),
+    /// The Whisper QA model fetched with the preset (multilingual: the presets speak en and pl).
+    pub asr: &'static str,
 }
 
 /// The presets (spec §1.1); the reference pipeline's default is `small`.
@@ -297,18 +299,21 @@ pub const PRESETS: &[Preset] = &[
         t2s: "collabora/whisperspeech:t2s-tiny-en+pl.model",
         s2a: "collabora/whisperspeech:s2a-q4-tiny-en+pl.model",
         mb: (74, 74),
+        asr: "openai/whisper-tiny",
     },
     Preset {
         name: "base",
         t2s: "collabora/whisperspeech:t2s-base-en+pl.model",
         s2a: "collabora/whisperspeech:s2a-q4-base-en+pl.model",
         mb: (193, 203),
+        asr: "openai/whisper-base",
     },
     Preset {
         name: "small",
         t2s: "collabora/whisperspeech:t2s-small-en+pl.model",
         s2a: "collabora/whisperspeech:s2a-q4-small-en+pl.model",
         mb: (856, 874),
+        asr: "openai/whisper-base",
     },
 ];
 
@@ -327,8 +332,7 @@ pub fn preset_ref(p: &Preset, kind: ModelKind) -> &'static str {
         ModelKind::S2a => p.s2a,
         ModelKind::Vocos => VOCOS_REPO,
         ModelKind::Speaker => SPEAKER_REPO,
-        // Whisper is not part of the WhisperSpeech presets (qa.asr names it)
-        ModelKind::Asr => "",
+        ModelKind::Asr => p.asr,
     }
 }
 
