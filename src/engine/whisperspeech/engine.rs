@@ -70,7 +70,7 @@ impl ModelPaths {
     }
 }
 
-/// Picks the device: `auto` (CUDA when built with it and a GPU is present, else CPU), `cpu`, `cuda` or `cuda:N`.
+/// Picks the device: `auto` (CUDA when built with it and device 0 opens, else the CPU, said on stderr), `cpu`, `cuda` or `cuda:N`.
 /// Asking for CUDA where there is none is an error, never a silent CPU fallback.
 pub fn select_device(spec: &str) -> Result<Device, EngineError> {
     let cuda = |n: usize| -> Result<Device, EngineError> {
@@ -84,10 +84,16 @@ pub fn select_device(spec: &str) -> Result<Device, EngineError> {
     match spec {
         "cpu" => Ok(Device::Cpu),
         "auto" => {
-            if cfg!(feature = "cuda") && candle_core::utils::cuda_is_available() {
-                cuda(0)
-            } else {
-                Ok(Device::Cpu)
+            // `cuda_is_available()` only says the crate was built with CUDA: open the device to know.
+            if !cfg!(feature = "cuda") {
+                return Ok(Device::Cpu);
+            }
+            match Device::new_cuda(0) {
+                Ok(d) => Ok(d),
+                Err(e) => {
+                    eprintln!("note: device auto: no usable CUDA device ({e}); using the CPU");
+                    Ok(Device::Cpu)
+                }
             }
         }
         "cuda" => cuda(0),
