@@ -28,7 +28,7 @@ pub struct RenderArgs {
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
     /// Engine: auto, whisperspeech or espeak (overrides project.yaml).
-    #[arg(long)]
+    #[arg(long, value_parser = ["auto", "whisperspeech", "espeak"])]
     pub engine: Option<String>,
     /// In-process workers.
     #[arg(long)]
@@ -85,11 +85,18 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         wait: a.wait,
         qa: a.qa.flags(),
     };
+    let quiet = matches!(a.progress, ProgressArg::Quiet);
     let (rt, cancel, stopped) = super::signals::interruptible_runtime("render")?;
     let results = rt.block_on(batch::render_batch(&a.inputs, &opts, cancel));
     for r in &results {
         if let Some(e) = &r.error {
-            eprintln!("error: {}: {e}", r.input.display());
+            // name the input once: most errors already start with the file they are about
+            let input = r.input.display().to_string();
+            if e.starts_with(&input) {
+                eprintln!("error: {e}");
+            } else {
+                eprintln!("error: {input}: {e}");
+            }
         }
     }
     let code = stopped.map(batch::batch_exit_code(&results));
@@ -103,7 +110,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
                 }
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print_summary(s);
+                print_summary(s, r.feed.is_some(), quiet);
                 if let Some(f) = &r.feed {
                     print_feed(f);
                 }
@@ -120,7 +127,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
             match (&r.summary, &r.error) {
                 (_, Some(e)) => println!("error: {e}"),
                 (Some(s), None) => {
-                    print_summary(s);
+                    print_summary(s, r.feed.is_some(), quiet);
                     if let Some(f) = &r.feed {
                         print_feed(f);
                     }
@@ -168,19 +175,26 @@ fn print_feed(f: &ws_book::publish::feed::FeedReport) {
     }
 }
 
-fn print_summary(s: &RenderSummary) {
-    if let Some(w) = &s.warning {
-        println!("warning: {w}");
+/// The human summary on stdout; `episodes`: a podcast, whose chapters are episodes.
+/// `quiet`: no progress on stderr, so the draft warning was not said there yet.
+fn print_summary(s: &RenderSummary, episodes: bool, quiet: bool) {
+    match &s.warning {
+        Some(w) if quiet => println!("warning: {w}"),
+        Some(_) => println!("DRAFT render with the espeak-ng engine (the warning above says why)"),
+        None => {}
     }
     println!("{} — engine {}", s.title, s.engine);
+    // the same words as the render's first line on stderr
     println!(
-        "chunks: {} total, {} reused, {} synthesised, {} failed, {} remaining",
-        s.chunks.total, s.chunks.reused, s.chunks.synthesized, s.chunks.failed, s.chunks.remaining
+        "chunks: {} total, {} already done, {} reused from stored audio, {} synthesised, {} failed, {} remaining",
+        s.chunks.total, s.sync.already_done, s.sync.reused, s.chunks.synthesized, s.chunks.failed, s.chunks.remaining
     );
-    println!(
-        "audio: {:.1} s; wall {:.1} s; engine speed {:.1}× real time",
-        s.audio_seconds, s.wall_seconds, s.speed
-    );
+    let speed = if s.chunks.synthesized == 0 {
+        "nothing synthesised".to_string()
+    } else {
+        format!("engine speed {:.1}× real time", s.speed)
+    };
+    println!("audio: {:.1} s; wall {:.1} s; {speed}", s.audio_seconds, s.wall_seconds);
     if s.interrupted {
         println!("interrupted: run the same command again to continue");
         return;
@@ -225,17 +239,19 @@ fn print_summary(s: &RenderSummary) {
         print_qa(q);
     }
     if s.complete {
-        println!("complete: {} chapters, {} files", s.chapters_assembled, s.outputs.len());
+        let unit = if episodes { "episodes" } else { "chapters" };
+        println!("complete: {} {unit}, {} files", s.chapters_assembled, s.outputs.len());
     } else {
         println!(
-            "incomplete: {} of {} chapters assembled; fix the failures and run again (done chunks are kept)",
+            "incomplete: {} of {} {} assembled; fix the failures and run again (done chunks are kept)",
             s.chapters_assembled,
             s.chapters_assembled
                 + s.failed
                     .iter()
                     .map(|f| f.chapter)
                     .collect::<std::collections::BTreeSet<_>>()
-                    .len()
+                    .len(),
+            if episodes { "episodes" } else { "chapters" }
         );
     }
 }

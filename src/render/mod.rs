@@ -149,7 +149,8 @@ pub async fn render(
     let Some(_lock) = lock::acquire(project, opts.wait, &cancel, &progress).await? else {
         return Err(RenderError::Interrupted);
     };
-    if let Some(w) = &resolved.engine.warning {
+    // the draft warning: here, unless quiet; the summary on stdout says it again only when quiet
+    if let (Some(w), false) = (&resolved.engine.warning, opts.progress == ProgressMode::Quiet) {
         progress.warn(w);
     }
     if let Some(q) = &resolved.qa {

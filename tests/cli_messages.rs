@@ -1,0 +1,89 @@
+//! What the render says on the terminal: a bad flag value exits 2, an input is named once, the human summary
+//! uses the same counts as the first progress line, says "nothing synthesised" rather than "0.0×", speaks of
+//! episodes for a podcast, and the draft warning appears once (stderr, or the summary when quiet).
+
+mod render_support;
+
+use render_support::DemoProject;
+
+fn text(o: &std::process::Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).to_string(),
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+#[test]
+fn bad_values_exit_2_and_an_input_is_named_once() {
+    let p = DemoProject::new();
+    let yaml = p.yaml().display().to_string();
+    let o = p.cmd(&["render", &yaml, "--engine", "bogus"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(text(&o).1.contains("auto, whisperspeech, espeak"), "{:?}", text(&o));
+    let missing = p.dir.path().join("nope.yaml").display().to_string();
+    let o = p.cmd(&["render", &missing]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    let err = text(&o).1;
+    assert_eq!(err.matches(&missing).count(), 1, "{err}");
+    assert!(err.contains("cannot read the project file"), "{err}");
+}
+
+#[test]
+fn the_summary_agrees_with_the_progress_and_the_draft_warning_is_said_once() {
+    let p = DemoProject::new();
+    let yaml = p.yaml().display().to_string();
+    let (first, _) = p.render(&[]);
+    assert!(first.status.success(), "{:?}", text(&first));
+    // a second render: everything already done, nothing synthesised; the engine is `auto` (no models: draft)
+    let render = |progress: &str| {
+        p.cmd(&["render", &yaml, "--progress", progress, "--no-qa"])
+            .output()
+            .unwrap()
+    };
+    let plain = render("plain");
+    assert!(plain.status.success(), "{:?}", text(&plain));
+    let (out, err) = text(&plain);
+    assert!(
+        err.contains("22 already done, 0 reused from stored audio, 0 to synthesise"),
+        "{err}"
+    );
+    assert!(
+        out.contains("chunks: 22 total, 22 already done, 0 reused from stored audio, 0 synthesised"),
+        "{out}"
+    );
+    assert!(out.contains("nothing synthesised") && !out.contains("0.0×"), "{out}");
+    assert_eq!(err.matches("DRAFT render:").count(), 1, "{err}");
+    assert!(!out.contains("DRAFT render:"), "{out}");
+    assert!(out.contains("complete: 3 chapters"), "{out}");
+    let quiet = render("quiet");
+    let (out, err) = text(&quiet);
+    assert!(quiet.status.success(), "{err}");
+    assert_eq!(out.matches("DRAFT render:").count(), 1, "{out}");
+    assert!(!err.contains("DRAFT"), "{err}");
+}
+
+#[test]
+fn a_podcast_summary_counts_episodes() {
+    let d = tempfile::tempdir().unwrap();
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/podcast-demo");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(src.join("."))
+        .arg(d.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let _ = std::fs::remove_dir_all(d.path().join(".ws-book"));
+    let _ = std::fs::remove_dir_all(d.path().join("out"));
+    let o = std::process::Command::new(render_support::bin())
+        .args(["render", "project.yaml", "--engine", "espeak", "--progress", "quiet"])
+        .current_dir(d.path())
+        .env("WS_BOOK_HOME", d.path().join("home"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains("complete: 3 episodes, 3 files"), "{out}");
+    assert!(!out.contains("chapters"), "{out}");
+}
