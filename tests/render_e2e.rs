@@ -107,6 +107,12 @@ fn demo_renders_to_a_chaptered_m4b_and_tagged_mp3s_then_reuses_after_an_edit() {
     let qcj: serde_json::Value = serde_json::from_slice(&std::fs::read(p.out().join("qc.json")).unwrap()).unwrap();
     assert_eq!(qcj["files"].as_array().unwrap().len(), 1 + titles.len());
     assert_eq!(qcj["pass"], true, "{qcj:#}");
+    // paths relative to out/: each names a file there, whatever folder the command ran in
+    for f in qcj["files"].as_array().unwrap() {
+        let rel = std::path::Path::new(f["path"].as_str().unwrap());
+        assert!(rel.is_relative() && rel.components().count() == 1, "{f}");
+        assert!(p.out().join(rel).is_file(), "{f}");
+    }
     // No temporary files left behind.
     assert!(std::fs::read_dir(p.out()).unwrap().all(|e| !e
         .unwrap()

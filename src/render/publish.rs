@@ -54,7 +54,15 @@ pub(super) async fn qc_and_outputs(
 }
 
 /// `qc.json`: the preset, every file's QC and the overall verdict (written atomically, as every output).
+/// Paths in it are relative to `out_dir` (the file names), wherever the command ran.
 fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc]) -> Result<(), RenderError> {
+    let files: Vec<FileQc> = files
+        .iter()
+        .map(|f| FileQc {
+            path: f.path.strip_prefix(out_dir).unwrap_or(&f.path).to_path_buf(),
+            ..f.clone()
+        })
+        .collect();
     let v = serde_json::json!({ "preset": preset, "files": files, "pass": files.iter().all(|f| f.pass) });
     crate::publish::write_atomic(
         &out_dir.join("qc.json"),
