@@ -1,6 +1,7 @@
 //! What the render says on the terminal: a bad flag value exits 2, an input is named once, the human summary
 //! uses the same counts as the first progress line, says "nothing synthesised" rather than "0.0×", speaks of
-//! episodes for a podcast, and the draft warning appears once (stderr, or the summary when quiet).
+//! episodes for a podcast, and the draft warning appears once (stderr, or the summary when quiet); chapter
+//! files get readable, portable names.
 
 mod render_support;
 
@@ -34,6 +35,18 @@ fn the_summary_agrees_with_the_progress_and_the_draft_warning_is_said_once() {
     let yaml = p.yaml().display().to_string();
     let (first, _) = p.render(&[]);
     assert!(first.status.success(), "{:?}", text(&first));
+    // file names: "Chapter 1: The Storm" → a readable separator, not an underscore
+    for name in [
+        "01 - Chapter 1 - The Storm.mp3",
+        "02 - Chapter 2 - The Letter.mp3",
+        "The Lighthouse Keeper's Visitors.m4b",
+    ] {
+        assert!(
+            p.out().join(name).is_file(),
+            "{name}: {:?}",
+            std::fs::read_dir(p.out()).unwrap().collect::<Vec<_>>()
+        );
+    }
     // a second render: everything already done, nothing synthesised; the engine is `auto` (no models: draft)
     let render = |progress: &str| {
         p.cmd(&["render", &yaml, "--progress", progress, "--no-qa"])

@@ -144,21 +144,63 @@ pub struct AssemblyOptions {
     pub rate: u32,
 }
 
-/// A file-name-safe version of a title.
+/// A portable file-name version of a title (the rule the README documents):
+/// - a separator (`:` `/` `\\` `|`) becomes ` - ` ("Chapter 1: The Storm" → "Chapter 1 - The Storm");
+/// - the other characters Windows forbids (`< > " ? *`) and control characters are dropped, `"` becomes `'`;
+/// - letters and digits of any script, spaces and other punctuation are kept; runs of spaces become one;
+/// - at most 80 characters and 200 bytes (cut at a word where possible), no leading or trailing dots,
+///   spaces or dashes; a Windows device name (`CON`, `NUL`, `COM1`, …) gets a `_`; nothing left → `untitled`.
 pub fn slug(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
-        if c.is_alphanumeric() || c == ' ' || c == '-' || c == '_' || c == '.' || c == ',' || c == '\'' {
-            out.push(c);
-        } else {
-            out.push('_');
+        match c {
+            ':' | '/' | '\\' | '|' => out.push_str(" - "),
+            '"' => out.push('\''),
+            '<' | '>' | '?' | '*' => {}
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
         }
     }
-    let t: String = out.trim().trim_matches('.').chars().take(60).collect();
+    // one space between words, one dash between parts
+    let mut t = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    while t.contains("- -") {
+        t = t.replace("- -", "-");
+    }
+    let t = cut(&t, 80, 200);
+    let t = t.trim_matches(|c: char| c == '.' || c == ' ' || c == '-');
     if t.is_empty() {
-        "untitled".into()
+        return "untitled".into();
+    }
+    let stem = t.split('.').next().unwrap_or(t).trim_end();
+    const RESERVED: [&str; 4] = ["CON", "PRN", "AUX", "NUL"];
+    let device = RESERVED.iter().any(|r| stem.eq_ignore_ascii_case(r))
+        || (stem.len() == 4
+            && stem
+                .get(..3)
+                .is_some_and(|p| p.eq_ignore_ascii_case("COM") || p.eq_ignore_ascii_case("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+    if device {
+        format!("{t}_")
     } else {
-        t.trim().to_string()
+        t.to_string()
+    }
+}
+
+/// `s` cut to at most `chars` characters and `bytes` bytes, at the last space when there is one past halfway.
+fn cut(s: &str, chars: usize, bytes: usize) -> &str {
+    let mut end = 0;
+    for (n, (i, c)) in s.char_indices().enumerate() {
+        if n >= chars || i + c.len_utf8() > bytes {
+            break;
+        }
+        end = i + c.len_utf8();
+    }
+    if end == s.len() {
+        return s;
+    }
+    match s[..end].rfind(' ') {
+        Some(sp) if sp > end / 2 => &s[..sp],
+        _ => &s[..end],
     }
 }
 
@@ -253,4 +295,31 @@ pub async fn assemble(
         );
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_are_readable_and_portable() {
+        assert_eq!(slug("Chapter 1: The Storm"), "Chapter 1 - The Storm");
+        assert_eq!(slug("Part 2 / Book 1 | Prologue"), "Part 2 - Book 1 - Prologue");
+        assert_eq!(slug("Chapter 3 -- Morning"), "Chapter 3 -- Morning");
+        assert_eq!(slug("What? <Why> \"Now\"*"), "What Why 'Now'");
+        assert_eq!(slug("Zażółć gęślą jaźń — część 1"), "Zażółć gęślą jaźń — część 1");
+        assert_eq!(slug("  ...The End...  "), "The End");
+        assert_eq!(slug("line\nbreak\ttab"), "line break tab");
+        assert_eq!(slug("CON"), "CON_");
+        assert_eq!(slug("nul.txt"), "nul.txt_");
+        assert_eq!(slug("com7"), "com7_");
+        assert_eq!(slug("a€1"), "a€1");
+        assert_eq!(slug("Console"), "Console");
+        assert_eq!(slug("???"), "untitled");
+        assert_eq!(slug(": :"), "untitled");
+        let long = slug(&"word ".repeat(40));
+        assert!(long.chars().count() <= 80 && !long.ends_with(' '), "{long}");
+        let wide = slug(&"字".repeat(100));
+        assert!(wide.len() <= 200 && wide.chars().count() <= 80, "{wide}");
+    }
 }
