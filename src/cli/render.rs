@@ -238,6 +238,18 @@ fn print_summary(s: &RenderSummary, episodes: bool, quiet: bool) {
     if let Some(q) = &s.qa {
         print_qa(q);
     }
+    if !s.stale.is_empty() {
+        let names: Vec<String> = s
+            .stale
+            .iter()
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+            .collect();
+        println!(
+            "moved {} file(s) an earlier render wrote and this one did not to stale/: {}",
+            names.len(),
+            names.join(", ")
+        );
+    }
     if s.complete {
         let unit = if episodes { "episodes" } else { "chapters" };
         println!("complete: {} {unit}, {} files", s.chapters_assembled, s.outputs.len());

@@ -3,6 +3,7 @@
 //! plan, the assembled timelines and the encoded files.
 
 pub mod feed;
+pub mod manifest;
 pub mod templates;
 pub mod transcript;
 

@@ -73,6 +73,9 @@ pub struct RenderSummary {
     pub interrupted: bool,
     /// Quality assurance (also written to `qa.json`), when QA was on.
     pub qa: Option<super::QaReport>,
+    /// Files of an earlier render this one did not write (a format dropped, a chapter renamed), moved to
+    /// `out/stale/` (see `publish::manifest`).
+    pub stale: Vec<PathBuf>,
 }
 
 /// What the workers left: the store's view of the render after they stopped.
@@ -129,6 +132,7 @@ impl RenderSummary {
             transcripts: vec![],
             timelines: vec![],
             complete: false,
+            stale: vec![],
             interrupted: after.interrupted,
             qa: None,
         }
