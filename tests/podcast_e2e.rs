@@ -202,10 +202,28 @@ fn podcast_demo_feed_reuse_and_a_new_episode() {
     assert_eq!(v["complete"], true);
     assert!(v["chunks"]["synthesized"].as_u64().unwrap() > 6);
     assert_eq!(v["feed"]["episodes"], 3);
-    // Podcast loudness preset by default.
+    // Podcast loudness preset by default, at the mono target (−19 LUFS; −16 is for stereo files).
     for q in v["qc"].as_array().unwrap() {
         let lufs = q["lufs"].as_f64().unwrap();
-        assert!((lufs + 16.0).abs() <= 1.5, "{lufs} LUFS");
+        assert!((lufs + 19.0).abs() <= 1.0, "{lufs} LUFS");
+        // read back independently: one channel, and FFmpeg's own EBU R128 meter agrees
+        let file = p.out().join(q["path"].as_str().unwrap());
+        let info = ffprobe(&file, &["-show_streams"]);
+        assert_eq!(info["streams"][0]["channels"], 1, "{info}");
+        let o = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostats", "-i"])
+            .arg(&file)
+            .args(["-af", "ebur128", "-f", "null", "-"])
+            .output()
+            .unwrap();
+        let log = String::from_utf8_lossy(&o.stderr);
+        let i = log
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("I:"))
+            .and_then(|v| v.trim().trim_end_matches("LUFS").trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no integrated loudness in {log}"));
+        assert!((i + 19.0).abs() <= 1.0, "ffmpeg ebur128: {i} LUFS");
         assert!(q["peak_db"].as_f64().unwrap() <= -1.0, "{q}");
         assert_eq!(q["pass"], true, "{q}");
     }

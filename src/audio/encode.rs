@@ -8,6 +8,9 @@ use std::sync::Once;
 use ffmpeg::{codec, encoder, format, frame, ChannelLayout, Dictionary, Packet};
 use ffmpeg_next as ffmpeg;
 
+/// Channels of every encoded output: mono (the engines speak mono; loudness presets are chosen by it).
+pub const OUTPUT_CHANNELS: u16 = 1;
+
 /// Errors from encoding.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
@@ -241,7 +244,7 @@ impl AudioEncoder {
                 .map_err(fe("create the encoder"))?;
             e.set_rate(rate as i32);
             e.set_channel_layout(ChannelLayout::MONO);
-            e.set_channels(1);
+            e.set_channels(i32::from(OUTPUT_CHANNELS));
             e.set_format(sample_format);
             e.set_bit_rate(spec.format.bit_rate());
             e.set_time_base((1, rate as i32));

@@ -43,7 +43,7 @@ pub const AUDIOBOOK: Preset = Preset {
     lufs_tolerance: None,
 };
 
-/// Podcast: −16 LUFS integrated, −1 dBTP.
+/// Podcast, stereo: −16 LUFS integrated, −1 dBTP. Mono files aim at −19 LUFS ([`Preset::for_channels`]).
 pub const PODCAST: Preset = Preset {
     name: "podcast",
     target_lufs: -16.0,
@@ -53,6 +53,24 @@ pub const PODCAST: Preset = Preset {
     max_noise_db: None,
     lufs_tolerance: Some(1.0),
 };
+
+/// Integrated loudness a mono podcast aims at: the stereo target less 3 LU, so that a mono file played on
+/// both channels of a stereo device sounds as loud as a −16 LUFS stereo one (the AES/Apple/Spotify convention).
+pub const PODCAST_MONO_LUFS: f64 = -19.0;
+
+impl Preset {
+    /// The preset for files of `channels` channels: the podcast target is −16 LUFS in stereo and −19 LUFS in
+    /// mono (true peak ≤ −1 dBTP either way); the audiobook preset (ACX, judged by RMS) is the same for both.
+    pub fn for_channels(self, channels: u16) -> Preset {
+        match (self.name, channels) {
+            ("podcast", 1) => Preset {
+                target_lufs: PODCAST_MONO_LUFS,
+                ..self
+            },
+            _ => self,
+        }
+    }
+}
 
 /// The preset of this name.
 pub fn preset(name: &str) -> Option<Preset> {

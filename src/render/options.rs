@@ -64,12 +64,15 @@ pub(super) fn resolve(project: &Project, opts: &RenderOptions) -> Result<Resolve
             formats.push(f);
         }
     }
-    let preset = loudness::preset(&project.loudness()).ok_or_else(|| {
-        RenderError::Input(format!(
-            "unknown loudness preset `{}`; use audiobook or podcast",
-            project.loudness()
-        ))
-    })?;
+    // every output is mono (the engines speak mono): the podcast preset aims at its mono target
+    let preset = loudness::preset(&project.loudness())
+        .ok_or_else(|| {
+            RenderError::Input(format!(
+                "unknown loudness preset `{}`; use audiobook or podcast",
+                project.loudness()
+            ))
+        })?
+        .for_channels(crate::audio::encode::OUTPUT_CHANNELS);
     let out_dir = match &opts.out {
         Some(o) => o.clone(),
         None => project.output_dir(),
