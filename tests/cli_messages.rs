@@ -100,3 +100,65 @@ fn a_podcast_summary_counts_episodes() {
     assert!(out.contains("complete: 3 episodes, 3 files"), "{out}");
     assert!(!out.contains("chapters"), "{out}");
 }
+
+/// The `comment` tag of a file, read back with ffprobe (format tags for MP3/M4B, stream tags for Ogg Opus).
+fn comment(path: &std::path::Path) -> Option<String> {
+    let v = render_support::ffprobe(path, &["-show_format", "-show_streams"]);
+    let find = |tags: &serde_json::Value| {
+        tags.as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("comment"))
+            .and_then(|(_, v)| v.as_str().map(str::to_string))
+    };
+    find(&v["format"]["tags"]).or_else(|| find(&v["streams"][0]["tags"]))
+}
+
+#[test]
+fn drafts_are_marked_and_final_refuses_the_fallback() {
+    let p = DemoProject::new();
+    let yaml = p.yaml().display().to_string();
+    // --final: WhisperSpeech or nothing (no models here), and never with --engine espeak
+    let o = p
+        .cmd(&["render", &yaml, "--final", "--progress", "quiet", "--no-qa"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{:?}", text(&o));
+    assert!(text(&o).1.contains("models fetch"), "{:?}", text(&o));
+    assert!(!p.out().exists(), "a refused final render wrote files");
+    let o = p
+        .cmd(&["render", &yaml, "--final", "--engine", "espeak"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(text(&o).1.contains("--final"), "{:?}", text(&o));
+
+    // engine auto without models: a draft, marked in every file, in qc.json and in the summary
+    let o = p
+        .cmd(&[
+            "render",
+            &yaml,
+            "--formats",
+            "m4b,mp3,opus",
+            "--progress",
+            "quiet",
+            "--no-qa",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["draft"], true, "{v}");
+    let qc: serde_json::Value = serde_json::from_slice(&std::fs::read(p.out().join("qc.json")).unwrap()).unwrap();
+    assert_eq!(
+        (&qc["draft"], &qc["engine"]),
+        (&serde_json::json!(true), &serde_json::json!("espeak"))
+    );
+    for ext in ["m4b", "mp3", "opus"] {
+        let fs = render_support::files(&p.out(), ext);
+        assert!(!fs.is_empty(), "{ext}");
+        for f in fs {
+            assert_eq!(comment(&f).as_deref(), Some("draft: espeak-ng"), "{}", f.display());
+        }
+    }
+}

@@ -155,6 +155,11 @@ fn render_two_chapters_to_m4b_and_rerender_bit_identical() {
         );
         let m4b = files(&d.path().join("out"), "m4b");
         assert_eq!(m4b.len(), 1);
+        // WhisperSpeech: not a draft, and no draft marker in the file
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["draft"], false, "{v}");
+        let tags = ffprobe(&m4b[0], &["-show_format"]);
+        assert!(tags["format"]["tags"].get("comment").is_none(), "{tags}");
         let probe = ffprobe(&m4b[0], &["-show_chapters"]);
         let ch = probe["chapters"].as_array().unwrap();
         assert_eq!(ch.len(), 2);

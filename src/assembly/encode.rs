@@ -37,13 +37,7 @@ pub(super) fn open_m4b(
     let spec = EncodeSpec {
         format: OutFormat::M4b,
         path: opts.out_dir.join(format!("{}.m4b", slug(&book.title))),
-        tags: vec![
-            ("title".into(), book.title.clone()),
-            ("album".into(), book.title.clone()),
-            ("artist".into(), book.author.clone()),
-            ("album_artist".into(), book.author.clone()),
-            ("genre".into(), book.genre.clone()),
-        ],
+        tags: [vec![("title".into(), book.title.clone())], book.common_tags()].concat(),
         chapters: marks,
         cover: book.cover.clone(),
     };
@@ -69,14 +63,14 @@ pub(super) async fn chapter(
         let spec = EncodeSpec {
             format: *f,
             path: opts.out_dir.join(format!("{}.{}", chapter_stem(ch, n), f.ext())),
-            tags: vec![
-                ("title".into(), ch.title.clone()),
-                ("album".into(), book.title.clone()),
-                ("artist".into(), book.author.clone()),
-                ("album_artist".into(), book.author.clone()),
-                ("track".into(), format!("{}/{}", ch.index + 1, n)),
-                ("genre".into(), book.genre.clone()),
-            ],
+            tags: [
+                vec![
+                    ("title".into(), ch.title.clone()),
+                    ("track".into(), format!("{}/{}", ch.index + 1, n)),
+                ],
+                book.common_tags(),
+            ]
+            .concat(),
             chapters: section_marks(&ch.sections, &m.timeline, f.rate()),
             cover: book.cover.clone(),
         };

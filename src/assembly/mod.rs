@@ -114,6 +114,27 @@ pub struct BookAssembly {
     pub cover: Option<Cover>,
     /// Genre tag (`Audiobook`, `Podcast`).
     pub genre: String,
+    /// A draft (spoken by the espeak-ng draft engine): every file gets a `comment` tag `draft: espeak-ng`.
+    pub draft: bool,
+}
+
+/// The comment tag of a draft's files.
+pub const DRAFT_COMMENT: &str = "draft: espeak-ng";
+
+impl BookAssembly {
+    /// The tags every file of the book carries besides its title and track (author, genre, draft marker).
+    pub fn common_tags(&self) -> Vec<(String, String)> {
+        let mut t = vec![
+            ("album".into(), self.title.clone()),
+            ("artist".into(), self.author.clone()),
+            ("album_artist".into(), self.author.clone()),
+            ("genre".into(), self.genre.clone()),
+        ];
+        if self.draft {
+            t.push(("comment".into(), DRAFT_COMMENT.into()));
+        }
+        t
+    }
 }
 
 /// What assembly wrote.

@@ -55,6 +55,10 @@ pub struct RenderArgs {
     /// Never connect to the model hub: use only models already in the library (also HF_HUB_OFFLINE=1).
     #[arg(long)]
     pub offline: bool,
+    /// A final render: WhisperSpeech or nothing — never the espeak-ng draft fallback of `engine: auto`
+    /// (exits 1 naming the missing models; `--engine espeak` with `--final` is a usage error, exit 2).
+    #[arg(long = "final")]
+    pub final_render: bool,
     /// When another render of the project is running, wait for it to end instead of exiting with code 75.
     #[arg(long)]
     pub wait: bool,
@@ -82,6 +86,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         },
         lease: Duration::from_secs(a.lease_secs.max(1)),
         offline: a.offline,
+        final_render: a.final_render,
         wait: a.wait,
         qa: a.qa.flags(),
     };

@@ -19,6 +19,7 @@ pub(super) fn book(
     embeddings: &VoiceEmbeddings,
     prog: &[ChapterProgress],
     progress: &Progress,
+    draft: bool,
 ) -> BookAssembly {
     let complete: Vec<bool> = prog.iter().map(|c| c.total > 0 && c.done == c.total).collect();
     BookAssembly {
@@ -49,6 +50,7 @@ pub(super) fn book(
             ProjectKind::Book => "Audiobook".into(),
             ProjectKind::Podcast => "Podcast".into(),
         },
+        draft,
     }
 }
 

@@ -31,7 +31,7 @@ pub use summary::{ChunkCounts, RenderSummary};
 
 use crate::assembly::{self as assembly_stage, AssemblyError, AssemblyOptions};
 use crate::audio::qc::QcError;
-use crate::engine::EngineError;
+use crate::engine::{EngineError, EngineKind};
 use crate::plan::Plan;
 use crate::project::Project;
 use crate::store::{Store, StoreError, SyncReport};
@@ -110,6 +110,8 @@ pub struct RenderOptions {
     pub wait: bool,
     /// `--qa` / `--no-qa` / `--qa-gate`.
     pub qa: crate::qa::setup::QaFlags,
+    /// `--final`: never fall back to the espeak-ng draft engine (`auto` means `whisperspeech`).
+    pub final_render: bool,
 }
 
 impl Default for RenderOptions {
@@ -125,6 +127,7 @@ impl Default for RenderOptions {
             offline: false,
             wait: false,
             qa: Default::default(),
+            final_render: false,
         }
     }
 }
@@ -202,7 +205,16 @@ pub async fn render(
     }
 
     // Assembly of complete chapters.
-    let book = assemble::book(project, plan, &fingerprint, &embeddings, &chapter_progress, &progress);
+    let draft = kind == EngineKind::Espeak;
+    let book = assemble::book(
+        project,
+        plan,
+        &fingerprint,
+        &embeddings,
+        &chapter_progress,
+        &progress,
+        draft,
+    );
     progress.line(&format!(
         "render: assembling {} of {} chapters ({})",
         book.chapters.iter().filter(|c| c.complete).count(),

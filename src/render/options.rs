@@ -40,10 +40,21 @@ pub(super) struct Resolved {
 
 /// Resolves the engine: `--engine`, else `engine.name` (see [`engine::resolve_with`]).
 pub(super) fn engine_choice(project: &Project, opts: &RenderOptions) -> Result<EngineChoice, RenderError> {
-    let choice = opts
+    let mut choice = opts
         .engine
         .clone()
         .unwrap_or_else(|| project.config.engine.name.clone());
+    if opts.final_render {
+        match choice.as_str() {
+            "auto" => choice = "whisperspeech".into(),
+            "espeak" => {
+                return Err(RenderError::Input(
+                    "`--final` refuses the espeak-ng draft engine; use `--engine whisperspeech` or `auto`, or drop `--final` for a draft".into(),
+                ))
+            }
+            _ => {}
+        }
+    }
     // WhisperSpeech models through the model manager (see [`Resolver::for_engine`]).
     let models = Resolver::from_env(opts.offline)
         .with_progress(BarProgress::boxed)

@@ -8,6 +8,7 @@ use super::{RenderError, RenderSummary};
 use crate::assembly::{chapter_stem, BookAssembly};
 use crate::audio::loudness::Preset;
 use crate::audio::qc::{self, FileQc};
+use crate::engine::EngineKind;
 use crate::plan::Plan;
 use crate::project::Project;
 use crate::publish::templates::Templates;
@@ -47,7 +48,7 @@ pub(super) async fn qc_and_outputs(
     for o in &summary.outputs {
         summary.qc.push(qc::measure(&o.path, preset)?);
     }
-    write_qc(out_dir, preset, &summary.qc)?;
+    write_qc(out_dir, preset, &summary.qc, &summary.engine)?;
     let outputs_json = serde_json::to_value(&summary.outputs).unwrap_or(serde_json::Value::Null);
     store.set_outputs(render_id, &outputs_json).await?;
     Ok(())
@@ -55,7 +56,7 @@ pub(super) async fn qc_and_outputs(
 
 /// `qc.json`: the preset, every file's QC and the overall verdict (written atomically, as every output).
 /// Paths in it are relative to `out_dir` (the file names), wherever the command ran.
-fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc]) -> Result<(), RenderError> {
+fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc], engine: &str) -> Result<(), RenderError> {
     let files: Vec<FileQc> = files
         .iter()
         .map(|f| FileQc {
@@ -63,7 +64,14 @@ fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc]) -> Result<(), Ren
             ..f.clone()
         })
         .collect();
-    let v = serde_json::json!({ "preset": preset, "files": files, "pass": files.iter().all(|f| f.pass) });
+    let v = serde_json::json!({
+        "preset": preset,
+        "engine": engine,
+        // spoken by the espeak-ng draft engine: not for publishing
+        "draft": engine == EngineKind::Espeak.as_str(),
+        "files": files,
+        "pass": files.iter().all(|f| f.pass),
+    });
     crate::publish::write_atomic(
         &out_dir.join("qc.json"),
         &serde_json::to_vec_pretty(&v).unwrap_or_default(),

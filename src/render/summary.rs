@@ -38,6 +38,8 @@ pub struct RenderSummary {
     pub engine: String,
     /// Draft warning, when the espeak draft engine stood in for WhisperSpeech.
     pub warning: Option<String>,
+    /// Spoken by the espeak-ng draft engine (files tagged `draft: espeak-ng`; `qc.json` says so too).
+    pub draft: bool,
     /// State database.
     pub db: String,
     /// Chunk counts.
@@ -110,6 +112,7 @@ impl RenderSummary {
             project: project.source.clone(),
             title: plan.title.clone(),
             engine: engine.0.into(),
+            draft: engine.0 == crate::engine::EngineKind::Espeak.as_str(),
             warning: engine.1,
             db: db.to_string(),
             chunks: ChunkCounts {
