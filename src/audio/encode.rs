@@ -144,6 +144,34 @@ impl Cover {
         None
     }
 
+    /// MIME type of a JPEG or PNG image.
+    fn mime(&self) -> Option<&'static str> {
+        match self.codec_id()? {
+            codec::Id::MJPEG => Some("image/jpeg"),
+            _ => Some("image/png"),
+        }
+    }
+
+    /// The Vorbis-comment `METADATA_BLOCK_PICTURE` value: a FLAC picture block (type 3, front cover), base64.
+    fn metadata_block_picture(&self) -> Option<String> {
+        use base64::Engine as _;
+        let mime = self.mime()?;
+        let (w, h) = self.dimensions()?;
+        let mut b = Vec::with_capacity(self.data.len() + 64);
+        let u32be = |b: &mut Vec<u8>, v: u32| b.extend_from_slice(&v.to_be_bytes());
+        u32be(&mut b, 3); // picture type: front cover
+        u32be(&mut b, mime.len() as u32);
+        b.extend_from_slice(mime.as_bytes());
+        u32be(&mut b, 0); // no description
+        u32be(&mut b, w as u32);
+        u32be(&mut b, h as u32);
+        u32be(&mut b, 24); // colour depth (informative)
+        u32be(&mut b, 0); // not indexed
+        u32be(&mut b, u32::try_from(self.data.len()).ok()?);
+        b.extend_from_slice(&self.data);
+        Some(base64::engine::general_purpose::STANDARD.encode(b))
+    }
+
     fn codec_id(&self) -> Option<codec::Id> {
         if self.data.starts_with(&[0xFF, 0xD8]) {
             Some(codec::Id::MJPEG)
@@ -268,6 +296,10 @@ impl AudioEncoder {
                     (*(*s).codecpar).height = h;
                     (*s).disposition = ffmpeg::ffi::AV_DISPOSITION_ATTACHED_PIC;
                 }
+                // the ID3v2 muxer takes the APIC picture type from this (3, "Cover (front)"; else 0 "Other")
+                let mut m = Dictionary::new();
+                m.set("comment", "Cover (front)");
+                st.set_metadata(m);
                 Some(st.index())
             }
             _ => None,
@@ -280,8 +312,28 @@ impl AudioEncoder {
         for (k, v) in &spec.tags {
             meta.set(k, v);
         }
+        match spec.format {
+            // Opus in Ogg has no picture stream: the cover is a FLAC picture block in the Vorbis comments
+            OutFormat::Opus => {
+                if let Some(pic) = spec.cover.as_ref().and_then(Cover::metadata_block_picture) {
+                    meta.set("METADATA_BLOCK_PICTURE", &pic);
+                }
+            }
+            // iTunes media kind 2 = Audiobook (`stik`)
+            OutFormat::M4b => meta.set("media_type", "2"),
+            OutFormat::Mp3 => {}
+        }
         octx.set_metadata(meta);
-        if let Err(e) = octx.write_header() {
+        let mut opts = Dictionary::new();
+        if spec.format == OutFormat::M4b {
+            // the index (moov) before the audio (mdat): playable while downloading, streamable from a server
+            opts.set("movflags", "+faststart");
+        }
+        let header = octx.write_header_with(opts).map(|left| {
+            // an option the muxer did not take would be a silent no-op: it cannot happen with these names
+            debug_assert!(left.iter().next().is_none(), "muxer options not used");
+        });
+        if let Err(e) = header {
             drop(octx);
             let _ = std::fs::remove_file(&tmp);
             return Err(fe("write the header")(e));

@@ -1,0 +1,98 @@
+//! What players and stores read from the files, read back independently: the cover's picture type in MP3
+//! (APIC type 3, parsed from the ID3v2 frame) and in Opus (a FLAC picture block in METADATA_BLOCK_PICTURE, seen
+//! by FFmpeg's demuxer as an attached front cover), and the M4B's box order (`moov` before `mdat`, parsed from
+//! the file) and media kind (`stik` = 2, Audiobook).
+
+mod render_support;
+
+use render_support::{ffprobe, files, DemoProject};
+
+/// The top-level MP4 box types in file order.
+fn top_boxes(b: &[u8]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0usize;
+    while i + 8 <= b.len() {
+        let mut size = u32::from_be_bytes(b[i..i + 4].try_into().unwrap()) as u64;
+        let kind = String::from_utf8_lossy(&b[i + 4..i + 8]).to_string();
+        if size == 1 && i + 16 <= b.len() {
+            size = u64::from_be_bytes(b[i + 8..i + 16].try_into().unwrap());
+        } else if size == 0 {
+            size = (b.len() - i) as u64;
+        }
+        out.push(kind);
+        if size < 8 {
+            break;
+        }
+        i += size as usize;
+    }
+    out
+}
+
+/// The picture type of the first APIC frame of an ID3v2.3/2.4 tag.
+fn apic_type(b: &[u8]) -> Option<u8> {
+    if !b.starts_with(b"ID3") {
+        return None;
+    }
+    let v = b[3];
+    let syncsafe = |x: &[u8]| x.iter().fold(0usize, |a, &c| (a << 7) | (c as usize & 0x7f));
+    let end = 10 + syncsafe(&b[6..10]);
+    let mut i = 10;
+    while i + 10 <= end {
+        let id = &b[i..i + 4];
+        let size = if v >= 4 {
+            syncsafe(&b[i + 4..i + 8])
+        } else {
+            u32::from_be_bytes(b[i + 4..i + 8].try_into().unwrap()) as usize
+        };
+        if id == b"APIC" {
+            let f = &b[i + 10..i + 10 + size];
+            // encoding, MIME (NUL-terminated), picture type
+            let nul = f[1..].iter().position(|&c| c == 0)?;
+            return f.get(1 + nul + 1).copied();
+        }
+        if size == 0 {
+            break;
+        }
+        i += 10 + size;
+    }
+    None
+}
+
+#[test]
+fn covers_are_front_covers_and_the_m4b_streams_as_an_audiobook() {
+    let p = DemoProject::new();
+    std::fs::copy(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("projects/podcast-demo/cover.png"),
+        p.dir.path().join("cover.png"),
+    )
+    .unwrap();
+    let yaml = std::fs::read_to_string(p.yaml()).unwrap();
+    let yaml = yaml.replace("output:\n", "output:\n  cover: cover.png\n");
+    assert!(yaml.contains("cover: cover.png"));
+    std::fs::write(p.yaml(), yaml).unwrap();
+    let (o, _) = p.render(&["--formats", "m4b,mp3,opus"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    for mp3 in files(&p.out(), "mp3") {
+        assert_eq!(apic_type(&std::fs::read(&mp3).unwrap()), Some(3), "{}", mp3.display());
+    }
+    for opus in files(&p.out(), "opus") {
+        let v = ffprobe(&opus, &["-show_streams"]);
+        let pic = v["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["disposition"]["attached_pic"] == 1)
+            .unwrap_or_else(|| panic!("{}: no cover: {v:#}", opus.display()));
+        assert_eq!(pic["codec_name"], "png", "{pic}");
+        assert_eq!((&pic["width"], &pic["height"]), (&1400.into(), &1400.into()));
+        assert_eq!(pic["tags"]["comment"], "Cover (front)", "{pic}");
+    }
+    let m4b = files(&p.out(), "m4b");
+    let bytes = std::fs::read(&m4b[0]).unwrap();
+    let boxes = top_boxes(&bytes);
+    let pos = |k: &str| boxes.iter().position(|b| b == k).unwrap_or_else(|| panic!("{k}: {boxes:?}"));
+    assert!(pos("moov") < pos("mdat"), "{boxes:?}");
+    let v = ffprobe(&m4b[0], &["-show_format"]);
+    assert_eq!(v["format"]["tags"]["media_type"], "2", "{v:#}");
+}
