@@ -146,6 +146,8 @@ async fn main() -> anyhow::Result<()> {
             .collect(),
         cover: None,
         genre: "Audiobook".into(),
+        draft: false,
+        tags: Default::default(),
     };
     let before = vm_hwm_kb();
     let t = Instant::now();

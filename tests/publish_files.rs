@@ -91,8 +91,95 @@ fn covers_are_front_covers_and_the_m4b_streams_as_an_audiobook() {
     let m4b = files(&p.out(), "m4b");
     let bytes = std::fs::read(&m4b[0]).unwrap();
     let boxes = top_boxes(&bytes);
-    let pos = |k: &str| boxes.iter().position(|b| b == k).unwrap_or_else(|| panic!("{k}: {boxes:?}"));
+    let pos = |k: &str| {
+        boxes
+            .iter()
+            .position(|b| b == k)
+            .unwrap_or_else(|| panic!("{k}: {boxes:?}"))
+    };
     assert!(pos("moov") < pos("mdat"), "{boxes:?}");
     let v = ffprobe(&m4b[0], &["-show_format"]);
     assert_eq!(v["format"]["tags"]["media_type"], "2", "{v:#}");
+}
+
+/// A tag of a file, any case, from the format's or the first stream's tags.
+fn tag(v: &serde_json::Value, key: &str) -> Option<String> {
+    let find = |t: &serde_json::Value| {
+        t.as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .and_then(|(_, v)| v.as_str().map(str::to_string))
+    };
+    find(&v["format"]["tags"]).or_else(|| find(&v["streams"][0]["tags"]))
+}
+
+#[test]
+fn output_tags_reach_every_format_and_bad_values_are_named() {
+    let p = DemoProject::new();
+    let yaml = std::fs::read_to_string(p.yaml()).unwrap();
+    let tags = "output:\n  tags:\n    narrator: Ada Reader\n    date: 2026\n    description: A keeper and her visitors.\n    \
+                publisher: Lantern Press\n    copyright: © 2026 ws-book contributors\n    series: Lighthouse Tales\n    \
+                series_index: 2\n    isbn: 978-3-16-148410-0\n    asin: B0TEST1234\n";
+    std::fs::write(p.yaml(), yaml.replace("output:\n", tags)).unwrap();
+    let (o, _) = p.render(&["--formats", "m4b,mp3,opus"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let m4b = ffprobe(&files(&p.out(), "m4b")[0], &["-show_format", "-show_streams"]);
+    assert_eq!(tag(&m4b, "composer").as_deref(), Some("Ada Reader"), "{m4b:#}");
+    assert_eq!(tag(&m4b, "date").as_deref(), Some("2026"));
+    assert_eq!(tag(&m4b, "copyright").as_deref(), Some("© 2026 ws-book contributors"));
+    assert_eq!(tag(&m4b, "grouping").as_deref(), Some("Lighthouse Tales"));
+    assert_eq!(tag(&m4b, "description").as_deref(), Some("A keeper and her visitors."));
+    let c = tag(&m4b, "comment").unwrap();
+    for part in [
+        "draft: espeak-ng",
+        "Narrator: Ada Reader",
+        "Publisher: Lantern Press",
+        "Series: Lighthouse Tales, book 2",
+        "ISBN: 978-3-16-148410-0",
+        "ASIN: B0TEST1234",
+    ] {
+        assert!(c.contains(part), "{part}: {c}");
+    }
+
+    let mp3 = ffprobe(&files(&p.out(), "mp3")[0], &["-show_format"]);
+    for (k, want) in [
+        ("composer", "Ada Reader"),
+        ("NARRATOR", "Ada Reader"),
+        ("date", "2026"),
+        ("publisher", "Lantern Press"),
+        ("copyright", "© 2026 ws-book contributors"),
+        ("grouping", "Lighthouse Tales"),
+        ("SERIES", "Lighthouse Tales"),
+        ("SERIES-PART", "2"),
+        ("ISBN", "978-3-16-148410-0"),
+        ("ASIN", "B0TEST1234"),
+        ("description", "A keeper and her visitors."),
+    ] {
+        assert_eq!(tag(&mp3, k).as_deref(), Some(want), "mp3 {k}: {mp3:#}");
+    }
+    let opus = ffprobe(&files(&p.out(), "opus")[0], &["-show_format", "-show_streams"]);
+    for (k, want) in [
+        ("COMPOSER", "Ada Reader"),
+        ("NARRATOR", "Ada Reader"),
+        ("DATE", "2026"),
+        ("ORGANIZATION", "Lantern Press"),
+        ("COPYRIGHT", "© 2026 ws-book contributors"),
+        ("SERIES", "Lighthouse Tales"),
+        ("SERIES-PART", "2"),
+        ("ISBN", "978-3-16-148410-0"),
+    ] {
+        assert_eq!(tag(&opus, k).as_deref(), Some(want), "opus {k}: {opus:#}");
+    }
+
+    // a bad date is named with its line
+    let yaml = std::fs::read_to_string(p.yaml()).unwrap();
+    std::fs::write(p.yaml(), yaml.replace("date: 2026", "date: last spring")).unwrap();
+    let (o, _) = p.render(&[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("output.tags.date") && err.contains("project.yaml:"),
+        "{err}"
+    );
 }

@@ -37,7 +37,7 @@ pub(super) fn open_m4b(
     let spec = EncodeSpec {
         format: OutFormat::M4b,
         path: opts.out_dir.join(format!("{}.m4b", slug(&book.title))),
-        tags: [vec![("title".into(), book.title.clone())], book.common_tags()].concat(),
+        tags: super::tags::file_tags(book, OutFormat::M4b, &book.title, None),
         chapters: marks,
         cover: book.cover.clone(),
     };
@@ -63,14 +63,7 @@ pub(super) async fn chapter(
         let spec = EncodeSpec {
             format: *f,
             path: opts.out_dir.join(format!("{}.{}", chapter_stem(ch, n), f.ext())),
-            tags: [
-                vec![
-                    ("title".into(), ch.title.clone()),
-                    ("track".into(), format!("{}/{}", ch.index + 1, n)),
-                ],
-                book.common_tags(),
-            ]
-            .concat(),
+            tags: super::tags::file_tags(book, *f, &ch.title, Some(format!("{}/{}", ch.index + 1, n))),
             chapters: section_marks(&ch.sections, &m.timeline, f.rate()),
             cover: book.cover.clone(),
         };

@@ -10,6 +10,7 @@
 
 mod encode;
 mod measure;
+pub mod tags;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -116,25 +117,8 @@ pub struct BookAssembly {
     pub genre: String,
     /// A draft (spoken by the espeak-ng draft engine): every file gets a `comment` tag `draft: espeak-ng`.
     pub draft: bool,
-}
-
-/// The comment tag of a draft's files.
-pub const DRAFT_COMMENT: &str = "draft: espeak-ng";
-
-impl BookAssembly {
-    /// The tags every file of the book carries besides its title and track (author, genre, draft marker).
-    pub fn common_tags(&self) -> Vec<(String, String)> {
-        let mut t = vec![
-            ("album".into(), self.title.clone()),
-            ("artist".into(), self.author.clone()),
-            ("album_artist".into(), self.author.clone()),
-            ("genre".into(), self.genre.clone()),
-        ];
-        if self.draft {
-            t.push(("comment".into(), DRAFT_COMMENT.into()));
-        }
-        t
-    }
+    /// `output.tags`.
+    pub tags: crate::project::OutputTags,
 }
 
 /// What assembly wrote.

@@ -69,6 +69,7 @@ impl Default for OutputOptions {
             formats: None,
             loudness: None,
             cover: None,
+            tags: Default::default(),
         }
     }
 }

@@ -75,6 +75,16 @@ const KNOWN_KEYS: &[&str] = &[
     "max_wer",
     "takes",
     "gate",
+    "tags",
+    "narrator",
+    "date",
+    "publisher",
+    "copyright",
+    "genre",
+    "series",
+    "series_index",
+    "isbn",
+    "asin",
 ];
 
 /// A parse error before the file name is known.

@@ -233,6 +233,52 @@ pub struct OutputOptions {
     pub loudness: Option<String>,
     /// Cover image (default: the EPUB's cover, if any).
     pub cover: Option<PathBuf>,
+    /// Book metadata written into every file (README "Tags" says which tag of each format gets what).
+    pub tags: OutputTags,
+}
+
+/// A YAML scalar read as text: `date: 2026` and `date: "2026"` are the same.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Scalar {
+        Text(String),
+        Int(i64),
+        Float(f64),
+    }
+    Ok(Option::<Scalar>::deserialize(d)?.map(|v| match v {
+        Scalar::Text(s) => s,
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => f.to_string(),
+    }))
+}
+
+/// `output.tags`: publishing metadata. Every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputTags {
+    /// Narrator (the voice's credit; written as composer and as a dedicated field where the format has one).
+    pub narrator: Option<String>,
+    /// Release year (`2026`) or date (`2026-12-01`).
+    #[serde(deserialize_with = "text_or_number")]
+    pub date: Option<String>,
+    /// Description / blurb.
+    pub description: Option<String>,
+    /// Publisher.
+    pub publisher: Option<String>,
+    /// Copyright line (`© 2026 Jane Doe`).
+    pub copyright: Option<String>,
+    /// Genre (default `Audiobook`, `Podcast` for a podcast).
+    pub genre: Option<String>,
+    /// Series name.
+    pub series: Option<String>,
+    /// Position in the series (`1`, `2.5`).
+    #[serde(deserialize_with = "text_or_number")]
+    pub series_index: Option<String>,
+    /// ISBN of the audiobook edition.
+    pub isbn: Option<String>,
+    /// Amazon/Audible ASIN.
+    pub asin: Option<String>,
 }
 
 /// Engine and model options.

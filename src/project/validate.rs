@@ -316,6 +316,61 @@ fn episodes(p: &Project, patterns: &[String], at: &Locator) -> Result<(), Projec
 }
 
 /// `output:`: known formats (no m4b for a podcast) and loudness preset, with the kind's defaults applied.
+/// `output.tags`: a date is `YYYY` or `YYYY-MM-DD`, a series index a number, no value empty or multi-line.
+fn tags(t: &crate::project::OutputTags, at: &Locator) -> Result<(), ProjectError> {
+    let fields = [
+        ("narrator", &t.narrator),
+        ("date", &t.date),
+        ("publisher", &t.publisher),
+        ("copyright", &t.copyright),
+        ("genre", &t.genre),
+        ("series", &t.series),
+        ("series_index", &t.series_index),
+        ("isbn", &t.isbn),
+        ("asin", &t.asin),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            if v.trim().is_empty() || v.contains('\n') {
+                return Err(at.err_after(
+                    "tags",
+                    k,
+                    format!("`output.tags.{k}` must be one line of text"),
+                    String::new(),
+                ));
+            }
+        }
+    }
+    if let Some(d) = &t.date {
+        let ok = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let parts: Vec<&str> = d.split('-').collect();
+        let valid = match parts.as_slice() {
+            [y] => ok(y, 4),
+            [y, m, dd] => ok(y, 4) && ok(m, 2) && ok(dd, 2),
+            _ => false,
+        };
+        if !valid {
+            return Err(at.err_after(
+                "tags",
+                "date",
+                format!("`output.tags.date` is `{d}`; use a year (`2026`) or a date (`2026-12-01`)"),
+                String::new(),
+            ));
+        }
+    }
+    if let Some(i) = &t.series_index {
+        if i.parse::<f64>().map_or(true, |x| !x.is_finite() || x < 0.0) {
+            return Err(at.err_after(
+                "tags",
+                "series_index",
+                format!("`output.tags.series_index` is `{i}`; use a number such as 1 or 2.5"),
+                String::new(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn output(p: &Project, at: &Locator) -> Result<(), ProjectError> {
     for f in &p.formats() {
         if f == "m4b" && p.config.kind == ProjectKind::Podcast {
@@ -336,6 +391,7 @@ fn output(p: &Project, at: &Locator) -> Result<(), ProjectError> {
             ));
         }
     }
+    tags(&p.config.output.tags, at)?;
     if !["audiobook", "podcast"].contains(&p.loudness().as_str()) {
         return Err(at.err(
             "loudness",

@@ -51,6 +51,7 @@ pub(super) fn book(
             ProjectKind::Podcast => "Podcast".into(),
         },
         draft,
+        tags: project.config.output.tags.clone(),
     }
 }
 
