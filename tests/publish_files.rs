@@ -183,3 +183,52 @@ fn output_tags_reach_every_format_and_bad_values_are_named() {
         "{err}"
     );
 }
+
+/// Decoded samples of a file (f32, mono), by FFmpeg.
+fn pcm(path: &std::path::Path) -> Vec<f32> {
+    let o = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "f32le", "-ac", "1", "-"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    o.stdout
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn room_tone_fills_the_pauses_at_its_level_and_is_deterministic() {
+    let render = |tone: &str| {
+        let p = DemoProject::new();
+        let yaml = std::fs::read_to_string(p.yaml()).unwrap();
+        std::fs::write(p.yaml(), format!("{yaml}\npauses:\n  room_tone: {tone}\n")).unwrap();
+        let (o, v) = p.render(&["--formats", "mp3"]);
+        (p, o, v)
+    };
+    let (a, o, v) = render("-70");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for q in v["qc"].as_array().unwrap() {
+        let floor = q["noise_floor_db"].as_f64().unwrap();
+        assert!((-74.0..=-66.0).contains(&floor), "{q}");
+        assert_eq!(q["pass"], true, "{q}");
+    }
+    // read back: the chapter head (750 ms before the first word) is quiet noise, not digital zero
+    let mp3 = files(&a.out(), "mp3");
+    let x = pcm(&mp3[0]);
+    let head = &x[4_410..26_460]; // 0.1–0.6 s at 44.1 kHz
+    let rms = (head.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / head.len() as f64).sqrt();
+    let db = 20.0 * rms.log10();
+    assert!((-74.0..=-66.0).contains(&db), "head at {db} dBFS");
+    // the same project elsewhere: the same samples
+    let (b, o, _) = render("-70");
+    assert!(o.status.success());
+    assert_eq!(x, pcm(&files(&b.out(), "mp3")[0]));
+    // out of range: named
+    let (_, o, _) = render("-20");
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("pauses.room_tone") && err.contains("-90 to -50"), "{err}");
+}

@@ -120,6 +120,7 @@ fn chapters_are_laid_out_with_room_tone_and_pauses() {
         paragraph_ms: 500,
         chapter_head_ms: 750,
         chapter_tail_ms: 2000,
+        room_tone: None,
     };
     let slots = vec![
         ChunkSlot {

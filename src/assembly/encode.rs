@@ -9,6 +9,7 @@ use super::{chapter_stem, section_marks, slug, AssemblyError, AssemblyOptions, B
 use crate::audio::encode::{AudioEncoder, ChapterMark, EncodeError, EncodeSpec, OutFormat};
 use crate::audio::loudness::Master;
 use crate::audio::resample::StreamResampler;
+use crate::audio::room_tone::RoomTone;
 use crate::audio::stitch;
 use crate::store::Store;
 
@@ -85,6 +86,9 @@ pub(super) async fn chapter(
         },
     };
     let mut master = Master::new(m.gain, opts.preset.ceiling_db, opts.rate);
+    // room tone goes under the mastered stream, so its level is the asked one whatever the chapter's gain
+    let mut tone = opts.pauses.room_tone.map(|db| RoomTone::new(db, ch.index));
+    let mut toned = Vec::new();
     let delay = std::env::var(super::ENCODE_DELAY_ENV)
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
@@ -96,7 +100,15 @@ pub(super) async fn chapter(
             if cancel.load(Ordering::Relaxed) {
                 return;
             }
-            master.push(block, &mut |b| fan.run(b, false));
+            master.push(block, &mut |b| match tone.as_mut() {
+                Some(t) => {
+                    toned.clear();
+                    toned.extend_from_slice(b);
+                    t.add(&mut toned);
+                    fan.run(&toned, false)
+                }
+                None => fan.run(b, false),
+            });
             if let Some(d) = delay {
                 std::thread::sleep(d);
             }
@@ -106,7 +118,14 @@ pub(super) async fn chapter(
     if cancel.load(Ordering::SeqCst) {
         return Err(AssemblyError::Interrupted);
     }
-    master.finish(&mut |b| fan.run(b, false));
+    master.finish(&mut |b| match tone.as_mut() {
+        Some(t) => {
+            let mut v = b.to_vec();
+            t.add(&mut v);
+            fan.run(&v, false)
+        }
+        None => fan.run(b, false),
+    });
     fan.run(&[], true);
     if let Some(e) = fan.sinks.first_err {
         return Err(e);

@@ -5,4 +5,5 @@ pub mod encode;
 pub mod loudness;
 pub mod qc;
 pub mod resample;
+pub mod room_tone;
 pub mod stitch;

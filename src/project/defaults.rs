@@ -58,6 +58,7 @@ impl Default for PauseOptions {
             paragraph_ms: 800,
             chapter_head_ms: 750,
             chapter_tail_ms: 2000,
+            room_tone: None,
         }
     }
 }

@@ -76,6 +76,7 @@ const KNOWN_KEYS: &[&str] = &[
     "takes",
     "gate",
     "tags",
+    "room_tone",
     "narrator",
     "date",
     "publisher",

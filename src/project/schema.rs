@@ -219,6 +219,9 @@ pub struct PauseOptions {
     pub chapter_head_ms: u32,
     /// Silence (room tone) at the tail of each chapter.
     pub chapter_tail_ms: u32,
+    /// Room tone: a floor of shaped noise at this level (dBFS RMS, −90 to −50, e.g. −70) under the whole
+    /// mastered chapter, so pauses are not digital silence. Off (`null`) by default.
+    pub room_tone: Option<f64>,
 }
 
 /// Output options.

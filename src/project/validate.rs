@@ -108,6 +108,15 @@ pub(super) fn validate(p: &Project, text: &str) -> Result<(), ProjectError> {
     chunking(&c.chunking, &at)?;
     podcast(p, &at)?;
     output(p, &at)?;
+    if let Some(db) = c.pauses.room_tone {
+        at.in_range(
+            "pauses.room_tone",
+            db,
+            -90.0,
+            -50.0,
+            "a level in dBFS such as -70 (ACX wants the noise floor at -60 or below)",
+        )?;
+    }
     engine(&c.engine, &at)?;
     render(&c.render, &at)?;
     qa(&c.qa, &at)?;
