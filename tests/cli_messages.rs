@@ -98,6 +98,8 @@ fn a_podcast_summary_counts_episodes() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(out.contains("complete: 3 episodes, 3 files"), "{out}");
+    // an explicit --engine espeak is a draft too, and says so
+    assert!(out.contains("DRAFT render with the espeak-ng engine"), "{out}");
     assert!(!out.contains("chapters"), "{out}");
 }
 

@@ -254,3 +254,17 @@ impl Master {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn podcast_targets_follow_the_channel_count() {
+        assert_eq!(PODCAST.for_channels(1).target_lufs, -19.0);
+        assert_eq!(PODCAST.for_channels(2).target_lufs, -16.0);
+        assert_eq!(PODCAST.for_channels(1).max_peak_db, -1.0);
+        assert_eq!(AUDIOBOOK.for_channels(1), AUDIOBOOK);
+        assert_eq!(AUDIOBOOK.for_channels(2), AUDIOBOOK);
+    }
+}

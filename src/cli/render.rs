@@ -186,6 +186,7 @@ fn print_summary(s: &RenderSummary, episodes: bool, quiet: bool) {
     match &s.warning {
         Some(w) if quiet => println!("warning: {w}"),
         Some(_) => println!("DRAFT render with the espeak-ng engine (the warning above says why)"),
+        None if s.draft => println!("DRAFT render with the espeak-ng engine (files tagged `draft: espeak-ng`)"),
         None => {}
     }
     println!("{} — engine {}", s.title, s.engine);
