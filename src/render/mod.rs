@@ -248,7 +248,7 @@ pub async fn render(
         summary.qa = Some(qa::report(&store, render_id, plan, q, &resolved.out_dir).await?);
     }
     summary.complete = summary.chunks.remaining == 0 && summary.chapters_assembled == book.chapters.len();
-    publish::manifest(&resolved.out_dir, &mut summary)?;
+    publish::manifest(&resolved.out_dir, &render_name(project), &mut summary)?;
     Ok(finish(summary, store, started).await)
 }
 

@@ -81,13 +81,13 @@ fn write_qc(out_dir: &Path, preset: &Preset, files: &[FileQc], engine: &str) -> 
 
 /// Records what this render wrote in `out/.ws-book-outputs.json`; a complete render moves what an earlier one
 /// wrote and this one did not into `out/stale/` (into `summary.stale`).
-pub(super) fn manifest(out_dir: &Path, summary: &mut RenderSummary) -> Result<(), RenderError> {
+pub(super) fn manifest(out_dir: &Path, owner: &str, summary: &mut RenderSummary) -> Result<(), RenderError> {
     let mut written: Vec<std::path::PathBuf> = summary.outputs.iter().map(|o| o.path.clone()).collect();
     written.extend(summary.transcripts.iter().cloned());
     written.push(out_dir.join("qc.json"));
     if summary.qa.is_some() {
         written.push(out_dir.join("qa.json"));
     }
-    summary.stale = crate::publish::manifest::update(out_dir, &written, summary.complete)?;
+    summary.stale = crate::publish::manifest::update(out_dir, owner, &written, summary.complete)?;
     Ok(())
 }
