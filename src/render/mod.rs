@@ -216,9 +216,14 @@ pub async fn render(
         draft,
     );
     progress.line(&format!(
-        "render: assembling {} of {} chapters ({})",
+        "render: assembling {} of {} {} ({})",
         book.chapters.iter().filter(|c| c.complete).count(),
         book.chapters.len(),
+        if project.config.kind == crate::project::ProjectKind::Podcast {
+            "episodes"
+        } else {
+            "chapters"
+        },
         resolved.formats.iter().map(|f| f.ext()).collect::<Vec<_>>().join(", ")
     ));
     let aopts = AssemblyOptions {
