@@ -74,6 +74,7 @@ fn covers_are_front_covers_and_the_m4b_streams_as_an_audiobook() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     for mp3 in files(&p.out(), "mp3") {
+        assert_eq!(std::fs::read(&mp3).unwrap()[3], 4, "{}: not ID3v2.4", mp3.display());
         assert_eq!(apic_type(&std::fs::read(&mp3).unwrap()), Some(3), "{}", mp3.display());
     }
     for opus in files(&p.out(), "opus") {
@@ -130,6 +131,7 @@ fn output_tags_reach_every_format_and_bad_values_are_named() {
     assert_eq!(tag(&m4b, "copyright").as_deref(), Some("© 2026 ws-book contributors"));
     assert_eq!(tag(&m4b, "grouping").as_deref(), Some("Lighthouse Tales"));
     assert_eq!(tag(&m4b, "description").as_deref(), Some("A keeper and her visitors."));
+    assert_eq!(tag(&m4b, "synopsis").as_deref(), Some("A keeper and her visitors."));
     let c = tag(&m4b, "comment").unwrap();
     for part in [
         "draft: espeak-ng",

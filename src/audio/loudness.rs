@@ -30,6 +30,9 @@ pub struct Preset {
     pub max_noise_db: Option<f64>,
     /// QC: allowed distance from the LUFS target, when the preset judges LUFS.
     pub lufs_tolerance: Option<f64>,
+    /// Integrated loudness target for mono files, when it differs from `target_lufs` (podcasts: 3 LU lower,
+    /// so that mono played on both channels of a stereo device is as loud as a stereo file at the target).
+    pub mono_target_lufs: Option<f64>,
 }
 
 /// ACX audiobook: RMS −23..−18 dB, peaks ≤ −3 dBFS, noise floor ≤ −60 dB.
@@ -41,6 +44,7 @@ pub const AUDIOBOOK: Preset = Preset {
     max_peak_db: -3.0,
     max_noise_db: Some(-60.0),
     lufs_tolerance: None,
+    mono_target_lufs: None,
 };
 
 /// Podcast, stereo: −16 LUFS integrated, −1 dBTP. Mono files aim at −19 LUFS ([`Preset::for_channels`]).
@@ -52,21 +56,16 @@ pub const PODCAST: Preset = Preset {
     max_peak_db: -1.0,
     max_noise_db: None,
     lufs_tolerance: Some(1.0),
+    mono_target_lufs: Some(-19.0),
 };
 
-/// Integrated loudness a mono podcast aims at: the stereo target less 3 LU, so that a mono file played on
-/// both channels of a stereo device sounds as loud as a −16 LUFS stereo one (the AES/Apple/Spotify convention).
-pub const PODCAST_MONO_LUFS: f64 = -19.0;
-
 impl Preset {
-    /// The preset for files of `channels` channels: the podcast target is −16 LUFS in stereo and −19 LUFS in
-    /// mono (true peak ≤ −1 dBTP either way); the audiobook preset (ACX, judged by RMS) is the same for both.
+    /// The preset for files of `channels` channels: the mono target where the preset has one (podcast: −19
+    /// LUFS mono, −16 stereo; true peak ≤ −1 dBTP either way); the audiobook preset (ACX, judged by RMS) is
+    /// the same for both.
     pub fn for_channels(self, channels: u16) -> Preset {
-        match (self.name, channels) {
-            ("podcast", 1) => Preset {
-                target_lufs: PODCAST_MONO_LUFS,
-                ..self
-            },
+        match (channels, self.mono_target_lufs) {
+            (1, Some(t)) => Preset { target_lufs: t, ..self },
             _ => self,
         }
     }

@@ -115,7 +115,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
                 }
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
-                print_summary(s, r.feed.is_some(), quiet);
+                print_summary(s, quiet);
                 if let Some(f) = &r.feed {
                     print_feed(f);
                 }
@@ -132,7 +132,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
             match (&r.summary, &r.error) {
                 (_, Some(e)) => println!("error: {e}"),
                 (Some(s), None) => {
-                    print_summary(s, r.feed.is_some(), quiet);
+                    print_summary(s, quiet);
                     if let Some(f) = &r.feed {
                         print_feed(f);
                     }
@@ -180,9 +180,9 @@ fn print_feed(f: &ws_book::publish::feed::FeedReport) {
     }
 }
 
-/// The human summary on stdout; `episodes`: a podcast, whose chapters are episodes.
-/// `quiet`: no progress on stderr, so the draft warning was not said there yet.
-fn print_summary(s: &RenderSummary, episodes: bool, quiet: bool) {
+/// The human summary on stdout. `quiet`: no progress on stderr, so the draft warning was not said there yet.
+fn print_summary(s: &RenderSummary, quiet: bool) {
+    let unit = if s.podcast { "episodes" } else { "chapters" };
     match &s.warning {
         Some(w) if quiet => println!("warning: {w}"),
         Some(_) => println!("DRAFT render with the espeak-ng engine (the warning above says why)"),
@@ -257,7 +257,6 @@ fn print_summary(s: &RenderSummary, episodes: bool, quiet: bool) {
         );
     }
     if s.complete {
-        let unit = if episodes { "episodes" } else { "chapters" };
         println!("complete: {} {unit}, {} files", s.chapters_assembled, s.outputs.len());
     } else {
         println!(
@@ -269,7 +268,7 @@ fn print_summary(s: &RenderSummary, episodes: bool, quiet: bool) {
                     .map(|f| f.chapter)
                     .collect::<std::collections::BTreeSet<_>>()
                     .len(),
-            if episodes { "episodes" } else { "chapters" }
+            unit
         );
     }
 }

@@ -40,6 +40,8 @@ pub struct RenderSummary {
     pub warning: Option<String>,
     /// Spoken by the espeak-ng draft engine (files tagged `draft: espeak-ng`; `qc.json` says so too).
     pub draft: bool,
+    /// A podcast project: its chapters are episodes.
+    pub podcast: bool,
     /// State database.
     pub db: String,
     /// Chunk counts.
@@ -113,6 +115,7 @@ impl RenderSummary {
             title: plan.title.clone(),
             engine: engine.0.into(),
             draft: engine.0 == crate::engine::EngineKind::Espeak.as_str(),
+            podcast: project.config.kind == crate::project::ProjectKind::Podcast,
             warning: engine.1,
             db: db.to_string(),
             chunks: ChunkCounts {
