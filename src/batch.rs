@@ -27,6 +27,8 @@ pub const EXIT_INPUT: i32 = 2;
 pub const EXIT_FAILED_CHUNKS: i32 = 3;
 /// Exit code: the QA gate is on and some chunks are still flagged after their takes (everything was rendered).
 pub const EXIT_QA_FLAGGED: i32 = 4;
+/// Exit code: approval is required and some chapters are not approved (they were not published).
+pub const EXIT_NOT_APPROVED: i32 = 5;
 /// Exit code: another render of the project is running (without `--wait`); `EX_TEMPFAIL` of sysexits.h.
 pub const EXIT_BUSY: i32 = 75;
 /// Exit code: interrupted by Ctrl-C (SIGINT).
@@ -62,6 +64,7 @@ impl ProjectResult {
             (_, Some(_)) if self.error_code.is_some() => self.error_code.unwrap_or(1),
             (_, Some(_)) => 1,
             (Some(s), None) if s.interrupted => EXIT_INTERRUPTED,
+            (Some(s), None) if s.chunks.failed == 0 && !s.approvals.withheld.is_empty() => EXIT_NOT_APPROVED,
             (Some(s), None) if s.chunks.failed > 0 || !s.complete => EXIT_FAILED_CHUNKS,
             (Some(s), None) if s.qa.as_ref().is_some_and(|q| q.gate && q.flagged > 0) => EXIT_QA_FLAGGED,
             _ => EXIT_OK,
@@ -79,6 +82,7 @@ pub fn batch_exit_code(results: &[ProjectResult]) -> i32 {
         EXIT_BUSY,
         1,
         EXIT_FAILED_CHUNKS,
+        EXIT_NOT_APPROVED,
         EXIT_QA_FLAGGED,
     ] {
         if codes.contains(&c) {

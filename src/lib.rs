@@ -21,6 +21,7 @@ pub mod project;
 pub mod publish;
 pub mod qa;
 pub mod render;
+pub mod review;
 pub mod speaker;
 mod sqlite_file;
 pub mod store;

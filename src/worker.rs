@@ -431,6 +431,17 @@ async fn record_checks(
 ) -> Result<(), WorkerError> {
     for ((claim, _), qa) in batch.iter().zip(checks) {
         let rows = take_rows(qa);
+        // every take's audio first, so a take listed in the takes table can always be heard
+        for (t, a) in qa.takes.iter().zip(&qa.audio) {
+            let stored = StoredAudio {
+                sample_rate: a.sample_rate,
+                samples: a.samples.clone(),
+            };
+            retrying(cfg, state, "store a take's audio", || {
+                store.put_take_audio(&claim.store_key, t.take, &stored)
+            })
+            .await?;
+        }
         retrying(cfg, state, "record QA takes", || {
             store.record_takes(&claim.store_key, &rows)
         })

@@ -7,3 +7,4 @@ pub mod qc;
 pub mod resample;
 pub mod room_tone;
 pub mod stitch;
+pub mod wav;

@@ -10,6 +10,7 @@ mod models;
 mod plan;
 mod qa_args;
 mod render;
+mod review;
 mod say;
 mod signals;
 mod status;
@@ -34,6 +35,8 @@ enum Command {
     Render(render::RenderArgs),
     /// Run a standalone worker against a state database.
     Worker(worker::WorkerArgs),
+    /// Proof-listen a rendered project in the browser: takes, approvals, pronunciations, re-assembly.
+    Review(review::ReviewArgs),
     /// Show a render's progress, failures and outputs.
     Status(status::StatusArgs),
     /// Speak one text with the WhisperSpeech engine into a WAV file.
@@ -54,6 +57,7 @@ impl Cli {
             Command::Init(a) => plan::init(a),
             Command::Render(a) => render::run(a),
             Command::Worker(a) => worker::run(a),
+            Command::Review(a) => review::run(a),
             Command::Status(a) => status::run(a),
             Command::Say(a) => say::say(a),
             Command::Voices(a) => voices::run(a),

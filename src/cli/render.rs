@@ -59,6 +59,10 @@ pub struct RenderArgs {
     /// (exits 1 naming the missing models; `--engine espeak` with `--final` is a usage error, exit 2).
     #[arg(long = "final")]
     pub final_render: bool,
+    /// Publish only chapters whose every chunk a reviewer approved in `ws-book review` (also
+    /// `render.require_approval`); withheld chapters make the render exit 5.
+    #[arg(long)]
+    pub require_approval: bool,
     /// When another render of the project is running, wait for it to end instead of exiting with code 75.
     #[arg(long)]
     pub wait: bool,
@@ -87,6 +91,7 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         lease: Duration::from_secs(a.lease_secs.max(1)),
         offline: a.offline,
         final_render: a.final_render,
+        require_approval: a.require_approval,
         wait: a.wait,
         qa: a.qa.flags(),
     };
@@ -173,6 +178,27 @@ fn print_qa(q: &ws_book::render::QaReport) {
     }
 }
 
+fn print_approvals(a: &ws_book::render::Approvals, unit: &str) {
+    if a.approved_chunks == 0 && a.chosen_takes == 0 && !a.required {
+        return;
+    }
+    println!(
+        "review: {} of {} chunks approved, {} of {} {unit} approved, {} chosen take(s)",
+        a.approved_chunks,
+        a.chunks,
+        a.approved_chapters.len(),
+        a.chapters,
+        a.chosen_takes
+    );
+    if !a.withheld.is_empty() {
+        let list: Vec<String> = a.withheld.iter().map(|c| (c + 1).to_string()).collect();
+        println!(
+            "NOT PUBLISHED (approval required): {unit} {} — approve them in `ws-book review`; exit code 5",
+            list.join(", ")
+        );
+    }
+}
+
 fn print_feed(f: &ws_book::publish::feed::FeedReport) {
     println!("feed: {} ({} episodes)", f.path.display(), f.episodes);
     for m in &f.missing {
@@ -244,6 +270,7 @@ fn print_summary(s: &RenderSummary, quiet: bool) {
     if let Some(q) = &s.qa {
         print_qa(q);
     }
+    print_approvals(&s.approvals, unit);
     if !s.stale.is_empty() {
         let names: Vec<String> = s
             .stale
@@ -258,6 +285,11 @@ fn print_summary(s: &RenderSummary, quiet: bool) {
     }
     if s.complete {
         println!("complete: {} {unit}, {} files", s.chapters_assembled, s.outputs.len());
+    } else if s.failed.is_empty() && !s.approvals.withheld.is_empty() {
+        println!(
+            "incomplete: {} of {} {unit} published; the others wait for approval",
+            s.chapters_assembled, s.approvals.chapters
+        );
     } else {
         println!(
             "incomplete: {} of {} {} assembled; fix the failures and run again (done chunks are kept)",

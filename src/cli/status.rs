@@ -90,10 +90,13 @@ fn one(
             false => None,
         };
         let takes = store.render_takes(info.id).await?;
+        let states = store.review_states(info.id).await?;
+        let review = ReviewStatus::of(&store.chunk_states(info.id).await?, &states);
         store.close().await;
-        anyhow::Ok((info, progress, failed, workers, check, takes))
+        anyhow::Ok((info, progress, failed, workers, check, (takes, review, states)))
     })?;
-    let qa = QaStatus::of(&takes);
+    let (takes, review, states) = takes;
+    let qa = QaStatus::of(&takes, &states);
     let done: u64 = progress.iter().map(|c| c.done).sum();
     let total: u64 = progress.iter().map(|c| c.total).sum();
     let audio: f64 = progress.iter().map(|c| c.audio_seconds).sum();
@@ -102,7 +105,7 @@ fn one(
     let mut v = serde_json::json!({
         "render": info, "db": db, "done": done, "total": total, "audio_seconds": audio,
         "chapters": progress, "failed": failed, "workers": workers, "running": running,
-        "damaged": null, "problems": null, "unused_audio": null, "qa": qa,
+        "damaged": null, "problems": null, "unused_audio": null, "qa": qa, "review": review,
     });
     if let (Some(o), Some(serde_json::Value::Object(c))) =
         (v.as_object_mut(), check.as_ref().map(|c| serde_json::json!(c)))
@@ -143,6 +146,7 @@ fn one(
         );
     }
     qa.print();
+    review.print();
     if let Some(c) = &check {
         c.print();
     }
@@ -157,6 +161,54 @@ fn one(
         print_workers(&workers, false);
     }
     Ok((code, v))
+}
+
+/// Reviewer approvals and chosen takes (`ws-book review`).
+#[derive(Debug, Serialize)]
+struct ReviewStatus {
+    chunks: usize,
+    approved_chunks: usize,
+    chosen_takes: usize,
+    chapters: usize,
+    approved_chapters: Vec<u32>,
+}
+
+impl ReviewStatus {
+    fn of(
+        chunks: &[ws_book::store::ChunkState],
+        states: &std::collections::BTreeMap<String, ws_book::store::ReviewState>,
+    ) -> ReviewStatus {
+        let approved = |c: &&ws_book::store::ChunkState| states.get(&c.store_key).is_some_and(|s| s.approved);
+        let chapters: std::collections::BTreeSet<u32> = chunks.iter().map(|c| c.chapter).collect();
+        ReviewStatus {
+            chunks: chunks.len(),
+            approved_chunks: chunks.iter().filter(approved).count(),
+            chosen_takes: chunks
+                .iter()
+                .filter(|c| states.get(&c.store_key).is_some_and(|s| s.chosen_take.is_some()))
+                .count(),
+            chapters: chapters.len(),
+            approved_chapters: chapters
+                .iter()
+                .copied()
+                .filter(|ch| chunks.iter().filter(|c| c.chapter == *ch).all(|c| approved(&c)))
+                .collect(),
+        }
+    }
+
+    fn print(&self) {
+        if self.approved_chunks == 0 && self.chosen_takes == 0 {
+            return;
+        }
+        println!(
+            "review: {} of {} chunks approved, {} of {} chapters approved, {} chosen take(s)",
+            self.approved_chunks,
+            self.chunks,
+            self.approved_chapters.len(),
+            self.chapters,
+            self.chosen_takes
+        );
+    }
 }
 
 /// What QA recorded for a render: counts and the flagged chunks (`null` in JSON when QA never ran).
@@ -179,13 +231,16 @@ struct Flagged {
 }
 
 impl QaStatus {
-    fn of(takes: &[ws_book::store::ChunkTakes]) -> Option<QaStatus> {
+    fn of(
+        takes: &[ws_book::store::ChunkTakes],
+        review: &std::collections::BTreeMap<String, ws_book::store::ReviewState>,
+    ) -> Option<QaStatus> {
         if takes.is_empty() {
             return None;
         }
         let flagged = takes
             .iter()
-            .filter(|c| c.takes.iter().any(|t| t.flagged))
+            .filter(|c| ws_book::store::still_flagged(&c.takes, review.get(&c.store_key)))
             .map(|c| {
                 let t = c.takes.iter().find(|t| t.chosen).unwrap_or(&c.takes[0]);
                 Flagged {

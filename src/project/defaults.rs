@@ -96,6 +96,7 @@ impl Default for RenderOptions {
             batch_size: 1,
             max_attempts: 3,
             db: None,
+            require_approval: false,
         }
     }
 }

@@ -34,5 +34,11 @@ pub fn load(path: &Path) -> Result<Project, ProjectError> {
         config,
     };
     validate(&project, &text)?;
+    let mut project = project;
+    if let Some(path) = project.lexicon_path() {
+        for (lang, words) in super::lexicon::read(&path)? {
+            project.config.pronunciations.entry(lang).or_default().extend(words);
+        }
+    }
     Ok(project)
 }

@@ -16,6 +16,7 @@
 
 mod defaults;
 mod error;
+pub mod lexicon;
 mod load;
 mod parse;
 mod paths;

@@ -22,6 +22,8 @@ const KNOWN_KEYS: &[&str] = &[
     "narrator",
     "characters",
     "pronunciations",
+    "lexicon",
+    "require_approval",
     "reading",
     "chunking",
     "pauses",

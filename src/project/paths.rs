@@ -35,6 +35,11 @@ impl Project {
         }
     }
 
+    /// The lexicon file (`lexicon:`), resolved; `None` when the project has none.
+    pub fn lexicon_path(&self) -> Option<PathBuf> {
+        self.config.lexicon.as_ref().map(|p| self.resolve(p))
+    }
+
     /// The manuscripts, resolved.
     pub fn manuscript_paths(&self) -> Vec<PathBuf> {
         self.config.manuscripts.iter().map(|p| self.resolve(p)).collect()

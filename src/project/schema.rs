@@ -44,6 +44,10 @@ pub struct ProjectConfig {
     pub characters: BTreeMap<String, Character>,
     /// Pronunciations: language → (word → replacement).
     pub pronunciations: BTreeMap<String, BTreeMap<String, String>>,
+    /// A lexicon file (same shape as `pronunciations`), relative to the project file: the pronunciations
+    /// `ws-book review` edits, so project.yaml itself is never rewritten. Its entries win over
+    /// `pronunciations`; a missing file is an empty lexicon.
+    pub lexicon: Option<PathBuf>,
     /// How manuscripts are read.
     pub reading: ReadingOptions,
     /// How sentences are packed into chunks.
@@ -316,4 +320,7 @@ pub struct RenderOptions {
     pub max_attempts: u32,
     /// State database (default `.ws-book/state.db` beside the project file).
     pub db: Option<String>,
+    /// Publish only chapters whose every chunk a reviewer approved (`ws-book review`); also
+    /// `render --require-approval`.
+    pub require_approval: bool,
 }

@@ -78,6 +78,10 @@ pub struct ChunkQa {
     pub flagged: bool,
     /// The recogniser (`name@digest`).
     pub asr: String,
+    /// The audio of every take, in the order of `takes` (stored beside the chunk for proof-listening; not
+    /// part of the report).
+    #[serde(skip)]
+    pub audio: Vec<Audio>,
 }
 
 /// The seed of take `k` of a chunk seeded `seed`: the seed itself for take 0, else a BLAKE3 derivation.
@@ -218,6 +222,35 @@ fn better(a: &TakeCheck, b: &TakeCheck) -> bool {
     (a.passed && !b.passed) || (a.passed == b.passed && (a.wer, a.cer) < (b.wer, b.cer))
 }
 
+impl QaEngine {
+    /// Synthesises and checks take `k` of one chunk alone (a take asked for in `ws-book review`): its audio
+    /// and its check. The testing hooks apply as in a render.
+    pub fn one_take(&mut self, req: &SynthRequest, k: u32) -> Result<(Audio, TakeCheck), EngineError> {
+        let r = self.request_for_take(req, k);
+        let audio = self
+            .inner
+            .synthesize(std::slice::from_ref(&r))?
+            .pop()
+            .ok_or_else(|| EngineError::Synthesis {
+                key: req.key.clone(),
+                message: "the engine returned no audio".into(),
+            })?;
+        let check = self
+            .check(&[req], std::slice::from_ref(&audio), k)?
+            .pop()
+            .ok_or_else(|| EngineError::Synthesis {
+                key: req.key.clone(),
+                message: "QA returned no check".into(),
+            })?;
+        Ok((audio, check))
+    }
+
+    /// The recogniser (`name@digest`).
+    pub fn asr_label(&self) -> &str {
+        &self.asr_label
+    }
+}
+
 impl Engine for QaEngine {
     fn name(&self) -> &str {
         self.inner.name()
@@ -241,6 +274,7 @@ impl Engine for QaEngine {
         self.last = None;
         let n = batch.len();
         let mut checks: Vec<Vec<TakeCheck>> = vec![Vec::new(); n];
+        let mut take_audio: Vec<Vec<Audio>> = vec![Vec::new(); n];
         let mut best: Vec<Option<(Audio, usize)>> = vec![None; n];
         let mut pending: Vec<usize> = (0..n).collect();
         for k in 0..self.settings.takes.max(1) {
@@ -258,12 +292,13 @@ impl Engine for QaEngine {
             let originals: Vec<&SynthRequest> = fresh.iter().map(|(&i, _)| &batch[i]).collect();
             let fresh_audio: Vec<Audio> = fresh.iter().map(|(_, a)| a.clone()).collect();
             let results = self.check(&originals, &fresh_audio, k)?;
-            for (&i, _) in &repeated {
+            for (&i, a) in &repeated {
                 // `repeated` compared with a kept take, so there is a check to repeat
                 if let Some(mut same) = checks[i].last().cloned() {
                     same.take = k;
                     same.seed = take_seed(batch[i].seed, k);
                     checks[i].push(same);
+                    take_audio[i].push(a.clone());
                 }
             }
             let mut still = Vec::new();
@@ -274,6 +309,7 @@ impl Engine for QaEngine {
                     Some((_, b)) => better(&c, &checks[i][*b]),
                 };
                 checks[i].push(c);
+                take_audio[i].push(audio.clone());
                 if replace {
                     best[i] = Some((audio, checks[i].len() - 1));
                 }
@@ -285,7 +321,7 @@ impl Engine for QaEngine {
         }
         let mut out = Vec::with_capacity(n);
         let mut qa = Vec::with_capacity(n);
-        for (i, (b, takes)) in best.into_iter().zip(checks).enumerate() {
+        for (i, ((b, takes), every)) in best.into_iter().zip(checks).zip(take_audio).enumerate() {
             let Some((audio, at)) = b else {
                 return Err(EngineError::Synthesis {
                     key: batch[i].key.clone(),
@@ -299,6 +335,7 @@ impl Engine for QaEngine {
                 chosen: takes[at].take,
                 takes,
                 asr: self.asr_label.clone(),
+                audio: every,
             });
             out.push(audio);
         }

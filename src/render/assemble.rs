@@ -1,6 +1,9 @@
 //! Phase five of a render: the plan's chapters turned into assembly records (complete ones only are
 //! written), handed to the assembly stage, and what it wrote reported as events.
 
+use std::collections::BTreeMap;
+
+use super::approval::audio_key;
 use super::keys::store_key;
 use super::progress::Progress;
 use super::voices::{embedding_of, VoiceEmbeddings};
@@ -9,19 +12,39 @@ use crate::audio::encode::Cover;
 use crate::audio::stitch::ChunkSlot;
 use crate::plan::Plan;
 use crate::project::{Project, ProjectKind};
-use crate::store::ChapterProgress;
+use crate::store::{ChapterProgress, ReviewState};
 
-/// The book to assemble: every chapter with its chunks' store keys, complete when all its chunks are done.
+/// Every chunk's store key, per chapter.
+pub(super) fn store_keys(plan: &Plan, fingerprint: &str, embeddings: &VoiceEmbeddings) -> Vec<Vec<String>> {
+    plan.chapters
+        .iter()
+        .map(|ch| {
+            ch.chunks
+                .iter()
+                .map(|c| store_key(c, fingerprint, embedding_of(embeddings, &c.speaker, &c.voice)))
+                .collect()
+        })
+        .collect()
+}
+
+/// The book to assemble: every chapter with its chunks' audio keys, complete when all its chunks are done.
+/// A chunk's audio is its reviewer-chosen take's when there is one (`review`); a withheld chapter (not
+/// approved while approval is required) is treated as not complete, so it is not written.
 pub(super) fn book(
     project: &Project,
     plan: &Plan,
-    fingerprint: &str,
-    embeddings: &VoiceEmbeddings,
+    keys: &[Vec<String>],
+    review: (&BTreeMap<String, ReviewState>, &[usize]),
     prog: &[ChapterProgress],
     progress: &Progress,
     draft: bool,
 ) -> BookAssembly {
-    let complete: Vec<bool> = prog.iter().map(|c| c.total > 0 && c.done == c.total).collect();
+    let (states, withheld) = review;
+    let complete: Vec<bool> = prog
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c.total > 0 && c.done == c.total && !withheld.contains(&i))
+        .collect();
     BookAssembly {
         title: plan.title.clone(),
         author: plan.author.clone(),
@@ -35,8 +58,9 @@ pub(super) fn book(
                 slots: ch
                     .chunks
                     .iter()
-                    .map(|c| ChunkSlot {
-                        key: store_key(c, fingerprint, embedding_of(embeddings, &c.speaker, &c.voice)),
+                    .zip(&keys[ci])
+                    .map(|(c, key)| ChunkSlot {
+                        key: audio_key(key, states),
                         paragraph_end: c.paragraph_end,
                     })
                     .collect(),

@@ -5,6 +5,7 @@
 //! Owns the orchestration of one render (and [`queue`], the first step of a batch). It is the top of the
 //! library's flow: it may use every stage below it, and no stage may import it (only `batch` and the CLI do).
 
+mod approval;
 mod assemble;
 mod keys;
 mod lock;
@@ -14,6 +15,7 @@ mod publish;
 mod qa;
 mod summary;
 mod sync;
+mod takes;
 mod voices;
 mod workers;
 
@@ -23,11 +25,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use crate::assembly::{ChapterLoudness, OutputFile};
+pub use approval::Approvals;
 pub use keys::{chunk_seed, db_location, render_name, store_key};
 pub use lock::{lock_path, running, LockHolder, RenderLock};
 pub use progress::ProgressMode;
 pub use qa::{QaChunk, QaReport};
 pub use summary::{ChunkCounts, RenderSummary};
+pub use takes::ReviewContext;
 
 use crate::assembly::{self as assembly_stage, AssemblyError, AssemblyOptions};
 use crate::audio::qc::QcError;
@@ -112,6 +116,8 @@ pub struct RenderOptions {
     pub qa: crate::qa::setup::QaFlags,
     /// `--final`: never fall back to the espeak-ng draft engine (`auto` means `whisperspeech`).
     pub final_render: bool,
+    /// `--require-approval`: publish only chapters a reviewer approved (also `render.require_approval`).
+    pub require_approval: bool,
 }
 
 impl Default for RenderOptions {
@@ -128,6 +134,7 @@ impl Default for RenderOptions {
             wait: false,
             qa: Default::default(),
             final_render: false,
+            require_approval: false,
         }
     }
 }
@@ -206,11 +213,17 @@ pub async fn render(
 
     // Assembly of complete chapters.
     let draft = kind == EngineKind::Espeak;
+    // Reviewer decisions (`ws-book review`): chosen takes, approvals.
+    let keys = assemble::store_keys(plan, &fingerprint, &embeddings);
+    let states = store.review_states(render_id).await?;
+    let required = opts.require_approval || project.config.render.require_approval;
+    summary.approvals = approval::approvals(&keys, &states, required);
+    let withheld = summary.approvals.withheld.clone();
     let book = assemble::book(
         project,
         plan,
-        &fingerprint,
-        &embeddings,
+        &keys,
+        (&states, &withheld),
         &chapter_progress,
         &progress,
         draft,
@@ -250,7 +263,7 @@ pub async fn render(
     publish::transcripts(project, plan, &book, &resolved.out_dir, &mut summary, &progress)?;
     publish::qc_and_outputs(&store, render_id, &resolved.preset, &resolved.out_dir, &mut summary).await?;
     if let Some(q) = &resolved.qa {
-        summary.qa = Some(qa::report(&store, render_id, plan, q, &resolved.out_dir).await?);
+        summary.qa = Some(qa::report(&store, render_id, plan, q, &states, &resolved.out_dir).await?);
     }
     summary.complete = summary.chunks.remaining == 0 && summary.chapters_assembled == book.chapters.len();
     publish::manifest(&resolved.out_dir, &render_name(project), &mut summary)?;

@@ -1,6 +1,7 @@
 //! After publishing, when QA is on: the QA report from the stored takes — `qa.json` beside the outputs and
 //! the summary's QA section (checked, re-taken, flagged, every chunk's takes).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
@@ -8,7 +9,7 @@ use serde::Serialize;
 use super::RenderError;
 use crate::plan::Plan;
 use crate::qa::setup::QaPlan;
-use crate::store::{Store, TakeRow};
+use crate::store::{still_flagged, ReviewState, Store, TakeRow};
 
 /// One checked chunk in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -29,8 +30,12 @@ pub struct QaChunk {
     pub takes: Vec<TakeRow>,
     /// The take kept.
     pub chosen: u32,
-    /// No take passed.
+    /// No take passed, and no reviewer approved the chunk or chose a passing take.
     pub flagged: bool,
+    /// A reviewer approved the chunk (`ws-book review`).
+    pub approved: bool,
+    /// A reviewer chose this take instead of QA's (`chosen` is then that take).
+    pub reviewer_choice: bool,
 }
 
 /// The QA report (`qa.json`).
@@ -56,6 +61,7 @@ pub(super) async fn report(
     render_id: i64,
     plan: &Plan,
     q: &QaPlan,
+    review: &BTreeMap<String, ReviewState>,
     out_dir: &Path,
 ) -> Result<QaReport, RenderError> {
     let rows = store.render_takes(render_id).await?;
@@ -68,7 +74,10 @@ pub(super) async fn report(
                 .and_then(|ch| ch.chunks.get(c.index as usize))
                 .map(|k| k.runs.iter().map(|r| r.text.as_str()).collect::<Vec<_>>().join(" "))
                 .unwrap_or_default();
-            let chosen = c.takes.iter().find(|t| t.chosen).or(c.takes.first());
+            let state = review.get(&c.store_key).cloned().unwrap_or_default();
+            let picked = state.chosen_take.and_then(|k| c.takes.iter().find(|t| t.take == k));
+            let chosen = picked.or(c.takes.iter().find(|t| t.chosen)).or(c.takes.first());
+            let flagged = still_flagged(&c.takes, Some(&state));
             QaChunk {
                 chapter: c.chapter,
                 index: c.index,
@@ -77,7 +86,9 @@ pub(super) async fn report(
                 wer: chosen.map_or(0.0, |t| t.wer),
                 cer: chosen.map_or(0.0, |t| t.cer),
                 chosen: chosen.map_or(0, |t| t.take),
-                flagged: c.takes.iter().any(|t| t.flagged),
+                flagged,
+                approved: state.approved,
+                reviewer_choice: picked.is_some(),
                 takes: c.takes.clone(),
             }
         })

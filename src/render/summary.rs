@@ -80,6 +80,8 @@ pub struct RenderSummary {
     /// Files of an earlier render this one did not write (a format dropped, a chapter renamed), moved to
     /// `out/stale/` (see `publish::manifest`).
     pub stale: Vec<PathBuf>,
+    /// Reviewer approvals and chosen takes (`ws-book review`).
+    pub approvals: super::Approvals,
 }
 
 /// What the workers left: the store's view of the render after they stopped.
@@ -141,6 +143,7 @@ impl RenderSummary {
             stale: vec![],
             interrupted: after.interrupted,
             qa: None,
+            approvals: Default::default(),
         }
     }
 }

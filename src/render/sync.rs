@@ -72,6 +72,43 @@ pub(super) async fn sync(
     Ok(store.sync_plan(&spec, &chapters, &planned).await?)
 }
 
+/// Every chunk's synthesis request, per chapter (what a worker synthesises for it).
+pub(super) fn requests(
+    project: &Project,
+    plan: &Plan,
+    fingerprint: &str,
+    embeddings: &VoiceEmbeddings,
+) -> Vec<Vec<SynthRequest>> {
+    let cfg = &project.config;
+    plan.chapters
+        .iter()
+        .map(|ch| {
+            ch.chunks
+                .iter()
+                .map(|c| {
+                    let embedding = embedding_of(embeddings, &c.speaker, &c.voice).map(<[f32]>::to_vec);
+                    let key = store_key(c, fingerprint, embedding.as_deref());
+                    SynthRequest {
+                        seed: chunk_seed(cfg.render.seed, &key),
+                        key,
+                        runs: c.runs.clone(),
+                        voice: VoiceSpec {
+                            name: c.voice.clone(),
+                            embedding,
+                        },
+                        speaker: c.speaker.clone(),
+                        params: GenParams {
+                            cps: cfg.chunking.cps,
+                            temperature: cfg.engine.temperature,
+                            top_k: cfg.engine.top_k,
+                        },
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The queue rows of a plan: every chunk with its store key and serialised synthesis request.
 fn planned_chunks(
     project: &Project,
@@ -79,33 +116,16 @@ fn planned_chunks(
     fingerprint: &str,
     embeddings: &VoiceEmbeddings,
 ) -> Result<Vec<PlannedChunk>, RenderError> {
-    let cfg = &project.config;
     let mut planned = Vec::new();
-    for (ci, ch) in plan.chapters.iter().enumerate() {
-        for (i, c) in ch.chunks.iter().enumerate() {
-            let embedding = embedding_of(embeddings, &c.speaker, &c.voice).map(<[f32]>::to_vec);
-            let key = store_key(c, fingerprint, embedding.as_deref());
-            let req = SynthRequest {
-                key: key.clone(),
-                runs: c.runs.clone(),
-                voice: VoiceSpec {
-                    name: c.voice.clone(),
-                    embedding,
-                },
-                speaker: c.speaker.clone(),
-                seed: chunk_seed(cfg.render.seed, &key),
-                params: GenParams {
-                    cps: cfg.chunking.cps,
-                    temperature: cfg.engine.temperature,
-                    top_k: cfg.engine.top_k,
-                },
-            };
+    let reqs = requests(project, plan, fingerprint, embeddings);
+    for (ci, (ch, rs)) in plan.chapters.iter().zip(reqs).enumerate() {
+        for (i, (c, req)) in ch.chunks.iter().zip(rs).enumerate() {
             let request = serde_json::to_string(&req).map_err(|e| RenderError::Input(e.to_string()))?;
             planned.push(PlannedChunk {
                 chapter: ci as u32,
                 index: i as u32,
                 plan_key: c.key.clone(),
-                store_key: key,
+                store_key: req.key,
                 request,
             });
         }

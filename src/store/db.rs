@@ -480,7 +480,7 @@ where
 
     /// Every chunk row of a render, in book order.
     pub(super) async fn chunk_states(&self, render_id: i64) -> Result<Vec<ChunkState>> {
-        let sql = "SELECT chapter, idx, status, attempts, completions, store_key, lease_owner FROM chunks
+        let sql = "SELECT chapter, idx, status, attempts, completions, store_key, lease_owner, duration FROM chunks
              WHERE render_id = $1 ORDER BY chapter, idx";
         self.render_rows(sql, render_id, "list chunks", |r| {
             let f = Fields::new(r, "read a chunk");
@@ -492,6 +492,7 @@ where
                 completions: f.u32("completions")?,
                 store_key: f.get("store_key")?,
                 lease_owner: f.get("lease_owner")?,
+                duration: f.get("duration")?,
             })
         })
         .await

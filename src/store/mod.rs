@@ -76,6 +76,9 @@ pub enum StoreError {
     /// No render of this name exists in the database.
     #[error("the state database has no render named `{0}` (run `ws-book render` first)")]
     NoRender(String),
+    /// A request the store refuses (e.g. choosing a take that does not exist).
+    #[error("{0}")]
+    Invalid(String),
     /// Stored audio is malformed.
     #[error("stored audio for key {key} is corrupt: {why}")]
     CorruptAudio {
@@ -314,6 +317,8 @@ pub struct ChunkState {
     pub store_key: String,
     /// The worker holding the lease (`leased` rows only).
     pub lease_owner: Option<String>,
+    /// Seconds of audio (done rows).
+    pub duration: Option<f64>,
 }
 
 /// A worker as registered.
@@ -366,6 +371,11 @@ macro_rules! on_backend {
         .map_err(|e| e.at(&$self.location))
     };
 }
+
+
+// declared after `on_backend!` so that its facade methods can use the macro
+mod review;
+pub use review::{parse_take_audio_key, still_flagged, take_audio_key, ReviewState};
 
 /// The store: cheap to clone (a connection pool).
 #[derive(Debug, Clone)]
@@ -616,9 +626,12 @@ impl Store {
         on_backend!(self, s => s.render_takes(render_id).await)
     }
 
-    /// The stored audio of a key.
+    /// The stored audio of a key: a chunk's store key, or a take's ([`take_audio_key`]).
     pub async fn audio(&self, key: &str) -> Result<Option<StoredAudio>> {
-        on_backend!(self, s => s.audio(key).await)
+        match parse_take_audio_key(key) {
+            Some((k, t)) => on_backend!(self, s => s.take_audio(k, t).await),
+            None => on_backend!(self, s => s.audio(key).await),
+        }
     }
 
     /// Whether any chunk of any render with this fingerprint is pending or leased.
