@@ -114,7 +114,58 @@ on_both_backends!(
     stopping_a_worker_releases_its_leases_and_plan_changes_fence_old_leases,
     workers_register_and_other_fingerprints_are_reported,
     batch_completion_fences_each_item_by_its_own_token,
+    review_takes_choices_and_approvals_persist_by_content_key,
 );
+
+async fn review_takes_choices_and_approvals_persist_by_content_key(store: &Store) {
+    use ws_book::store::{take_audio_key, TakeRow};
+    let plan = chunks(1, 2, "");
+    let r = store.sync_plan(&spec(3), &titles(1), &plan).await.unwrap();
+    let key = plan[0].store_key.clone();
+    // a take's audio is read back bit-identically under its take key; a take that does not exist cannot be chosen
+    store.put_take_audio(&key, 0, &audio(0.5)).await.unwrap();
+    store.put_take_audio(&key, 0, &audio(0.9)).await.unwrap(); // kept: a take's audio never changes
+    let row = TakeRow {
+        take: 1,
+        seed: 7,
+        wer: 0.0,
+        cer: 0.0,
+        seconds: 1.0,
+        stop: "end".into(),
+        duration: "ok".into(),
+        transcript: "fine".into(),
+        language: "en".into(),
+        passed: true,
+        chosen: false,
+        flagged: false,
+        asr: "test@0".into(),
+    };
+    store.add_take(&key, &row, &audio(0.25)).await.unwrap();
+    assert_eq!(store.take_numbers(&key).await.unwrap(), vec![0, 1]);
+    let back = store.audio(&take_audio_key(&key, 0)).await.unwrap().unwrap();
+    assert_eq!(back.samples[0].to_bits(), 0.5f32.to_bits());
+    assert!(store.audio(&take_audio_key(&key, 5)).await.unwrap().is_none());
+    assert!(store.choose_take(&key, Some(5)).await.is_err());
+    store.choose_take(&key, Some(1)).await.unwrap();
+    store.approve(&[key.clone()], true).await.unwrap();
+    let st = store.review_states(r.render_id).await.unwrap();
+    assert_eq!(st[&key].chosen_take, Some(1));
+    assert!(st[&key].approved);
+    assert_eq!(st.len(), 1, "only the reviewed chunk has a state");
+    // the takes table lists the added take with its metrics
+    let takes = store.render_takes(r.render_id).await.unwrap();
+    assert_eq!(takes[0].takes[0].transcript, "fine");
+    // un-choosing keeps the approval; a re-sync with a changed key leaves the old state behind (content-keyed)
+    store.choose_take(&key, None).await.unwrap();
+    assert_eq!(store.review_states(r.render_id).await.unwrap()[&key].chosen_take, None);
+    assert!(store.review_states(r.render_id).await.unwrap()[&key].approved);
+    let plan2 = chunks(1, 2, "edited");
+    store.sync_plan(&spec(3), &titles(1), &plan2).await.unwrap();
+    assert!(store.review_states(r.render_id).await.unwrap().is_empty());
+    // ... and finds it again when the edit is undone
+    store.sync_plan(&spec(3), &titles(1), &plan).await.unwrap();
+    assert!(store.review_states(r.render_id).await.unwrap()[&key].approved);
+}
 
 async fn sync_is_idempotent_and_reuses_stored_audio(store: &Store) {
     let plan = chunks(2, 3, "");
