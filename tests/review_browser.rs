@@ -104,7 +104,9 @@ async fn steps(c: &Client, url: &str, p: &Project, review: &review_support::Revi
         .map_err(e("book view"))?;
     let flagged_in_book = js(c, "return document.querySelector('tr[data-chapter=\"0\"]').textContent").await?;
     if !flagged_in_book.as_str().unwrap_or("").contains("1 flagged") {
-        return Err(format!("the book view does not show the flagged chunk: {flagged_in_book}"));
+        return Err(format!(
+            "the book view does not show the flagged chunk: {flagged_in_book}"
+        ));
     }
     c.find(Locator::Css("tr[data-chapter=\"0\"] a.chapter-link"))
         .await
@@ -112,10 +114,27 @@ async fn steps(c: &Client, url: &str, p: &Project, review: &review_support::Revi
         .click()
         .await
         .map_err(e("click chapter"))?;
-    until(c, "return document.querySelectorAll('.chunk').length === 3", 30, "the chapter shows 3 chunks").await?;
+    until(
+        c,
+        "return document.querySelectorAll('.chunk').length === 3",
+        30,
+        "the chapter shows 3 chunks",
+    )
+    .await?;
     // flagged only: exactly the bad chunk
-    c.find(Locator::Id("flagged-only")).await.map_err(e("filter"))?.click().await.map_err(e("filter click"))?;
-    until(c, "return document.querySelectorAll('.chunk').length === 1", 10, "one flagged chunk is shown").await?;
+    c.find(Locator::Id("flagged-only"))
+        .await
+        .map_err(e("filter"))?
+        .click()
+        .await
+        .map_err(e("filter click"))?;
+    until(
+        c,
+        "return document.querySelectorAll('.chunk').length === 1",
+        10,
+        "one flagged chunk is shown",
+    )
+    .await?;
     let text = js(c, &format!("return {FLAGGED}.querySelector('.text').textContent")).await?;
     if text != "Please open the window before the meeting starts." {
         return Err(format!("wrong flagged chunk: {text}"));
@@ -132,7 +151,11 @@ async fn steps(c: &Client, url: &str, p: &Project, review: &review_support::Revi
     let before = js(c, &format!("return {FLAGGED}.querySelectorAll('.take').length")).await?;
     // a new take, which appears without a reload
     js(c, "window.__marker = 42; return true").await?;
-    js(c, &format!("{FLAGGED}.querySelector('button.new-take').click(); return true")).await?;
+    js(
+        c,
+        &format!("{FLAGGED}.querySelector('button.new-take').click(); return true"),
+    )
+    .await?;
     until(
         c,
         &format!("const c = document.querySelector('.chunk'); return c !== null && c.querySelectorAll('.take').length === {before} + 1"),
@@ -140,11 +163,30 @@ async fn steps(c: &Client, url: &str, p: &Project, review: &review_support::Revi
         "the new take appears",
     )
     .await?;
-    let new_take = js(c, "const t = [...document.querySelectorAll('.chunk .take')].pop(); return Number(t.dataset.take)").await?;
+    let new_take = js(
+        c,
+        "const t = [...document.querySelectorAll('.chunk .take')].pop(); return Number(t.dataset.take)",
+    )
+    .await?;
     // choose it: the chunk is no longer flagged (the good take passed QA), so show every chunk again
-    js(c, "[...document.querySelectorAll('.chunk .take')].pop().querySelector('button.use-take').click(); return true").await?;
-    until(c, "return document.querySelectorAll('.chunk').length === 0", 30, "the chosen good take unflags the chunk").await?;
-    c.find(Locator::Id("flagged-only")).await.map_err(e("filter"))?.click().await.map_err(e("filter click"))?;
+    js(
+        c,
+        "[...document.querySelectorAll('.chunk .take')].pop().querySelector('button.use-take').click(); return true",
+    )
+    .await?;
+    until(
+        c,
+        "return document.querySelectorAll('.chunk').length === 0",
+        30,
+        "the chosen good take unflags the chunk",
+    )
+    .await?;
+    c.find(Locator::Id("flagged-only"))
+        .await
+        .map_err(e("filter"))?
+        .click()
+        .await
+        .map_err(e("filter click"))?;
     until(
         c,
         &format!("const t = document.querySelector('.chunk[data-index=\"2\"] .take.chosen'); return t !== null && t.dataset.take === '{new_take}'"),
@@ -154,7 +196,13 @@ async fn steps(c: &Client, url: &str, p: &Project, review: &review_support::Revi
     .await?;
     // approve the chapter
     js(c, "document.getElementById('approve-chapter').click(); return true").await?;
-    until(c, "return document.querySelectorAll('.chunk[data-approved=\"true\"]').length === 3", 30, "every chunk is approved").await?;
+    until(
+        c,
+        "return document.querySelectorAll('.chunk[data-approved=\"true\"]').length === 3",
+        30,
+        "every chunk is approved",
+    )
+    .await?;
     // read-along: a click on the second caption seeks there and highlights it
     until(c, "const a = document.getElementById('chapter-audio'); return a.readyState >= 1 && document.querySelectorAll('#cues p').length >= 3", 30, "the chapter player and captions load").await?;
     js(c, "document.querySelectorAll('#cues p')[1].click(); return true").await?;
@@ -213,9 +261,15 @@ async fn a_flagged_chunk_is_heard_retaken_chosen_approved_and_reassembled_in_the
     c.close().await.unwrap();
     drop(review);
     // a later render keeps the choice: nothing re-synthesised, the same bytes, QA no longer flags the chunk
-    let after: Vec<Vec<u8>> = ["out/01 - The Walk.mp3", "out/Review Walk.m4b"].iter().map(|f| bytes(&p.path(f))).collect();
+    let after: Vec<Vec<u8>> = ["out/01 - The Walk.mp3", "out/Review Walk.m4b"]
+        .iter()
+        .map(|f| bytes(&p.path(f)))
+        .collect();
     p.render(&qa, &[]);
-    let again: Vec<Vec<u8>> = ["out/01 - The Walk.mp3", "out/Review Walk.m4b"].iter().map(|f| bytes(&p.path(f))).collect();
+    let again: Vec<Vec<u8>> = ["out/01 - The Walk.mp3", "out/Review Walk.m4b"]
+        .iter()
+        .map(|f| bytes(&p.path(f)))
+        .collect();
     assert!(after == again, "a later render changed the reviewed book");
     let qa_after: serde_json::Value = serde_json::from_slice(&bytes(&p.path("out/qa.json"))).unwrap();
     assert_eq!(qa_after["flagged"], 0, "{qa_after}");

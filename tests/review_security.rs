@@ -36,16 +36,37 @@ fn tokens_ids_bodies_and_origins_are_checked_on_every_request() {
     let base = &r.base;
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     // the page, the API and audio all need the token
-    for path in ["/", "/api/book", "/api/chapter/0", "/audio/chunk/0/0", "/audio/chapter/0"] {
-        assert_eq!(status(&a, &format!("{base}{path}"), None), 401, "{path} without a token");
+    for path in [
+        "/",
+        "/api/book",
+        "/api/chapter/0",
+        "/audio/chunk/0/0",
+        "/audio/chapter/0",
+    ] {
         assert_eq!(
-            status(&a, &format!("{base}{path}?token=0123456789abcdef0123456789abcdef"), None),
+            status(&a, &format!("{base}{path}"), None),
+            401,
+            "{path} without a token"
+        );
+        assert_eq!(
+            status(
+                &a,
+                &format!("{base}{path}?token=0123456789abcdef0123456789abcdef"),
+                None
+            ),
             403,
             "{path} with a wrong token"
         );
-        assert_eq!(status(&a, &format!("{base}{path}?token={}", r.token), None), 200, "{path}");
+        assert_eq!(
+            status(&a, &format!("{base}{path}?token={}", r.token), None),
+            200,
+            "{path}"
+        );
     }
-    assert_eq!(status(&a, &format!("{base}/api/book"), Some(("x-ws-book-token", "nope"))), 403);
+    assert_eq!(
+        status(&a, &format!("{base}/api/book"), Some(("x-ws-book-token", "nope"))),
+        403
+    );
     // the page is served with a policy against framing and foreign scripts
     let page = a.get(&r.url).call().unwrap();
     assert!(page.headers().get("content-security-policy").is_some());
@@ -76,8 +97,16 @@ fn tokens_ids_bodies_and_origins_are_checked_on_every_request() {
     assert!(v["error"].as_str().unwrap().starts_with("bad request body"), "{v}");
     let (s, _) = r.post("/api/choose", r#"{"chapter":0,"index":0,"take":3,"extra":1}"#);
     assert!((400..500).contains(&s), "unknown fields are refused: {s}");
-    assert_eq!(r.post("/api/choose", r#"{"chapter":0,"index":0,"take":3}"#).0, 404, "no such take");
-    assert_eq!(r.post("/api/approve", r#"{"chapter":5,"index":null,"approved":true}"#).0, 404);
+    assert_eq!(
+        r.post("/api/choose", r#"{"chapter":0,"index":0,"take":3}"#).0,
+        404,
+        "no such take"
+    );
+    assert_eq!(
+        r.post("/api/approve", r#"{"chapter":5,"index":null,"approved":true}"#)
+            .0,
+        404
+    );
     assert_eq!(r.post("/api/take", r#"{"chapter":0,"index":42}"#).0, 404);
     // no lexicon file named in project.yaml: edits are refused with what to add (project.yaml untouched)
     let before = std::fs::read(p.path("project.yaml")).unwrap();
@@ -88,7 +117,10 @@ fn tokens_ids_bodies_and_origins_are_checked_on_every_request() {
     // DNS rebinding: another Host is refused on loopback; a foreign Origin cannot POST
     let resp = raw(
         base,
-        &format!("GET /api/book?token={} HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n", r.token),
+        &format!(
+            "GET /api/book?token={} HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n",
+            r.token
+        ),
     );
     assert!(resp.starts_with("HTTP/1.1 403"), "{resp}");
     let host = base.trim_start_matches("http://");
@@ -118,11 +150,23 @@ fn a_non_loopback_bind_gets_a_printed_token_and_rejects_requests_without_it() {
     let local = format!("http://127.0.0.1:{port}");
     let a = Review::agent();
     assert_eq!(status(&a, &format!("{local}/api/book"), None), 401);
-    assert_eq!(status(&a, &format!("{local}/api/book?token=wrongwrongwrongwrong"), None), 403);
+    assert_eq!(
+        status(&a, &format!("{local}/api/book?token=wrongwrongwrongwrong"), None),
+        403
+    );
     assert_eq!(status(&a, &format!("{local}/api/book?token={}", r.token), None), 200);
     // a token of the user's choosing must be long enough
     let out = p
-        .cmd(&["review", &p.yaml(), "--port", "0", "--engine", "espeak", "--token", "short"])
+        .cmd(&[
+            "review",
+            &p.yaml(),
+            "--port",
+            "0",
+            "--engine",
+            "espeak",
+            "--token",
+            "short",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -132,7 +176,10 @@ fn a_non_loopback_bind_gets_a_printed_token_and_rejects_requests_without_it() {
 #[test]
 fn reviewing_a_project_that_was_never_rendered_says_to_render_it() {
     let p = Project::new("");
-    let out = p.cmd(&["review", &p.yaml(), "--port", "0", "--engine", "espeak"]).output().unwrap();
+    let out = p
+        .cmd(&["review", &p.yaml(), "--port", "0", "--engine", "espeak"])
+        .output()
+        .unwrap();
     assert_ne!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("run `ws-book render` first"), "{err}");

@@ -147,7 +147,7 @@ async fn review_takes_choices_and_approvals_persist_by_content_key(store: &Store
     assert!(store.audio(&take_audio_key(&key, 5)).await.unwrap().is_none());
     assert!(store.choose_take(&key, Some(5)).await.is_err());
     store.choose_take(&key, Some(1)).await.unwrap();
-    store.approve(&[key.clone()], true).await.unwrap();
+    store.approve(std::slice::from_ref(&key), true).await.unwrap();
     let st = store.review_states(r.render_id).await.unwrap();
     assert_eq!(st[&key].chosen_take, Some(1));
     assert!(st[&key].approved);

@@ -84,7 +84,10 @@ pub fn run(a: ReviewArgs) -> anyhow::Result<i32> {
         let url = serving.url();
         println!("review: {} — open {url}", project.display());
         if !serving.addr.ip().is_loopback() {
-            println!("review: listening on {} (not loopback): anyone who can reach it needs the token above", serving.addr);
+            println!(
+                "review: listening on {} (not loopback): anyone who can reach it needs the token above",
+                serving.addr
+            );
         }
         println!("review: Ctrl-C to stop");
         if a.open {

@@ -33,7 +33,8 @@ fn voice_embedding(name: &str) -> anyhow::Result<Vec<f32>> {
 
 /// Writes mono 32-bit float WAV (unclipped).
 pub fn write_wav_f32(path: &Path, rate: u32, samples: &[f32]) -> anyhow::Result<()> {
-    std::fs::write(path, ws_book::audio::wav::wav_f32(rate, samples)).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(path, ws_book::audio::wav::wav_f32(rate, samples))
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// The sampling flags of `debug t2s` and `debug s2a`.

@@ -88,7 +88,10 @@ mod tests {
             },
         );
         let a = approvals(&keys, &st, false);
-        assert_eq!((a.approved_chunks, a.approved_chapters.clone(), a.chosen_takes), (2, vec![1], 1));
+        assert_eq!(
+            (a.approved_chunks, a.approved_chapters.clone(), a.chosen_takes),
+            (2, vec![1], 1)
+        );
         assert!(a.withheld.is_empty());
         assert_eq!(approvals(&keys, &st, true).withheld, vec![0]);
         assert_eq!(audio_key("a", &st), "a#take2");

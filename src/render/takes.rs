@@ -93,7 +93,12 @@ impl ReviewContext {
     }
 
     /// Synthesises (and, with QA, checks) take `k` of a chunk: blocking, run it off the async runtime.
-    pub fn synthesize_take(&mut self, chapter: usize, index: usize, k: u32) -> Result<(TakeRow, StoredAudio), RenderError> {
+    pub fn synthesize_take(
+        &mut self,
+        chapter: usize,
+        index: usize,
+        k: u32,
+    ) -> Result<(TakeRow, StoredAudio), RenderError> {
         let req = self
             .requests
             .get(chapter)

@@ -13,6 +13,21 @@ use serde::Deserialize;
 
 use super::jobs::JobKind;
 use super::{error, App};
+
+/// A handler's error: a status and what is wrong (sent as `{"error": …}`).
+pub(super) struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError(status, message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.0, self.1)
+    }
+}
 use crate::store::take_audio_key;
 
 /// The page (HTML, CSS and JS in one file, embedded in the binary).
@@ -32,23 +47,26 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/api/approve", post(approve))
         .route("/api/lexicon", post(lexicon))
         .route("/api/render", post(render))
-        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such page") })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page") })
         .with_state(app)
 }
 
-type Result<T> = std::result::Result<T, Response>;
+type Result<T> = std::result::Result<T, ApiError>;
 
-fn internal(e: impl std::fmt::Display) -> Response {
-    error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
 }
 
 /// A chapter/chunk/take number from the URL: digits only (anything path-like is a 400).
 fn number(s: &str, what: &str) -> Result<usize> {
     match s.parse::<usize>() {
         Ok(n) if s.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
-        _ => Err(error(
+        _ => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            format!("{what} must be a number, not `{}`", s.chars().take(40).collect::<String>()),
+            format!(
+                "{what} must be a number, not `{}`",
+                s.chars().take(40).collect::<String>()
+            ),
         )),
     }
 }
@@ -73,7 +91,7 @@ async fn chapter(State(app): State<Arc<App>>, UrlPath(n): UrlPath<String>) -> Re
     let view = app.view.read().await.clone();
     match view.chapter(n).await.map_err(internal)? {
         Some(v) => Ok(Json(v)),
-        None => Err(error(StatusCode::NOT_FOUND, format!("no chapter {n}"))),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, format!("no chapter {n}"))),
     }
 }
 
@@ -88,7 +106,7 @@ async fn key_of(app: &App, c: usize, i: usize) -> Result<String> {
         .get(c)
         .and_then(|ch| ch.get(i))
         .cloned()
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no chunk {i} in chapter {c}")))
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no chunk {i} in chapter {c}")))
 }
 
 async fn wav(app: &App, key: &str) -> Result<Response> {
@@ -99,7 +117,7 @@ async fn wav(app: &App, key: &str) -> Result<Response> {
             crate::audio::wav::wav_f32(a.sample_rate, &a.samples),
         )
             .into_response()),
-        None => Err(error(StatusCode::NOT_FOUND, "no audio stored for it yet")),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "no audio stored for it yet")),
     }
 }
 
@@ -121,17 +139,25 @@ async fn take_audio(
     State(app): State<Arc<App>>,
     UrlPath((c, i, k)): UrlPath<(String, String, String)>,
 ) -> Result<Response> {
-    let (c, i, k) = (number(&c, "the chapter")?, number(&i, "the chunk")?, number(&k, "the take")?);
+    let (c, i, k) = (
+        number(&c, "the chapter")?,
+        number(&i, "the chunk")?,
+        number(&k, "the take")?,
+    );
     let key = key_of(&app, c, i).await?;
     wav(&app, &take_audio_key(&key, k as u32)).await
 }
 
 /// The chapter's file, with `Range` support so the player can seek.
-async fn chapter_audio(State(app): State<Arc<App>>, UrlPath(c): UrlPath<String>, headers: HeaderMap) -> Result<Response> {
+async fn chapter_audio(
+    State(app): State<Arc<App>>,
+    UrlPath(c): UrlPath<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
     let c = number(&c, "the chapter")?;
     let view = app.view.read().await.clone();
     let Some(path) = view.chapter_file(c) else {
-        return Err(error(
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             format!("chapter {c} has no MP3 or Opus file yet (render it, with mp3 or opus in output.formats)"),
         ));
@@ -149,7 +175,11 @@ async fn chapter_audio(State(app): State<Arc<App>>, UrlPath(c): UrlPath<String>,
         .and_then(|r| r.split_once('-'))
         .and_then(|(a, b)| {
             let start: usize = a.parse().ok()?;
-            let end: usize = if b.is_empty() { total.checked_sub(1)? } else { b.parse().ok()? };
+            let end: usize = if b.is_empty() {
+                total.checked_sub(1)?
+            } else {
+                b.parse().ok()?
+            };
             (start <= end && end < total).then_some((start, end))
         });
     let mut h = HeaderMap::new();
@@ -172,7 +202,7 @@ fn body<T: serde::de::DeserializeOwned>(
     b: std::result::Result<Json<T>, axum::extract::rejection::JsonRejection>,
 ) -> Result<T> {
     b.map(|Json(v)| v)
-        .map_err(|e| error(e.status(), format!("bad request body: {}", e.body_text())))
+        .map_err(|e| ApiError::new(e.status(), format!("bad request body: {}", e.body_text())))
 }
 
 #[derive(Deserialize)]
@@ -213,7 +243,10 @@ async fn choose(
     let view = app.view.read().await.clone();
     if let Some(k) = r.take {
         if !view.store.take_numbers(&key).await.map_err(internal)?.contains(&k) {
-            return Err(error(StatusCode::NOT_FOUND, format!("chunk {} has no take {k}", r.index)));
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("chunk {} has no take {k}", r.index),
+            ));
         }
     }
     view.store.choose_take(&key, r.take).await.map_err(internal)?;
@@ -236,13 +269,16 @@ async fn approve(
     let r = body(b)?;
     let view = app.view.read().await.clone();
     let Some(keys) = view.keys.get(r.chapter) else {
-        return Err(error(StatusCode::NOT_FOUND, format!("no chapter {}", r.chapter)));
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no chapter {}", r.chapter),
+        ));
     };
     let keys: Vec<String> = match r.index {
         Some(i) => vec![keys
             .get(i)
             .cloned()
-            .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no chunk {i} in chapter {}", r.chapter)))?],
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no chunk {i} in chapter {}", r.chapter)))?],
         None => keys.clone(),
     };
     view.store.approve(&keys, r.approved).await.map_err(internal)?;
@@ -265,7 +301,7 @@ async fn lexicon(
     let r = body(b)?;
     let view = app.view.read().await.clone();
     let Some(path) = view.planned.project.lexicon_path() else {
-        return Err(error(
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
             format!(
                 "{} has no `lexicon:` entry: add `lexicon: lexicon.yaml` to it to edit pronunciations here \
@@ -275,13 +311,17 @@ async fn lexicon(
         ));
     };
     if crate::lang::resolve(&r.lang).is_none() {
-        return Err(error(StatusCode::BAD_REQUEST, format!("unknown language `{}`", r.lang)));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("unknown language `{}`", r.lang),
+        ));
     }
     let replacement = r.replacement.as_deref().filter(|s| !s.trim().is_empty());
     if let Some(rep) = replacement {
-        crate::project::lexicon::check_entry(&r.word, rep).map_err(|m| error(StatusCode::BAD_REQUEST, m))?;
+        crate::project::lexicon::check_entry(&r.word, rep).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, m))?;
     }
-    crate::project::lexicon::set_entry(&path, &r.lang, &r.word, replacement).map_err(|e| error(StatusCode::BAD_REQUEST, e.to_string()))?;
+    crate::project::lexicon::set_entry(&path, &r.lang, &r.word, replacement)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let job = app.jobs.submit(JobKind::Render {
         reason: format!("pronunciation of `{}` ({})", r.word, r.lang),
     });

@@ -44,14 +44,10 @@ pub fn word_diff(text: &str, heard: &str) -> Vec<DiffOp> {
             Op::Equal { old_index, len, .. } => DiffOp::Same {
                 text: join(&a[old_index..old_index + len]),
             },
-            Op::Delete {
-                old_index, old_len, ..
-            } => DiffOp::Missing {
+            Op::Delete { old_index, old_len, .. } => DiffOp::Missing {
                 text: join(&a[old_index..old_index + old_len]),
             },
-            Op::Insert {
-                new_index, new_len, ..
-            } => DiffOp::Extra {
+            Op::Insert { new_index, new_len, .. } => DiffOp::Extra {
                 heard: join(&b[new_index..new_index + new_len]),
             },
             Op::Replace {
@@ -95,6 +91,9 @@ mod tests {
                 DiffOp::Same { text: "three".into() },
             ]
         );
-        assert_eq!(word_diff("a", "a b"), vec![DiffOp::Same { text: "a".into() }, DiffOp::Extra { heard: "b".into() }]);
+        assert_eq!(
+            word_diff("a", "a b"),
+            vec![DiffOp::Same { text: "a".into() }, DiffOp::Extra { heard: "b".into() }]
+        );
     }
 }

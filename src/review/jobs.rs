@@ -138,7 +138,10 @@ pub(super) async fn run(
                         ctx = Some(c);
                         r
                     }
-                    Err(e) => Err(format!("{}; reopening the project failed: {e}", r.err().unwrap_or_default())),
+                    Err(e) => Err(format!(
+                        "{}; reopening the project failed: {e}",
+                        r.err().unwrap_or_default()
+                    )),
                 }
             }
         };
@@ -151,11 +154,7 @@ pub(super) async fn run(
 
 /// Synthesises, checks and stores the next take of a chunk; hands the context back (`None` if synthesis
 /// panicked).
-async fn new_take(
-    ctx: ReviewContext,
-    chapter: usize,
-    index: usize,
-) -> (Option<ReviewContext>, Result<String, String>) {
+async fn new_take(ctx: ReviewContext, chapter: usize, index: usize) -> (Option<ReviewContext>, Result<String, String>) {
     let Some(key) = ctx.key(chapter, index).map(str::to_string) else {
         return (Some(ctx), Err(format!("no chunk {index} in chapter {chapter}")));
     };
@@ -200,7 +199,13 @@ async fn next_take(ctx: &ReviewContext, key: &str) -> Result<u32, String> {
             ctx.store.put_take_audio(key, 0, &own).await.map_err(s)?;
         }
     }
-    Ok(ctx.store.take_numbers(key).await.map_err(s)?.last().map_or(0, |t| t + 1))
+    Ok(ctx
+        .store
+        .take_numbers(key)
+        .await
+        .map_err(s)?
+        .last()
+        .map_or(0, |t| t + 1))
 }
 
 /// Renders the project again (its own lock keeps a command-line render of it out meanwhile).

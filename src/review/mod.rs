@@ -139,10 +139,12 @@ pub async fn bind(
     };
     let (view, ctx) = view::View::open(project, &opts.render).await?;
     let addr = SocketAddr::new(opts.host, opts.port);
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ReviewError::Serve {
-        addr: addr.to_string(),
-        source,
-    })?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ReviewError::Serve {
+            addr: addr.to_string(),
+            source,
+        })?;
     let local = listener.local_addr().map_err(|source| ReviewError::Serve {
         addr: addr.to_string(),
         source,
@@ -246,7 +248,10 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
             headers.get(header::HOST).and_then(|h| h.to_str().ok()),
         ) {
             if origin != format!("http://{host}") {
-                return error(StatusCode::FORBIDDEN, format!("cross-origin request from {origin} refused"));
+                return error(
+                    StatusCode::FORBIDDEN,
+                    format!("cross-origin request from {origin} refused"),
+                );
             }
         }
     }

@@ -67,7 +67,6 @@ impl View {
         Ok((view, ctx))
     }
 
-
     fn stem(&self, n: usize) -> Option<String> {
         let ch = self.planned.plan.chapters.get(n)?;
         let a = ChapterAssembly {
@@ -120,7 +119,16 @@ impl View {
             .collect()
     }
 
-    async fn state(&self) -> Result<(Vec<ChunkState>, BTreeMap<String, Vec<TakeRow>>, BTreeMap<String, ReviewState>), StoreError> {
+    async fn state(
+        &self,
+    ) -> Result<
+        (
+            Vec<ChunkState>,
+            BTreeMap<String, Vec<TakeRow>>,
+            BTreeMap<String, ReviewState>,
+        ),
+        StoreError,
+    > {
         let chunks = self.store.chunk_states(self.render_id).await?;
         let takes = self
             .store
@@ -145,9 +153,15 @@ impl View {
             .map(|(n, ch)| {
                 let rows: Vec<&ChunkState> = chunks.iter().filter(|c| c.chapter as usize == n).collect();
                 let keys = self.keys.get(n).cloned().unwrap_or_default();
-                let approved = keys.iter().filter(|k| review.get(*k).is_some_and(|s| s.approved)).count();
+                let approved = keys
+                    .iter()
+                    .filter(|k| review.get(*k).is_some_and(|s| s.approved))
+                    .count();
                 let flagged = keys.iter().filter(|k| flagged(k, &takes, &review)).count();
-                let retaken = keys.iter().filter(|k| takes.get(*k).is_some_and(|t| t.len() > 1)).count();
+                let retaken = keys
+                    .iter()
+                    .filter(|k| takes.get(*k).is_some_and(|t| t.len() > 1))
+                    .count();
                 let stem = self.stem(n).unwrap_or_default();
                 let verdicts: Vec<bool> = qc
                     .iter()

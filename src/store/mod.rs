@@ -372,7 +372,6 @@ macro_rules! on_backend {
     };
 }
 
-
 // declared after `on_backend!` so that its facade methods can use the macro
 mod review;
 pub use review::{parse_take_audio_key, still_flagged, take_audio_key, ReviewState};

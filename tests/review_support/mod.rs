@@ -49,7 +49,16 @@ impl Project {
     /// A draft render (espeak), with `extra` flags and environment; returns the exit code.
     pub fn render(&self, extra: &[&str], env: &[(&str, &str)]) -> i32 {
         let yaml = self.yaml();
-        let mut args = vec!["render", yaml.as_str(), "--engine", "espeak", "--progress", "quiet", "--workers", "1"];
+        let mut args = vec![
+            "render",
+            yaml.as_str(),
+            "--engine",
+            "espeak",
+            "--progress",
+            "quiet",
+            "--workers",
+            "1",
+        ];
         args.extend_from_slice(extra);
         let mut c = self.cmd(&args);
         for (k, v) in env {
@@ -70,7 +79,12 @@ impl Project {
         let yaml = self.yaml();
         let mut args = vec!["review", yaml.as_str(), "--port", "0", "--engine", "espeak"];
         args.extend_from_slice(extra);
-        let mut child = self.cmd(&args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = self
+            .cmd(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -87,7 +101,12 @@ impl Project {
                         let url = url.trim().to_string();
                         let token = url.split("token=").nth(1).unwrap().to_string();
                         let base = url.split("/?").next().unwrap().to_string();
-                        return Review { child, url, base, token };
+                        return Review {
+                            child,
+                            url,
+                            base,
+                            token,
+                        };
                     }
                 }
                 Err(_) => {
@@ -148,7 +167,11 @@ impl Review {
     pub fn wait_jobs(&self) -> serde_json::Value {
         for _ in 0..600 {
             let j = self.get_json("/api/jobs");
-            if j.as_array().unwrap().iter().all(|j| j["state"] == "done" || j["state"] == "failed") {
+            if j.as_array()
+                .unwrap()
+                .iter()
+                .all(|j| j["state"] == "done" || j["state"] == "failed")
+            {
                 return j;
             }
             std::thread::sleep(Duration::from_millis(200));
