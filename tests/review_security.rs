@@ -184,3 +184,79 @@ fn reviewing_a_project_that_was_never_rendered_says_to_render_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("run `ws-book render` first"), "{err}");
 }
+
+#[test]
+fn two_tabs_at_once_never_corrupt_state_and_a_pronunciation_edit_re_renders_its_chunks() {
+    let p = Project::new("lexicon: lexicon.yaml\n");
+    p.render(&[], &[]);
+    let yaml_before = std::fs::read(p.path("project.yaml")).unwrap();
+    let ch1 = review_support::bytes(&p.path("out/01 - The Walk.mp3"));
+    let ch2 = review_support::bytes(&p.path("out/02 - The River.mp3"));
+    let r = p.review(&[]);
+    // concurrent requests from "two tabs": approvals, un-approvals and new takes of one chunk
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let r = &r;
+            s.spawn(move || {
+                for _ in 0..5 {
+                    let body = format!(r#"{{"chapter":0,"index":{},"approved":{}}}"#, t % 3, t % 2 == 0);
+                    assert_eq!(r.post("/api/approve", &body).0, 200);
+                }
+                assert_eq!(r.post("/api/take", r#"{"chapter":1,"index":1}"#).0, 202);
+            });
+        }
+    });
+    let jobs = r.wait_jobs();
+    assert!(jobs.as_array().unwrap().iter().all(|j| j["state"] == "done"), "{jobs}");
+    let ch = r.get_json("/api/chapter/1");
+    let takes: Vec<u64> = ch["chunks"][1]["takes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["take"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        takes,
+        (0..=8).collect::<Vec<_>>(),
+        "the chunk's own audio as take 0, then 8 distinct takes"
+    );
+    // even chunk indices were last set by even threads (approve) or odd ones (un-approve): each state is whole
+    let c0 = r.get_json("/api/chapter/0");
+    for c in c0["chunks"].as_array().unwrap() {
+        assert!(c["approved"].is_boolean(), "{c}");
+    }
+    // a pronunciation edit goes to the lexicon file and re-renders exactly the chunks it changes
+    let (s, v) = r.post(
+        "/api/lexicon",
+        r#"{"lang":"en","word":"summer","replacement":"winter"}"#,
+    );
+    assert_eq!(s, 202, "{v}");
+    let jobs = r.wait_jobs();
+    let render = &jobs[0];
+    assert_eq!(render["kind"], "render", "{jobs}");
+    assert_eq!(render["state"], "done", "{jobs}");
+    assert!(
+        render["message"].as_str().unwrap().contains("1 chunk(s) synthesised"),
+        "{render}"
+    );
+    let lex = std::fs::read_to_string(p.path("lexicon.yaml")).unwrap();
+    assert!(lex.contains("\"summer\": \"winter\""), "{lex}");
+    assert_eq!(
+        std::fs::read(p.path("project.yaml")).unwrap(),
+        yaml_before,
+        "project.yaml is never rewritten"
+    );
+    assert_eq!(review_support::bytes(&p.path("out/01 - The Walk.mp3")), ch1);
+    assert_ne!(review_support::bytes(&p.path("out/02 - The River.mp3")), ch2);
+    let ch = r.get_json("/api/chapter/1");
+    assert!(
+        ch["chunks"][1]["text"].as_str().unwrap().contains("winter"),
+        "{}",
+        ch["chunks"][1]
+    );
+    // bad edits are named
+    let (s, v) = r.post("/api/lexicon", r#"{"lang":"xx","word":"a","replacement":"b"}"#);
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = r.post("/api/lexicon", r#"{"lang":"en","word":" a","replacement":"b"}"#);
+    assert_eq!(s, 400, "{v}");
+}
