@@ -61,6 +61,11 @@ where
 {
     /// Stores the audio of a take (kept if it is already there: a take's audio is a function of its seed).
     pub(super) async fn put_take_audio(&self, key: &str, take: u32, audio: &StoredAudio) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(q("store a take's audio"))?;
+        Self::insert_take_audio(&mut conn, key, take, audio).await
+    }
+
+    async fn insert_take_audio(conn: &mut D::Connection, key: &str, take: u32, audio: &StoredAudio) -> Result<()> {
         let bytes = encode_samples(&audio.samples);
         let digest = blake3::hash(&bytes).to_hex().to_string();
         sqlx::query(
@@ -74,7 +79,7 @@ where
         .bind(digest)
         .bind(bytes)
         .bind(now_ms())
-        .execute(&self.pool)
+        .execute(conn)
         .await
         .map_err(q("store a take's audio"))?;
         Ok(())
@@ -108,45 +113,8 @@ where
     /// Appends one take (its row and audio) to a chunk's takes, in one transaction; its number must be new.
     pub(super) async fn add_take(&self, key: &str, row: &TakeRow, audio: &StoredAudio) -> Result<()> {
         let mut tx = begin_write(&self.pool, "begin adding a take").await?;
-        let bytes = encode_samples(&audio.samples);
-        let digest = blake3::hash(&bytes).to_hex().to_string();
-        sqlx::query(
-            "INSERT INTO take_audio (key, take, sample_rate, samples, digest, data, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key, take) DO NOTHING",
-        )
-        .bind(key)
-        .bind(i64::from(row.take))
-        .bind(i64::from(audio.sample_rate))
-        .bind(audio.samples.len() as i64)
-        .bind(digest)
-        .bind(bytes)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(q("store a take's audio"))?;
-        sqlx::query(
-            "INSERT INTO takes (key, take, seed, wer, cer, seconds, stop, duration, transcript, language,
-                 passed, chosen, flagged, asr, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, $12, $13, $14)
-             ON CONFLICT (key, take) DO NOTHING",
-        )
-        .bind(key)
-        .bind(i64::from(row.take))
-        .bind(row.seed.to_string())
-        .bind(row.wer)
-        .bind(row.cer)
-        .bind(row.seconds)
-        .bind(row.stop.as_str())
-        .bind(row.duration.as_str())
-        .bind(row.transcript.as_str())
-        .bind(row.language.as_str())
-        .bind(i64::from(row.passed))
-        .bind(i64::from(row.flagged))
-        .bind(row.asr.as_str())
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await
-        .map_err(q("record a take"))?;
+        Self::insert_take_audio(&mut tx, key, row.take, audio).await?;
+        Self::insert_take(&mut tx, key, row).await?;
         tx.commit().await.map_err(q("commit a take"))?;
         Ok(())
     }

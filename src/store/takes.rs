@@ -63,7 +63,6 @@ where
 {
     /// Replaces the takes of `key` in one transaction (idempotent: the same takes written twice are one set).
     pub(super) async fn record_takes(&self, key: &str, takes: &[TakeRow]) -> Result<()> {
-        let now = now_ms();
         let mut tx = begin_write(&self.pool, "begin recording takes").await?;
         sqlx::query("DELETE FROM takes WHERE key = $1")
             .bind(key)
@@ -71,31 +70,38 @@ where
             .await
             .map_err(q("replace takes"))?;
         for t in takes {
-            sqlx::query(
-                "INSERT INTO takes (key, take, seed, wer, cer, seconds, stop, duration, transcript, language,
-                     passed, chosen, flagged, asr, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-            )
-            .bind(key)
-            .bind(i64::from(t.take))
-            .bind(t.seed.to_string())
-            .bind(t.wer)
-            .bind(t.cer)
-            .bind(t.seconds)
-            .bind(t.stop.as_str())
-            .bind(t.duration.as_str())
-            .bind(t.transcript.as_str())
-            .bind(t.language.as_str())
-            .bind(i64::from(t.passed))
-            .bind(i64::from(t.chosen))
-            .bind(i64::from(t.flagged))
-            .bind(t.asr.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(q("record a take"))?;
+            Self::insert_take(&mut tx, key, t).await?;
         }
         tx.commit().await.map_err(q("commit takes"))?;
+        Ok(())
+    }
+
+    /// Inserts one take row (kept if the take is already there).
+    pub(super) async fn insert_take(conn: &mut D::Connection, key: &str, t: &TakeRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO takes (key, take, seed, wer, cer, seconds, stop, duration, transcript, language,
+                 passed, chosen, flagged, asr, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             ON CONFLICT (key, take) DO NOTHING",
+        )
+        .bind(key)
+        .bind(i64::from(t.take))
+        .bind(t.seed.to_string())
+        .bind(t.wer)
+        .bind(t.cer)
+        .bind(t.seconds)
+        .bind(t.stop.as_str())
+        .bind(t.duration.as_str())
+        .bind(t.transcript.as_str())
+        .bind(t.language.as_str())
+        .bind(i64::from(t.passed))
+        .bind(i64::from(t.chosen))
+        .bind(i64::from(t.flagged))
+        .bind(t.asr.as_str())
+        .bind(now_ms())
+        .execute(conn)
+        .await
+        .map_err(q("record a take"))?;
         Ok(())
     }
 
