@@ -6,4 +6,5 @@ pub mod loudness;
 pub mod qc;
 pub mod resample;
 pub mod room_tone;
+pub mod segment;
 pub mod stitch;
