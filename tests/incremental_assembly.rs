@@ -81,7 +81,10 @@ fn a_one_sentence_edit_rewrites_only_its_chapter_and_the_m4b_matches_a_fresh_ren
     for (i, ch) in probe["chapters"].as_array().unwrap().iter().enumerate() {
         let t = |k: &str| ch[k].as_str().unwrap().parse::<f64>().unwrap();
         let extra = t("end_time") - t("start_time") - loud[i]["duration"].as_f64().unwrap();
-        assert!((-0.001..1024.0 / 44_100.0 + 0.001).contains(&extra), "chapter {i}: {extra} s");
+        assert!(
+            (-0.001..1024.0 / 44_100.0 + 0.001).contains(&extra),
+            "chapter {i}: {extra} s"
+        );
     }
 
     // edit one sentence of chapter 2
@@ -181,7 +184,11 @@ fn editing_chapter_one_prunes_its_old_cache_entries_after_a_complete_render() {
     assert_eq!(counts(&v), (1, 2, 2, 4), "{}", v["assembly"]);
     let new = cache_files(&p, ".seg");
     assert_eq!(new.len(), 3);
-    assert_eq!(old.iter().filter(|s| new.contains(s)).count(), 2, "one segment replaced");
+    assert_eq!(
+        old.iter().filter(|s| new.contains(s)).count(),
+        2,
+        "one segment replaced"
+    );
     // the human progress line says how many chapters are assembled and how many are unchanged
     tick();
     std::fs::write(p.story(), story.replace("soaked to the bone", "drenched")).unwrap();

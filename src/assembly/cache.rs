@@ -329,10 +329,9 @@ impl Cache {
             let n = e.file_name().to_string_lossy().to_string();
             let ours = n.ends_with(".json") || n.ends_with(".seg");
             let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < self.started);
-            if ours && !n.starts_with("refs-") && !n.starts_with('.') && !listed.contains(&n) && old {
-                if std::fs::remove_file(e.path()).is_ok() {
-                    removed.push(e.path());
-                }
+            let unused = ours && !n.starts_with("refs-") && !n.starts_with('.') && !listed.contains(&n) && old;
+            if unused && std::fs::remove_file(e.path()).is_ok() {
+                removed.push(e.path());
             }
         }
         removed.sort();

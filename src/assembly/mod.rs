@@ -533,14 +533,10 @@ fn m4b(
         source: std::io::Error::other("the file just written cannot be read back"),
     })?;
     cache.put_file("m4b", &key, &e)?;
-    result_m4b(path, samples)
-}
-
-fn result_m4b(path: PathBuf, samples: u64) -> Result<OutputFile, AssemblyError> {
     Ok(OutputFile {
         path,
         format: OutFormat::M4b,
-        duration: samples as f64 / OutFormat::M4b.rate() as f64,
+        duration: samples as f64 / rate,
         chapter: None,
     })
 }

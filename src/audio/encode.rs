@@ -346,7 +346,7 @@ impl Muxer {
             // same audio gives the same file (the vendor string then reads `Lavf` without a version)
             // SAFETY: `octx` owns a valid AVFormatContext; only its flags are changed, before the header.
             unsafe {
-                (*octx.as_mut_ptr()).flags |= ffmpeg::ffi::AVFMT_FLAG_BITEXACT as i32;
+                (*octx.as_mut_ptr()).flags |= ffmpeg::ffi::AVFMT_FLAG_BITEXACT;
             }
         }
         {
