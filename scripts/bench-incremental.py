@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Incremental assembly benchmark: a clean render vs the re-render after a one-sentence edit, with the
-espeak-ng draft engine, for the 3-chapter demo book and a generated long book, in one run.
+espeak-ng draft engine, for the 3-chapter demo book, a generated 3-chapter book (≈ 3 min chapters) and a
+generated long book, in one run.
 
 usage: bench-incremental.py WS_BOOK_BINARY [--long-chapters N] [--repeat R] [--formats m4b,mp3]
 
@@ -105,6 +106,7 @@ def main():
     home = tempfile.mkdtemp(prefix="ws-book-bench-home-")
     books = [
         ("demo (3 chapters)", demo),
+        ("generated (3 chapters)", lambda d: long_book(d, 3)),
         (f"long ({a.long_chapters} chapters)", lambda d: long_book(d, a.long_chapters)),
     ]
     for label, make in books:

@@ -14,6 +14,13 @@
 //! - the **M4B key** ([`m4b_key`]): every chapter's audio key and title in order, the M4B's tags, name,
 //!   cover digest and draft flag. Keys `<key>.m4b.json`.
 //!
+//! - a file's **QC key** ([`measure_qc`]): its blake3 digest and the loudness preset. Keys `<key>.qc.json`
+//!   (the file's `FileQc`, so an unchanged file is not decoded again after a render).
+//!
+//! Besides [`ASSEMBLY_VERSION`], every key holds a digest of the source files of the code that writes the
+//! audio (assembly, encoding, segments, stitching, loudness, resampling, room tone) and, for QC, of QC's,
+//! so a build whose code changed never reuses what an older build made.
+//!
 //! A file is reused only when its record exists and the file in `OUT/` still has the recorded size and
 //! digest; a segment only when its file has. Everything is written under a temporary name and renamed
 //! (`crate::partial`), so a killed render leaves no half-written entry. Each render name (owner) lists
@@ -29,6 +36,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{AssemblyOptions, BookAssembly, ChapterAssembly, ChapterLoudness};
 use crate::audio::encode::OutFormat;
+use crate::audio::loudness::Preset;
+use crate::audio::qc::{self, FileQc, QcError};
 use crate::audio::segment::{self, SegmentInfo};
 use crate::audio::stitch::Timeline;
 
@@ -120,13 +129,94 @@ fn key_of(v: &serde_json::Value) -> String {
     blake3::hash(v.to_string().as_bytes()).to_hex().to_string()
 }
 
+/// Digest of the source of the code that writes assembled audio (any change to it is a new version).
+fn code_digest() -> &'static str {
+    static D: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    D.get_or_init(|| {
+        let mut h = blake3::Hasher::new();
+        for src in [
+            include_str!("mod.rs"),
+            include_str!("cache.rs"),
+            include_str!("encode.rs"),
+            include_str!("measure.rs"),
+            include_str!("tags.rs"),
+            include_str!("../audio/encode.rs"),
+            include_str!("../audio/segment.rs"),
+            include_str!("../audio/stitch.rs"),
+            include_str!("../audio/loudness.rs"),
+            include_str!("../audio/resample.rs"),
+            include_str!("../audio/room_tone.rs"),
+        ] {
+            h.update(src.as_bytes());
+        }
+        h.finalize().to_hex().to_string()
+    })
+}
+
+/// Digest of QC's source (with the loudness meter's and the decoder's).
+fn qc_code_digest() -> &'static str {
+    static D: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    D.get_or_init(|| {
+        let mut h = blake3::Hasher::new();
+        h.update(include_str!("../audio/qc.rs").as_bytes());
+        h.update(include_str!("../audio/loudness.rs").as_bytes());
+        h.finalize().to_hex().to_string()
+    })
+}
+
 /// The versions that decide encoded bytes besides our inputs.
 fn versions() -> serde_json::Value {
     serde_json::json!({
         "assembly": ASSEMBLY_VERSION,
+        "code": code_digest(),
         "avcodec": ffmpeg_next::codec::version(),
         "avformat": ffmpeg_next::format::version(),
     })
+}
+
+/// The cache entry name of the QC of a file with blake3 `digest` under `preset`.
+fn qc_name(digest: &str, preset: &Preset) -> String {
+    let key = key_of(&serde_json::json!({
+        "kind": "qc",
+        "code": qc_code_digest(),
+        "avcodec": ffmpeg_next::codec::version(),
+        "avformat": ffmpeg_next::format::version(),
+        "digest": digest,
+        "preset": preset,
+    }));
+    format!("{key}.qc.json")
+}
+
+/// QC of an output file in an output folder, through that folder's cache: a file whose bytes were measured
+/// before under the same preset (and by the same QC code) is not decoded again; the result is the same
+/// either way. A cache that cannot be read or written only costs the decode.
+pub fn measure_qc(path: &Path, preset: &Preset) -> Result<FileQc, QcError> {
+    let size = std::fs::metadata(path).map(|m| m.len()).ok();
+    let digest = size.and_then(|s| segment::file_digest(path, s));
+    let (Some(digest), Some(dir)) = (digest, path.parent()) else {
+        return qc::measure(path, preset);
+    };
+    let entry = dir.join(CACHE_DIR).join(qc_name(&digest, preset));
+    let cached = std::fs::read(&entry)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<FileQc>(&b).ok());
+    if let Some(q) = cached {
+        return Ok(FileQc {
+            path: path.to_path_buf(),
+            ..q
+        });
+    }
+    let q = qc::measure(path, preset)?;
+    if let Ok(bytes) = serde_json::to_vec_pretty(&q) {
+        let tmp = crate::partial::tmp_path(&entry);
+        let ok = std::fs::create_dir_all(dir.join(CACHE_DIR))
+            .and_then(|_| std::fs::write(&tmp, &bytes))
+            .and_then(|_| std::fs::rename(&tmp, &entry));
+        if ok.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    Ok(q)
 }
 
 /// The cover's digest.
@@ -194,18 +284,21 @@ pub(super) fn m4b_key(
 pub(super) struct Cache {
     dir: PathBuf,
     out_dir: PathBuf,
+    preset: Preset,
     used: BTreeSet<String>,
     started: SystemTime,
 }
 
 impl Cache {
-    /// The cache of `out_dir` (created when first written); clears temporary files of killed renders.
-    pub fn open(out_dir: &Path) -> Cache {
+    /// The cache of `out_dir` (created when first written) for files QC measures with `preset`; clears
+    /// temporary files of killed renders.
+    pub fn open(out_dir: &Path, preset: Preset) -> Cache {
         let dir = out_dir.join(CACHE_DIR);
         crate::partial::remove_stale(&dir);
         Cache {
             dir,
             out_dir: out_dir.to_path_buf(),
+            preset,
             used: BTreeSet::new(),
             started: SystemTime::now(),
         }
@@ -277,11 +370,14 @@ impl Cache {
         }
         self.used.insert(rec);
         let d = segment::file_digest(&self.out_dir.join(&e.name), e.size)?;
+        // the file's QC (written after assembly, by `measure_qc`) stays with it
+        self.used.insert(qc_name(&e.digest, &self.preset));
         (d == e.digest).then_some(e)
     }
 
     /// Records an output file under `key`.
     pub fn put_file(&mut self, kind: &str, key: &str, e: &FileEntry) -> Result<(), CacheError> {
+        self.used.insert(qc_name(&e.digest, &self.preset));
         self.write(&format!("{key}.{kind}.json"), e)
     }
 

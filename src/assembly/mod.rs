@@ -329,7 +329,7 @@ fn job<'a>(cache: &mut Cache, book: &BookAssembly, ch: &'a ChapterAssembly, opts
 /// How many of the book's complete chapters an assembly now would leave as they are (nothing measured
 /// or encoded): for the progress line before [`assemble`].
 pub fn unchanged_chapters(book: &BookAssembly, opts: &AssemblyOptions) -> usize {
-    let mut cache = Cache::open(&opts.out_dir);
+    let mut cache = Cache::open(&opts.out_dir, opts.preset);
     book.chapters
         .iter()
         .filter(|c| c.complete)
@@ -355,7 +355,7 @@ pub async fn assemble(
     let n = book.chapters.len();
     // Temporary files of killed renders (with the project lock, no other render of it is running).
     crate::partial::remove_stale(&opts.out_dir);
-    let mut cache = Cache::open(&opts.out_dir);
+    let mut cache = Cache::open(&opts.out_dir, opts.preset);
     let want_m4b = opts.formats.contains(&OutFormat::M4b);
     let mut segments: Vec<(String, String, SegmentInfo)> = Vec::new();
     for ch in book.chapters.iter().filter(|c| c.complete) {
