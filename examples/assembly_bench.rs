@@ -157,6 +157,7 @@ async fn main() -> anyhow::Result<()> {
         formats: formats.clone(),
         out_dir: out.clone(),
         rate: 24_000,
+        owner: "synthetic".into(),
     };
     let res = assemble(&store, &book, &opts, &std::sync::atomic::AtomicBool::new(false)).await?;
     let s = t.elapsed().as_secs_f64();

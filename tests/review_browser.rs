@@ -3,7 +3,8 @@
 //! `tiny.en` (see `asr_support`), one chunk always saying the wrong thing (`WS_BOOK_BAD_TAKES_ALL`), so it is
 //! flagged. On the page: the flagged chunk is the one shown under "flagged only"; its take plays (the audio
 //! element loads); a new take is asked for and appears without a reload; it is chosen; the chapter is
-//! approved; read-along follows the player; re-assembly rewrites exactly that chapter's file; a later
+//! approved; read-along follows the player; re-assembly rewrites exactly that chapter's file (the other keeps
+//! its bytes and modification time); a later
 //! `render` keeps the choice (same bytes, `qa.json` no longer flags the chunk). On failure the chapter view
 //! is screenshotted into `target/test-screenshots/`.
 
@@ -218,13 +219,16 @@ async fn steps(c: &Client, url: &str, p: &Project, review: &review_support::Revi
     let ch1 = p.path("out/01 - The Walk.mp3");
     let ch2 = p.path("out/02 - The River.mp3");
     let (b1, b2) = (bytes(&ch1), bytes(&ch2));
+    let mtime = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let t2 = mtime(&ch2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     js(c, "document.getElementById('reassemble').click(); return true").await?;
     until(c, "const j = document.querySelector('#jobs .job'); return j !== null && j.textContent.includes('re-assemble') && j.dataset.state === 'done'", 180, "re-assembly is done").await?;
     if bytes(&ch1) == b1 {
         return Err("re-assembly did not rewrite chapter 1 with the chosen take".into());
     }
-    if bytes(&ch2) != b2 {
-        return Err("re-assembly changed chapter 2, which no choice touched".into());
+    if bytes(&ch2) != b2 || mtime(&ch2) != t2 {
+        return Err("re-assembly rewrote chapter 2, which no choice touched".into());
     }
     if js(c, "return window.__marker").await? != serde_json::json!(42) {
         return Err("the page reloaded".into());

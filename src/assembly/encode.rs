@@ -1,76 +1,58 @@
 //! Pass two of assembly: a measured chapter streamed again through gain and limiter, then fanned out to a
-//! 44.1 kHz and a 48 kHz resampler (only those some format needs) and from them to the encoders: the book's
-//! M4B and the chapter's own MP3/Opus files.
+//! 44.1 kHz and a 48 kHz resampler (only those some output needs) and from them to the encoders: the
+//! chapter's M4B segment (`audio::segment`) and those of its own MP3/Opus files that must be (re)written.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::measure::Measured;
-use super::{chapter_stem, section_marks, slug, AssemblyError, AssemblyOptions, BookAssembly, OutputFile};
-use crate::audio::encode::{AudioEncoder, ChapterMark, EncodeError, EncodeSpec, OutFormat};
+use super::{section_marks, AssemblyError, AssemblyOptions};
+use crate::audio::encode::{AudioEncoder, EncodeSpec, OutFormat};
 use crate::audio::loudness::Master;
 use crate::audio::resample::StreamResampler;
 use crate::audio::room_tone::RoomTone;
+use crate::audio::segment::{SegmentEncoder, SegmentInfo};
 use crate::audio::stitch;
 use crate::store::Store;
 
 /// Samples between two looks at the cancel flag while encoding (0.5 s at 24 kHz).
 const CANCEL_BLOCK: usize = 12_000;
 
-/// Opens the book's M4B with one marker per chapter (lengths at 44.1 kHz are exact: the resampler gives
-/// ⌈n·r⌉).
-pub(super) fn open_m4b(
-    book: &BookAssembly,
-    measured: &[Measured<'_>],
-    opts: &AssemblyOptions,
-) -> Result<AudioEncoder, EncodeError> {
-    let r = OutFormat::M4b.rate() as f64 / opts.rate as f64;
-    let mut marks = Vec::new();
-    let mut start = 0i64;
-    for m in measured {
-        let l = (m.timeline.total as f64 * r).ceil() as i64;
-        marks.push(ChapterMark {
-            title: m.chapter.title.clone(),
-            start,
-            end: start + l,
-        });
-        start += l;
-    }
-    let spec = EncodeSpec {
-        format: OutFormat::M4b,
-        path: opts.out_dir.join(format!("{}.m4b", slug(&book.title))),
-        tags: super::tags::file_tags(book, OutFormat::M4b, &book.title, None),
-        chapters: marks,
-        cover: book.cover.clone(),
-    };
-    AudioEncoder::open(&spec)
+/// What to write of one chapter.
+pub(super) struct Outputs {
+    /// Its own files to encode (the section markers are filled in from the timeline).
+    pub files: Vec<EncodeSpec>,
+    /// Its M4B segment: the file and the samples to drop from the head.
+    pub segment: Option<(PathBuf, u64)>,
 }
 
-/// Encodes one measured chapter into its own files and, when given, the book's M4B (whose errors are kept
-/// in `m4b_err`: the M4B is finished, or its error returned, after the last chapter). Returns the chapter's
-/// files.
+/// What was written of one chapter: each file with the samples encoded, and the segment.
+pub(super) struct Written {
+    /// Files (format, path, samples at the format's rate).
+    pub files: Vec<(OutFormat, PathBuf, u64)>,
+    /// The M4B segment, when one was asked for.
+    pub segment: Option<SegmentInfo>,
+}
+
+/// Encodes one measured chapter into `outputs`.
 pub(super) async fn chapter(
     store: &Store,
-    book: &BookAssembly,
     m: &Measured<'_>,
     opts: &AssemblyOptions,
-    m4b: Option<&mut AudioEncoder>,
-    m4b_err: &mut Option<EncodeError>,
+    outputs: Outputs,
     cancel: &AtomicBool,
-) -> Result<Vec<OutputFile>, AssemblyError> {
+) -> Result<Written, AssemblyError> {
     let ch = m.chapter;
-    let n = book.chapters.len();
     let mut files = Vec::new();
-    for f in opts.formats.iter().filter(|f| **f != OutFormat::M4b) {
-        let spec = EncodeSpec {
-            format: *f,
-            path: opts.out_dir.join(format!("{}.{}", chapter_stem(ch, n), f.ext())),
-            tags: super::tags::file_tags(book, *f, &ch.title, Some(format!("{}/{}", ch.index + 1, n))),
-            chapters: section_marks(&ch.sections, &m.timeline, f.rate()),
-            cover: book.cover.clone(),
-        };
-        files.push((*f, AudioEncoder::open(&spec)?));
+    for mut spec in outputs.files {
+        spec.chapters = section_marks(&ch.sections, &m.timeline, spec.format.rate());
+        files.push((spec.format, AudioEncoder::open(&spec)?));
     }
-    let need = |rate: u32| (m4b.is_some() && rate == 44_100) || files.iter().any(|(f, _)| f.rate() == rate);
+    let segment = match outputs.segment {
+        Some((path, trim)) => Some(SegmentEncoder::create(&path, trim)?),
+        None => None,
+    };
+    let need = |rate: u32| (segment.is_some() && rate == 44_100) || files.iter().any(|(f, _)| f.rate() == rate);
     let resampler = |to: u32| match need(to) {
         true => StreamResampler::new(opts.rate, to).map(Some),
         false => Ok(None),
@@ -79,8 +61,7 @@ pub(super) async fn chapter(
         rs44: resampler(44_100)?,
         rs48: resampler(48_000)?,
         sinks: Sinks {
-            m4b,
-            m4b_err,
+            segment,
             files,
             first_err: None,
         },
@@ -130,35 +111,35 @@ pub(super) async fn chapter(
     if let Some(e) = fan.sinks.first_err {
         return Err(e);
     }
-    let mut out = Vec::new();
+    let mut written = Written {
+        files: Vec::new(),
+        segment: None,
+    };
     for (f, e) in fan.sinks.files {
         let (path, samples) = e.finish()?;
-        out.push(OutputFile {
-            path,
-            format: f,
-            duration: samples as f64 / f.rate() as f64,
-            chapter: Some(ch.index),
-        });
+        written.files.push((f, path, samples));
     }
-    Ok(out)
+    if let Some(s) = fan.sinks.segment {
+        written.segment = Some(s.finish()?);
+    }
+    Ok(written)
 }
 
 /// The mastered stream's way to the encoders: one resampler per output rate in use.
-struct Fanout<'a> {
+struct Fanout {
     rs44: Option<StreamResampler>,
     rs48: Option<StreamResampler>,
-    sinks: Sinks<'a>,
+    sinks: Sinks,
 }
 
 /// The encoders of one chapter, and the first error any of them (or a resampler) gave.
-struct Sinks<'a> {
-    m4b: Option<&'a mut AudioEncoder>,
-    m4b_err: &'a mut Option<EncodeError>,
+struct Sinks {
+    segment: Option<SegmentEncoder>,
     files: Vec<(OutFormat, AudioEncoder)>,
     first_err: Option<AssemblyError>,
 }
 
-impl Fanout<'_> {
+impl Fanout {
     /// Feeds mastered samples (or, with `flush`, drains the resamplers) to every encoder, 44.1 kHz first.
     fn run(&mut self, samples: &[f32], flush: bool) {
         let Fanout { rs44, rs48, sinks } = self;
@@ -176,13 +157,13 @@ impl Fanout<'_> {
     }
 }
 
-impl Sinks<'_> {
-    /// One resampled block to every encoder at `rate_out` (the M4B is at 44.1 kHz).
+impl Sinks {
+    /// One resampled block to every encoder at `rate_out` (the M4B segment is at 44.1 kHz).
     fn send(&mut self, rate_out: u32, block: &[f32]) {
         if rate_out == 44_100 {
-            if let Some(e) = self.m4b.as_mut() {
+            if let Some(e) = self.segment.as_mut() {
                 if let Err(er) = e.push(block) {
-                    self.m4b_err.get_or_insert(er);
+                    self.first_err.get_or_insert(AssemblyError::from(er));
                 }
             }
         }

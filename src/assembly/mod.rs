@@ -8,6 +8,7 @@
 //!
 //! Memory is one chunk plus codec buffers, whatever the book's length (DESIGN.md invariant 7).
 
+pub mod cache;
 mod encode;
 mod measure;
 pub mod tags;
@@ -15,14 +16,16 @@ pub mod tags;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::audio::encode::{ChapterMark, Cover, EncodeError, OutFormat};
+use crate::audio::encode::{ChapterMark, Cover, EncodeError, EncodeSpec, OutFormat};
 use crate::audio::loudness::{self, Preset};
 use crate::audio::resample::ResampleError;
+use crate::audio::segment::{self, SegmentInfo};
 use crate::audio::stitch::{self, ChunkSlot, StitchError};
 use crate::plan::Section;
 use crate::store::Store;
+use cache::Cache;
 
 /// Environment variable of the slow-encoder testing hook: every block of samples fed to the encoders
 /// waits this many milliseconds (so tests can signal a render while it encodes). The audio is unchanged.
@@ -43,6 +46,9 @@ pub enum AssemblyError {
     /// Loudness measurement failed.
     #[error(transparent)]
     Loudness(#[from] loudness::LoudnessError),
+    /// The assembly cache cannot be written.
+    #[error(transparent)]
+    Cache(#[from] cache::CacheError),
     /// Stopped by Ctrl-C (checked between chapters).
     #[error("interrupted")]
     Interrupted,
@@ -71,7 +77,7 @@ pub struct OutputFile {
 }
 
 /// Loudness of a chapter before and after mastering.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChapterLoudness {
     /// 0-based chapter.
     pub chapter: usize,
@@ -132,6 +138,14 @@ pub struct Assembled {
     pub loudness: Vec<ChapterLoudness>,
     /// The timeline of each assembled chapter (chapter index, chunk offsets at the engine rate).
     pub timelines: Vec<(usize, stitch::Timeline)>,
+    /// Chapters measured or encoded (some of their files, or their M4B segment, had to be written).
+    pub encoded_chapters: usize,
+    /// Chapters left as they were: nothing measured or encoded, their files untouched.
+    pub reused_chapters: usize,
+    /// Per-chapter files (MP3/Opus) encoded.
+    pub files_encoded: usize,
+    /// Per-chapter files left as they were.
+    pub files_reused: usize,
 }
 
 /// How to assemble a book.
@@ -147,6 +161,9 @@ pub struct AssemblyOptions {
     pub out_dir: PathBuf,
     /// Sample rate of the stored chunk audio (the engine's rate).
     pub rate: u32,
+    /// Who owns this assembly's cache entries (the render's name): projects sharing one output folder
+    /// keep each other's entries (see `cache.rs`).
+    pub owner: String,
 }
 
 /// A portable file-name version of a title (the rule the README documents):
@@ -244,9 +261,90 @@ pub fn section_marks(sections: &[Section], timeline: &stitch::Timeline, out_rate
         .collect()
 }
 
-/// Assembles and encodes the complete chapters of a book (checking `cancel` between chapters): pass one
-/// streams each chapter from the store through the loudness meter; pass two streams it again through gain,
-/// limiter, resamplers and encoders. The M4B is written only when every chapter is complete.
+/// One complete chapter's part in an assembly: its keys, what the cache has, and what must be written.
+struct ChapterJob<'a> {
+    chapter: &'a ChapterAssembly,
+    audio_key: String,
+    /// The cached measurement (with its segment, when the M4B is wanted and the segment is intact).
+    entry: Option<cache::ChapterEntry>,
+    /// Its own files (MP3/Opus).
+    files: Vec<FileJob>,
+    /// The M4B segment must be encoded.
+    need_segment: bool,
+}
+
+/// One of a chapter's own files.
+struct FileJob {
+    spec: EncodeSpec,
+    key: String,
+    /// The file as it is in the output folder, when it is the one the key asks for.
+    reused: Option<cache::FileEntry>,
+}
+
+impl ChapterJob<'_> {
+    /// Nothing to measure or encode: every file and the segment come from the cache.
+    fn unchanged(&self) -> bool {
+        self.entry.is_some() && !self.need_segment && self.files.iter().all(|f| f.reused.is_some())
+    }
+}
+
+/// Keys and cache look-ups of one complete chapter.
+fn job<'a>(cache: &mut Cache, book: &BookAssembly, ch: &'a ChapterAssembly, opts: &AssemblyOptions) -> ChapterJob<'a> {
+    let n = book.chapters.len();
+    let want_m4b = opts.formats.contains(&OutFormat::M4b);
+    let audio_key = cache::audio_key(ch, opts);
+    let entry = cache.chapter(&audio_key, want_m4b);
+    let need_segment = want_m4b && entry.as_ref().is_none_or(|e| e.segment.is_none());
+    let files = opts
+        .formats
+        .iter()
+        .filter(|f| **f != OutFormat::M4b)
+        .map(|f| {
+            let name = format!("{}.{}", chapter_stem(ch, n), f.ext());
+            let tags = tags::file_tags(book, *f, &ch.title, Some(format!("{}/{}", ch.index + 1, n)));
+            let key = cache::file_key(&audio_key, book, ch, *f, &name, &tags);
+            let reused = cache.file("file", &key, &name);
+            FileJob {
+                spec: EncodeSpec {
+                    format: *f,
+                    path: opts.out_dir.join(&name),
+                    tags,
+                    chapters: vec![],
+                    cover: book.cover.clone(),
+                },
+                key,
+                reused,
+            }
+        })
+        .collect();
+    ChapterJob {
+        chapter: ch,
+        audio_key,
+        entry,
+        files,
+        need_segment,
+    }
+}
+
+/// How many of the book's complete chapters an assembly now would leave as they are (nothing measured
+/// or encoded): for the progress line before [`assemble`].
+pub fn unchanged_chapters(book: &BookAssembly, opts: &AssemblyOptions) -> usize {
+    let mut cache = Cache::open(&opts.out_dir, opts.preset);
+    book.chapters
+        .iter()
+        .filter(|c| c.complete)
+        .filter(|c| job(&mut cache, book, c, opts).unchanged())
+        .count()
+}
+
+/// Assembles and encodes the complete chapters of a book (checking `cancel` between chapters),
+/// incrementally: a chapter whose audio key, files and M4B segment are in the cache (`cache.rs`) is
+/// neither measured nor encoded and its files are left untouched. Each other chapter goes through pass
+/// one (streamed from the store through the loudness meter; skipped when only its files' tags or names
+/// changed) and pass two (streamed again through gain, limiter, resamplers and the encoders of its files
+/// and M4B segment that must be written). The M4B is written only when every chapter is complete, muxed
+/// from the chapters' segments without re-encoding, and left untouched when it is already the one they
+/// make.
 pub async fn assemble(
     store: &Store,
     book: &BookAssembly,
@@ -257,49 +355,190 @@ pub async fn assemble(
     let n = book.chapters.len();
     // Temporary files of killed renders (with the project lock, no other render of it is running).
     crate::partial::remove_stale(&opts.out_dir);
-    // Pass one: measure.
-    let mut measured = Vec::new();
+    let mut cache = Cache::open(&opts.out_dir, opts.preset);
+    let want_m4b = opts.formats.contains(&OutFormat::M4b);
+    let mut segments: Vec<(String, String, SegmentInfo)> = Vec::new();
     for ch in book.chapters.iter().filter(|c| c.complete) {
         if cancel.load(Ordering::SeqCst) {
             return Err(AssemblyError::Interrupted);
         }
-        let m = measure::chapter(store, ch, opts, cancel).await?;
-        result.loudness.push(m.loudness.clone());
-        measured.push(m);
-    }
-    let all_complete = measured.len() == n && n > 0;
-
-    // Pass two: encode, the book's M4B fed alongside each chapter's own files.
-    let mut m4b = match opts.formats.contains(&OutFormat::M4b) && all_complete {
-        true => Some(encode::open_m4b(book, &measured, opts)?),
-        false => None,
-    };
-    let mut m4b_err: Option<EncodeError> = None;
-    for m in &measured {
-        if cancel.load(Ordering::SeqCst) {
-            return Err(AssemblyError::Interrupted);
-        }
-        let files = encode::chapter(store, book, m, opts, m4b.as_mut(), &mut m4b_err, cancel).await?;
-        result.outputs.extend(files);
+        let job = job(&mut cache, book, ch, opts);
+        let (loudness, timeline, segment) = chapter(store, &mut cache, job, opts, &mut result, cancel).await?;
+        result.loudness.push(loudness);
+        result.timelines.push((ch.index, timeline));
         result.chapters += 1;
-        result.timelines.push((m.chapter.index, m.timeline.clone()));
+        if let Some(s) = segment {
+            segments.push((cache::audio_key(ch, opts), ch.title.clone(), s));
+        }
     }
-    if let Some(e) = m4b_err {
-        return Err(e.into());
+    let all_complete = result.chapters == n && n > 0;
+    if want_m4b && all_complete {
+        let m4b = m4b(&mut cache, book, opts, &segments)?;
+        result.outputs.insert(0, m4b);
     }
-    if let Some(e) = m4b {
-        let (path, samples) = e.finish()?;
-        result.outputs.insert(
-            0,
-            OutputFile {
-                path,
-                format: OutFormat::M4b,
-                duration: samples as f64 / OutFormat::M4b.rate() as f64,
-                chapter: None,
-            },
-        );
-    }
+    cache.finish(&opts.owner, all_complete)?;
     Ok(result)
+}
+
+/// One complete chapter: reused, or measured (unless cached) and the files it lacks encoded. Returns its
+/// loudness, timeline and M4B segment (when the M4B is wanted); its files go into `result.outputs`.
+async fn chapter(
+    store: &Store,
+    cache: &mut Cache,
+    job: ChapterJob<'_>,
+    opts: &AssemblyOptions,
+    result: &mut Assembled,
+    cancel: &AtomicBool,
+) -> Result<(ChapterLoudness, stitch::Timeline, Option<SegmentInfo>), AssemblyError> {
+    let ch = job.chapter;
+    let unchanged = job.unchanged();
+    let (measured, mut entry) = match job.entry {
+        Some(e) => {
+            let m = measure::Measured {
+                chapter: ch,
+                pieces: stitch::layout(&ch.slots, &opts.pauses, opts.rate),
+                timeline: (&e.timeline).into(),
+                gain: e.loudness.gain_db,
+                loudness: ChapterLoudness {
+                    chapter: ch.index,
+                    ..e.loudness.clone()
+                },
+            };
+            (m, e)
+        }
+        None => {
+            let m = measure::chapter(store, ch, opts, cancel).await?;
+            let e = cache::ChapterEntry {
+                loudness: m.loudness.clone(),
+                timeline: (&m.timeline).into(),
+                segment: None,
+            };
+            (m, e)
+        }
+    };
+    let mut files: Vec<(FileJob, Option<cache::FileEntry>)> = Vec::new();
+    let mut to_encode = Vec::new();
+    for f in job.files {
+        match f.reused.clone() {
+            Some(r) => files.push((f, Some(r))),
+            None => {
+                to_encode.push(f.spec.clone());
+                files.push((f, None));
+            }
+        }
+    }
+    let head = (OutFormat::M4b.rate() as u64 * u64::from(opts.pauses.chapter_head_ms)) / 1000;
+    let segment_out = job.need_segment.then(|| {
+        (
+            cache.segment_path(&job.audio_key),
+            segment::trim_for(ch.index == 0, head),
+        )
+    });
+    if unchanged {
+        result.reused_chapters += 1;
+    } else {
+        result.encoded_chapters += 1;
+    }
+    if !to_encode.is_empty() || segment_out.is_some() {
+        let outputs = encode::Outputs {
+            files: to_encode,
+            segment: segment_out,
+        };
+        let written = encode::chapter(store, &measured, opts, outputs, cancel).await?;
+        let mut new_files = written.files.into_iter();
+        for (f, rec) in files.iter_mut().filter(|(_, r)| r.is_none()) {
+            let Some((_, path, samples)) = new_files.next() else {
+                break;
+            };
+            let e = cache::FileEntry::of(&path, samples).ok_or_else(|| EncodeError::Io {
+                path: path.clone(),
+                source: std::io::Error::other("the file just written cannot be read back"),
+            })?;
+            cache.put_file("file", &f.key, &e)?;
+            *rec = Some(e);
+        }
+        if written.segment.is_some() {
+            entry.segment = written.segment;
+        }
+    }
+    if !unchanged {
+        cache.put_chapter(&job.audio_key, &entry)?;
+    }
+    for (f, rec) in &files {
+        let samples = rec.as_ref().map_or(0, |r| r.samples);
+        result.outputs.push(OutputFile {
+            path: f.spec.path.clone(),
+            format: f.spec.format,
+            duration: samples as f64 / f.spec.format.rate() as f64,
+            chapter: Some(ch.index),
+        });
+        result.files_reused += usize::from(f.reused.is_some());
+        result.files_encoded += usize::from(f.reused.is_none());
+    }
+    let segment = opts
+        .formats
+        .contains(&OutFormat::M4b)
+        .then_some(entry.segment)
+        .flatten();
+    Ok((measured.loudness, measured.timeline, segment))
+}
+
+/// The book's M4B: left as it is when it is the one these chapters make, else muxed from their segments
+/// (one marker per chapter, where its segment starts).
+fn m4b(
+    cache: &mut Cache,
+    book: &BookAssembly,
+    opts: &AssemblyOptions,
+    segments: &[(String, String, SegmentInfo)],
+) -> Result<OutputFile, AssemblyError> {
+    let name = format!("{}.m4b", slug(&book.title));
+    let path = opts.out_dir.join(&name);
+    let tags = tags::file_tags(book, OutFormat::M4b, &book.title, None);
+    let keys: Vec<(String, String)> = segments.iter().map(|(k, t, _)| (k.clone(), t.clone())).collect();
+    let key = cache::m4b_key(book, &keys, &name, &tags);
+    let rate = OutFormat::M4b.rate() as f64;
+    if let Some(e) = cache.file("m4b", &key, &name) {
+        return Ok(OutputFile {
+            path,
+            format: OutFormat::M4b,
+            duration: e.samples as f64 / rate,
+            chapter: None,
+        });
+    }
+    let mut marks = Vec::new();
+    let mut start = 0i64;
+    for (i, (_, title, s)) in segments.iter().enumerate() {
+        let l = s.span(i == 0) as i64;
+        marks.push(ChapterMark {
+            title: title.clone(),
+            start,
+            end: start + l,
+        });
+        start += l;
+    }
+    let spec = EncodeSpec {
+        format: OutFormat::M4b,
+        path: path.clone(),
+        tags,
+        chapters: marks,
+        cover: book.cover.clone(),
+    };
+    let parts: Vec<(PathBuf, SegmentInfo)> = segments
+        .iter()
+        .map(|(k, _, s)| (cache.segment_path(k), s.clone()))
+        .collect();
+    let (path, samples) = segment::remux_m4b(&spec, &parts)?;
+    let e = cache::FileEntry::of(&path, samples).ok_or_else(|| EncodeError::Io {
+        path: path.clone(),
+        source: std::io::Error::other("the file just written cannot be read back"),
+    })?;
+    cache.put_file("m4b", &key, &e)?;
+    Ok(OutputFile {
+        path,
+        format: OutFormat::M4b,
+        duration: samples as f64 / rate,
+        chapter: None,
+    })
 }
 
 #[cfg(test)]

@@ -29,6 +29,14 @@ pub enum EncodeError {
         "the FFmpeg libraries lack the `{0}` encoder (install Debian's libavcodec with it, e.g. libavcodec-extra)"
     )]
     MissingEncoder(&'static str),
+    /// A chapter segment of the M4B (see `audio::segment`) is damaged or not what was recorded.
+    #[error("{path}: bad M4B chapter segment: {reason}")]
+    Segment {
+        /// Segment file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// File system error.
     #[error("{path}: {source}")]
     Io {
@@ -200,27 +208,15 @@ pub struct EncodeSpec {
 
 /// An open encoder writing to a temporary file.
 pub struct AudioEncoder {
-    octx: format::context::Output,
+    mux: Muxer,
     enc: encoder::Audio,
-    stream_index: usize,
     frame_size: usize,
     sample_format: format::Sample,
     rate: u32,
     buf: Vec<f32>,
     pts: i64,
     samples: u64,
-    tmp: PathBuf,
     path: PathBuf,
-    finished: bool,
-}
-
-impl Drop for AudioEncoder {
-    /// An encoder dropped before [`AudioEncoder::finish`] (an error, Ctrl-C) removes its temporary file.
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
 }
 
 /// Initialises FFmpeg once (quiet logging).
@@ -232,15 +228,101 @@ pub fn init() {
     });
 }
 
-impl AudioEncoder {
-    /// Opens the encoder and writes the header (tags, chapters, cover).
-    pub fn open(spec: &EncodeSpec) -> Result<AudioEncoder, EncodeError> {
+/// An FFmpeg error about `path` while doing `action`.
+pub(crate) fn ffmpeg_error(path: &Path, action: &'static str) -> impl Fn(ffmpeg::Error) -> EncodeError {
+    let path = path.to_path_buf();
+    move |source| EncodeError::Ffmpeg {
+        path: path.clone(),
+        action,
+        source,
+    }
+}
+
+/// Opens `format`'s encoder: mono, the format's rate and bit rate, f32 samples, a global header when the
+/// muxer wants one (`global`). `path` names the file in errors. Returns the encoder, its sample format and
+/// the codec.
+pub(crate) fn open_codec(
+    format: OutFormat,
+    global: bool,
+    path: &Path,
+) -> Result<(encoder::Audio, format::Sample, codec::codec::Codec), EncodeError> {
+    init();
+    let fe = |action| ffmpeg_error(path, action);
+    let codec = encoder::find_by_name(format.encoder()).ok_or(EncodeError::MissingEncoder(format.encoder()))?;
+    let audio_codec = codec.audio().map_err(fe("use the audio encoder"))?;
+    let wanted = [
+        format::Sample::F32(format::sample::Type::Planar),
+        format::Sample::F32(format::sample::Type::Packed),
+    ];
+    let sample_format = audio_codec
+        .formats()
+        .and_then(|mut fs| fs.find(|f| wanted.contains(f)))
+        .unwrap_or(wanted[0]);
+    let rate = format.rate();
+    let mut e = codec::context::Context::new_with_codec(codec)
+        .encoder()
+        .audio()
+        .map_err(fe("create the encoder"))?;
+    e.set_rate(rate as i32);
+    e.set_channel_layout(ChannelLayout::MONO);
+    e.set_channels(i32::from(OUTPUT_CHANNELS));
+    e.set_format(sample_format);
+    e.set_bit_rate(format.bit_rate());
+    e.set_time_base((1, rate as i32));
+    if global {
+        e.set_flags(codec::flag::Flags::GLOBAL_HEADER);
+    }
+    let opened = e.open_as(codec).map_err(fe("open the encoder"))?;
+    Ok((opened, sample_format, codec))
+}
+
+/// Whether `format`'s muxer wants codec headers in the container (global header).
+pub(crate) fn wants_global_header(format: OutFormat) -> bool {
+    init();
+    let Ok(name) = std::ffi::CString::new(format.muxer()) else {
+        return false;
+    };
+    // SAFETY: av_guess_format reads the NUL-terminated name and returns a pointer to a static muxer
+    // description (or null); nothing is kept.
+    unsafe {
+        let f = ffmpeg::ffi::av_guess_format(name.as_ptr(), std::ptr::null(), std::ptr::null());
+        !f.is_null() && (i64::from((*f).flags) & ffmpeg::ffi::AVFMT_GLOBALHEADER as i64) != 0
+    }
+}
+
+/// An output file being written under its temporary name: the muxer with its audio stream, the header
+/// (tags, chapter markers, cover) already written. Dropped before [`Muxer::finish`], it removes the
+/// temporary file.
+pub(crate) struct Muxer {
+    /// The muxer.
+    pub octx: format::context::Output,
+    /// Index of the audio stream.
+    pub stream_index: usize,
+    tmp: PathBuf,
+    path: PathBuf,
+    finished: bool,
+}
+
+impl Drop for Muxer {
+    /// A muxer dropped before [`Muxer::finish`] (an error, Ctrl-C) removes its temporary file.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl Muxer {
+    /// Creates `spec.path`'s temporary file, adds the audio stream with `enc`'s parameters, the cover,
+    /// chapter markers and tags, and writes the header.
+    pub(crate) fn open(
+        spec: &EncodeSpec,
+        enc: &encoder::Audio,
+        codec: codec::codec::Codec,
+    ) -> Result<Muxer, EncodeError> {
         init();
         let path = spec.path.clone();
-        let fe = |action: &'static str| {
-            let path = path.clone();
-            move |source| EncodeError::Ffmpeg { path, action, source }
-        };
+        let fe = |action| ffmpeg_error(&path, action);
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|source| EncodeError::Io {
                 path: dir.to_path_buf(),
@@ -248,42 +330,31 @@ impl AudioEncoder {
             })?;
         }
         let tmp = crate::partial::tmp_path(&path);
-        let codec =
-            encoder::find_by_name(spec.format.encoder()).ok_or(EncodeError::MissingEncoder(spec.format.encoder()))?;
-        let audio_codec = codec.audio().map_err(fe("use the audio encoder"))?;
-        let wanted = [
-            format::Sample::F32(format::sample::Type::Planar),
-            format::Sample::F32(format::sample::Type::Packed),
-        ];
-        let sample_format = audio_codec
-            .formats()
-            .and_then(|mut fs| fs.find(|f| wanted.contains(f)))
-            .unwrap_or(wanted[0]);
         let rate = spec.format.rate();
-        let mut octx = format::output_as(&tmp, spec.format.muxer()).map_err(fe("create the output file"))?;
-        let global = octx.format().flags().contains(format::flag::Flags::GLOBAL_HEADER);
-        let stream_index;
-        let enc = {
-            let mut ost = octx.add_stream(codec).map_err(fe("add the audio stream"))?;
-            stream_index = ost.index();
-            let mut e = codec::context::Context::new_with_codec(codec)
-                .encoder()
-                .audio()
-                .map_err(fe("create the encoder"))?;
-            e.set_rate(rate as i32);
-            e.set_channel_layout(ChannelLayout::MONO);
-            e.set_channels(i32::from(OUTPUT_CHANNELS));
-            e.set_format(sample_format);
-            e.set_bit_rate(spec.format.bit_rate());
-            e.set_time_base((1, rate as i32));
-            if global {
-                e.set_flags(codec::flag::Flags::GLOBAL_HEADER);
-            }
-            let opened = e.open_as(codec).map_err(fe("open the encoder"))?;
-            ost.set_parameters(&opened);
-            ost.set_time_base((1, rate as i32));
-            opened
+        let octx = format::output_as(&tmp, spec.format.muxer()).map_err(fe("create the output file"))?;
+        // from here on, dropping `mux` removes the temporary file
+        let mut mux = Muxer {
+            octx,
+            stream_index: 0,
+            tmp,
+            path: path.clone(),
+            finished: false,
         };
+        let octx = &mut mux.octx;
+        if spec.format == OutFormat::Opus {
+            // the Ogg muxer picks a random stream serial number unless asked to be bit-exact: with it, the
+            // same audio gives the same file (the vendor string then reads `Lavf` without a version)
+            // SAFETY: `octx` owns a valid AVFormatContext; only its flags are changed, before the header.
+            unsafe {
+                (*octx.as_mut_ptr()).flags |= ffmpeg::ffi::AVFMT_FLAG_BITEXACT;
+            }
+        }
+        {
+            let mut ost = octx.add_stream(codec).map_err(fe("add the audio stream"))?;
+            mux.stream_index = ost.index();
+            ost.set_parameters(enc);
+            ost.set_time_base((1, rate as i32));
+        }
         let cover_index = match spec.cover.as_ref().and_then(|c| Some((c.codec_id()?, c.dimensions()?))) {
             Some((id, (w, h))) if spec.format != OutFormat::Opus => {
                 let mut st = octx.add_stream(encoder::find(id)).map_err(fe("add the cover stream"))?;
@@ -329,40 +400,60 @@ impl AudioEncoder {
             // the index (moov) before the audio (mdat): playable while downloading, streamable from a server
             opts.set("movflags", "+faststart");
         }
-        let header = octx.write_header_with(opts).map(|left| {
-            // an option the muxer did not take would be a silent no-op: it cannot happen with these names
-            debug_assert!(left.iter().next().is_none(), "muxer options not used");
-        });
-        if let Err(e) = header {
-            drop(octx);
-            let _ = std::fs::remove_file(&tmp);
-            return Err(fe("write the header")(e));
-        }
+        octx.write_header_with(opts)
+            .map(|left| {
+                // an option the muxer did not take would be a silent no-op: it cannot happen with these names
+                debug_assert!(left.iter().next().is_none(), "muxer options not used");
+            })
+            .map_err(fe("write the header"))?;
         if let (Some(idx), Some(cover)) = (cover_index, spec.cover.as_ref()) {
             let mut pkt = Packet::copy(&cover.data);
             pkt.set_stream(idx);
             pkt.set_flags(codec::packet::Flags::KEY);
             pkt.set_pts(Some(0));
             pkt.set_dts(Some(0));
-            pkt.write_interleaved(&mut octx).map_err(fe("write the cover art"))?;
+            pkt.write_interleaved(octx).map_err(fe("write the cover art"))?;
         }
+        Ok(mux)
+    }
+
+    /// Writes the trailer, syncs and renames the file into place.
+    pub(crate) fn finish(&mut self) -> Result<(), EncodeError> {
+        self.octx
+            .write_trailer()
+            .map_err(ffmpeg_error(&self.path, "write the trailer"))?;
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| EncodeError::Io { path, source }
+        };
+        std::fs::File::open(&self.tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&self.tmp))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl AudioEncoder {
+    /// Opens the encoder and writes the header (tags, chapters, cover).
+    pub fn open(spec: &EncodeSpec) -> Result<AudioEncoder, EncodeError> {
+        let (enc, sample_format, codec) = open_codec(spec.format, wants_global_header(spec.format), &spec.path)?;
+        let mux = Muxer::open(spec, &enc, codec)?;
         let frame_size = match enc.frame_size() {
             0 => 1024,
             n => n as usize,
         };
         Ok(AudioEncoder {
-            octx,
+            mux,
             enc,
-            stream_index,
             frame_size,
             sample_format,
-            rate,
+            rate: spec.format.rate(),
             buf: Vec::with_capacity(frame_size * 2),
             pts: 0,
             samples: 0,
-            tmp,
-            path,
-            finished: false,
+            path: spec.path.clone(),
         })
     }
 
@@ -378,14 +469,15 @@ impl AudioEncoder {
         let mut pkt = Packet::empty();
         let enc_tb = self.enc.time_base();
         let st_tb = self
+            .mux
             .octx
-            .stream(self.stream_index)
+            .stream(self.mux.stream_index)
             .map(|s| s.time_base())
             .unwrap_or(enc_tb);
         while self.enc.receive_packet(&mut pkt).is_ok() {
-            pkt.set_stream(self.stream_index);
+            pkt.set_stream(self.mux.stream_index);
             pkt.rescale_ts(enc_tb, st_tb);
-            pkt.write_interleaved(&mut self.octx)
+            pkt.write_interleaved(&mut self.mux.octx)
                 .map_err(|source| EncodeError::Ffmpeg {
                     path: self.path.clone(),
                     action: "write audio",
@@ -430,16 +522,7 @@ impl AudioEncoder {
         }
         self.enc.send_eof().map_err(self.err("flush the encoder"))?;
         self.drain()?;
-        self.octx.write_trailer().map_err(self.err("write the trailer"))?;
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| EncodeError::Io { path, source }
-        };
-        std::fs::File::open(&self.tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(io(&self.tmp))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(io(&self.path))?;
-        self.finished = true;
+        self.mux.finish()?;
         Ok((self.path.clone(), self.samples))
     }
 }

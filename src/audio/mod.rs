@@ -6,5 +6,6 @@ pub mod loudness;
 pub mod qc;
 pub mod resample;
 pub mod room_tone;
+pub mod segment;
 pub mod stitch;
 pub mod wav;

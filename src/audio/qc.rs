@@ -30,7 +30,7 @@ pub enum QcError {
 }
 
 /// Measurements of one file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FileQc {
     /// The file.
     pub path: PathBuf,

@@ -30,7 +30,7 @@ pub use keys::{chunk_seed, db_location, render_name, store_key};
 pub use lock::{lock_path, running, LockHolder, RenderLock};
 pub use progress::ProgressMode;
 pub use qa::{QaChunk, QaReport};
-pub use summary::{ChunkCounts, RenderSummary};
+pub use summary::{AssemblyCounts, ChunkCounts, RenderSummary};
 pub use takes::ReviewContext;
 
 use crate::assembly::{self as assembly_stage, AssemblyError, AssemblyOptions};
@@ -228,24 +228,31 @@ pub async fn render(
         &progress,
         draft,
     );
-    progress.line(&format!(
-        "render: assembling {} of {} {} ({})",
-        book.chapters.iter().filter(|c| c.complete).count(),
-        book.chapters.len(),
-        if project.config.kind == crate::project::ProjectKind::Podcast {
-            "episodes"
-        } else {
-            "chapters"
-        },
-        resolved.formats.iter().map(|f| f.ext()).collect::<Vec<_>>().join(", ")
-    ));
     let aopts = AssemblyOptions {
         pauses: project.config.pauses.clone(),
         preset: resolved.preset,
         formats: resolved.formats.clone(),
         out_dir: resolved.out_dir.clone(),
         rate: engine_rate,
+        owner: render_name(project),
     };
+    let to_assemble = book.chapters.iter().filter(|c| c.complete).count();
+    let unchanged = assembly_stage::unchanged_chapters(&book, &aopts);
+    progress.line(&format!(
+        "render: assembling {} of {} {}{} ({})",
+        to_assemble - unchanged.min(to_assemble),
+        book.chapters.len(),
+        if project.config.kind == crate::project::ProjectKind::Podcast {
+            "episodes"
+        } else {
+            "chapters"
+        },
+        match unchanged {
+            0 => String::new(),
+            u => format!(" ({u} unchanged)"),
+        },
+        resolved.formats.iter().map(|f| f.ext()).collect::<Vec<_>>().join(", ")
+    ));
     let assembled = match assembly_stage::assemble(&store, &book, &aopts, &cancel).await {
         Err(AssemblyError::Interrupted) => {
             summary.interrupted = true;
@@ -254,6 +261,7 @@ pub async fn render(
         other => other?,
     };
     assemble::report(&progress, plan, &assembled);
+    summary.assembly = summary::AssemblyCounts::of(&assembled);
     summary.chapters_assembled = assembled.chapters;
     summary.outputs = assembled.outputs;
     summary.loudness = assembled.loudness;

@@ -7,7 +7,7 @@ use super::progress::Progress;
 use super::{RenderError, RenderSummary};
 use crate::assembly::{chapter_stem, BookAssembly};
 use crate::audio::loudness::Preset;
-use crate::audio::qc::{self, FileQc};
+use crate::audio::qc::FileQc;
 use crate::engine::EngineKind;
 use crate::plan::Plan;
 use crate::project::Project;
@@ -46,7 +46,8 @@ pub(super) async fn qc_and_outputs(
     summary: &mut RenderSummary,
 ) -> Result<(), RenderError> {
     for o in &summary.outputs {
-        summary.qc.push(qc::measure(&o.path, preset)?);
+        // an unchanged file's QC comes from the assembly cache (same bytes, same measurement)
+        summary.qc.push(crate::assembly::cache::measure_qc(&o.path, preset)?);
     }
     write_qc(out_dir, preset, &summary.qc, &summary.engine)?;
     let outputs_json = serde_json::to_value(&summary.outputs).unwrap_or(serde_json::Value::Null);

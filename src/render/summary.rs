@@ -27,6 +27,31 @@ pub struct ChunkCounts {
     pub remaining: u64,
 }
 
+/// What incremental assembly did (see `assembly::cache`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AssemblyCounts {
+    /// Chapters measured or encoded by this render.
+    pub chapters_encoded: usize,
+    /// Complete chapters left as they were (their audio, files and M4B segment unchanged).
+    pub chapters_reused: usize,
+    /// Per-chapter files (MP3/Opus) encoded.
+    pub files_encoded: usize,
+    /// Per-chapter files left untouched.
+    pub files_reused: usize,
+}
+
+impl AssemblyCounts {
+    /// The counts of what assembly wrote.
+    pub fn of(a: &crate::assembly::Assembled) -> AssemblyCounts {
+        AssemblyCounts {
+            chapters_encoded: a.encoded_chapters,
+            chapters_reused: a.reused_chapters,
+            files_encoded: a.files_encoded,
+            files_reused: a.files_reused,
+        }
+    }
+}
+
 /// What a render did (printed as JSON with `--json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct RenderSummary {
@@ -56,6 +81,8 @@ pub struct RenderSummary {
     pub speed: f64,
     /// Chapters assembled.
     pub chapters_assembled: usize,
+    /// How many chapters assembly encoded and how many it reused unchanged.
+    pub assembly: AssemblyCounts,
     /// Files written.
     pub outputs: Vec<OutputFile>,
     /// Per-chapter loudness.
@@ -132,6 +159,7 @@ impl RenderSummary {
             wall_seconds: 0.0,
             speed: if busy > 0.0 { synth_audio / busy } else { 0.0 },
             chapters_assembled: 0,
+            assembly: AssemblyCounts::default(),
             outputs: vec![],
             loudness: vec![],
             qc: vec![],

@@ -83,7 +83,14 @@ impl Watch<'_> {
             if finished {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            // 250 ms between updates, but back at once when the last worker ends (a render with little to
+            // synthesise does not wait out the tick)
+            for _ in 0..25 {
+                if handles.iter().all(|h| h.is_finished()) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
             if self.progress.is_tty() || last_line.elapsed() >= plain_every {
                 last_line = Instant::now();
                 // The database may be restarting (workers retry on their own): skip this update then.
