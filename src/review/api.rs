@@ -241,15 +241,10 @@ async fn choose(
     let r = body(b)?;
     let key = key_of(&app, r.chapter, r.index).await?;
     let view = app.view.read().await.clone();
-    if let Some(k) = r.take {
-        if !view.store.take_numbers(&key).await.map_err(internal)?.contains(&k) {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                format!("chunk {} has no take {k}", r.index),
-            ));
-        }
+    match view.store.choose_take(&key, r.take).await {
+        Err(crate::store::StoreError::Invalid(m)) => return Err(ApiError::new(StatusCode::NOT_FOUND, m)),
+        other => other.map_err(internal)?,
     }
-    view.store.choose_take(&key, r.take).await.map_err(internal)?;
     Ok(Json(serde_json::json!({"ok": true, "chosen_take": r.take})).into_response())
 }
 
@@ -310,16 +305,8 @@ async fn lexicon(
             ),
         ));
     };
-    if crate::lang::resolve(&r.lang).is_none() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("unknown language `{}`", r.lang),
-        ));
-    }
+    // set_entry checks the language and the entry, and names what is wrong
     let replacement = r.replacement.as_deref().filter(|s| !s.trim().is_empty());
-    if let Some(rep) = replacement {
-        crate::project::lexicon::check_entry(&r.word, rep).map_err(|m| ApiError::new(StatusCode::BAD_REQUEST, m))?;
-    }
     crate::project::lexicon::set_entry(&path, &r.lang, &r.word, replacement)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
     let job = app.jobs.submit(JobKind::Render {

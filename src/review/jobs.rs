@@ -194,18 +194,14 @@ async fn new_take(ctx: ReviewContext, chapter: usize, index: usize) -> (Option<R
 /// render without QA): take 0, or the take QA chose.
 async fn next_take(ctx: &ReviewContext, key: &str) -> Result<u32, String> {
     let s = |e: crate::store::StoreError| e.to_string();
-    if ctx.store.take_numbers(key).await.map_err(s)?.is_empty() {
+    let mut taken = ctx.store.take_numbers(key).await.map_err(s)?;
+    if taken.is_empty() {
         if let Some(own) = ctx.store.audio(key).await.map_err(s)? {
             ctx.store.put_take_audio(key, 0, &own).await.map_err(s)?;
+            taken.push(0);
         }
     }
-    Ok(ctx
-        .store
-        .take_numbers(key)
-        .await
-        .map_err(s)?
-        .last()
-        .map_or(0, |t| t + 1))
+    Ok(taken.last().map_or(0, |t| t + 1))
 }
 
 /// Renders the project again (its own lock keeps a command-line render of it out meanwhile).

@@ -167,18 +167,17 @@ pub async fn bind(
     let router = api::router(app.clone())
         .layer(axum::middleware::from_fn_with_state(app.clone(), guard))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES));
-    let local_addr = local;
     let serving = Serving { addr: local, token };
     let (project, render_opts) = (project.to_path_buf(), opts.render.clone());
     let fut = async move {
         // requests are served on the runtime's worker threads; the jobs (a re-render is not `Send`) run
         // on this thread's local task set until the server stops
         let server = tokio::spawn(async move { axum::serve(listener, router).with_graceful_shutdown(shutdown).await });
-        let local = tokio::task::LocalSet::new();
-        local.spawn_local(jobs::run(app, ctx, project, render_opts, rx));
-        let served = local.run_until(server).await;
+        let job_set = tokio::task::LocalSet::new();
+        job_set.spawn_local(jobs::run(app, ctx, project, render_opts, rx));
+        let served = job_set.run_until(server).await;
         let io = |source| ReviewError::Serve {
-            addr: local_addr_text(local_addr),
+            addr: local.to_string(),
             source,
         };
         match served {
@@ -187,10 +186,6 @@ pub async fn bind(
         }
     };
     Ok((serving, fut))
-}
-
-fn local_addr_text(a: SocketAddr) -> String {
-    a.to_string()
 }
 
 /// A JSON error response `{"error": message}`.

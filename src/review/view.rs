@@ -194,12 +194,13 @@ impl View {
             return Ok(None);
         };
         let (chunks, takes, review) = self.state().await?;
+        let take_numbers = self.store.render_take_numbers(self.render_id).await?;
         let mut out = Vec::new();
         for (i, c) in ch.chunks.iter().enumerate() {
             let key = self.keys[n][i].as_str();
             let row = chunks.iter().find(|s| s.chapter as usize == n && s.index as usize == i);
             let rows: &[TakeRow] = takes.get(key).map(Vec::as_slice).unwrap_or(&[]);
-            let numbers = self.store.take_numbers(key).await?;
+            let numbers: &[u32] = take_numbers.get(key).map(Vec::as_slice).unwrap_or(&[]);
             let state = review.get(key).cloned().unwrap_or_default();
             let qa_choice = rows.iter().find(|t| t.chosen).map(|t| t.take);
             let playing = state.chosen_take.or(qa_choice);

@@ -129,6 +129,25 @@ where
         rows.iter().map(|r| Fields::new(r, "list takes").u32("take")).collect()
     }
 
+    /// The take numbers with stored audio of every chunk of a render that has any, by store key, ascending.
+    pub(super) async fn render_take_numbers(&self, render_id: i64) -> Result<BTreeMap<String, Vec<u32>>> {
+        let rows = sqlx::query(
+            "SELECT t.key AS key, t.take AS take FROM take_audio t
+             WHERE EXISTS (SELECT 1 FROM chunks c WHERE c.render_id = $1 AND c.store_key = t.key)
+             ORDER BY t.key, t.take",
+        )
+        .bind(render_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(q("list takes"))?;
+        let mut out: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        for r in &rows {
+            let f = Fields::new(r, "list takes");
+            out.entry(f.get("key")?).or_default().push(f.u32("take")?);
+        }
+        Ok(out)
+    }
+
     /// Sets (or, with `None`, clears) the chosen take of a key.
     pub(super) async fn choose_take(&self, key: &str, take: Option<u32>) -> Result<()> {
         sqlx::query(
@@ -203,6 +222,11 @@ impl Store {
     /// The take numbers with stored audio of a chunk's key, ascending.
     pub async fn take_numbers(&self, key: &str) -> Result<Vec<u32>> {
         on_backend!(self, s => s.take_numbers(key).await)
+    }
+
+    /// The take numbers with stored audio of a render's chunks, by store key (chunks without takes absent).
+    pub async fn render_take_numbers(&self, render_id: i64) -> Result<BTreeMap<String, Vec<u32>>> {
+        on_backend!(self, s => s.render_take_numbers(render_id).await)
     }
 
     /// A reviewer's choice of take for a chunk's key (`None`: back to the chunk's own audio). The take's
