@@ -193,7 +193,7 @@ pub(super) fn ordinal(cx: &Cx, i: usize) -> Option<Hit> {
     }
     let v = n.value()?;
     let rest = &t[e..];
-    for &(suf, g) in cx.r.ordinal_suffixes {
+    for &(suf, g) in &cx.r.ordinal_suffixes {
         let matches = if l == L::En {
             rest.get(..suf.len()).is_some_and(|p| p.eq_ignore_ascii_case(suf))
         } else {
@@ -356,7 +356,7 @@ pub(super) fn plain(cx: &Cx, i: usize) -> Option<Hit> {
     }
     let f = match l {
         L::Pl => {
-            let g = super::pl::gender_of(next);
+            let g = cx.r.gender_of(next);
             let case = match governed_case(cx, i) {
                 Some(Case::Gen) => Case::Gen,
                 // "2 braci" → "dwóch braci": masculine-personal nouns take the genitive-form numeral.

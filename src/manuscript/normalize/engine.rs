@@ -259,7 +259,7 @@ pub(super) fn parse_num(cx: &Cx, i: usize) -> Option<Num> {
     let mut grouped = false;
     if j - i <= 3 {
         'groups: loop {
-            for &sep in cx.r.group {
+            for &sep in &cx.r.group {
                 if ch(t, j) == Some(sep) {
                     let k = j + sep.len_utf8();
                     if digits_end(t, k) == k + 3 {

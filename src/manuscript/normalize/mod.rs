@@ -8,10 +8,10 @@
 //! and times in [`dates`], money, measures, ranges and fractions in [`quantities`], plain numbers,
 //! ordinals, telephone numbers and serials in [`digits`], abbreviations, Roman numerals and addresses in
 //! [`words`]) are tried in a fixed order, the first that recognises a token gives a [`Span`] with its
-//! [`Class`] and spoken words. What is said comes from one table file per language ([`en`], [`pl`],
-//! [`de`], [`fr`], [`es`], [`it`]: units, currencies, abbreviations, month names, ordinal suffixes,
-//! case-governing prepositions, connecting words), in the shape [`rules::Rules`] defines. Adding a unit
-//! or an abbreviation is a table row, not code.
+//! [`Class`] and spoken words. What is said comes from one data table per language
+//! (`lang/{en,pl,de,fr,es,it}.yaml`, compiled in: units, currencies, abbreviations, month names, ordinal
+//! suffixes, case-governing prepositions, connecting words), in the shape [`rules::Rules`] defines. Adding
+//! a unit or an abbreviation is a table row, not code.
 //!
 //! **Numbers are spelled by hand** ([`numbers`]). The `num2words` crate (already a dependency) only
 //! knows English, French and Ukrainian, has no grammatical case or gender (Polish "dwudziestego
@@ -33,14 +33,10 @@ pub mod engine;
 mod quantities;
 mod words;
 
-pub mod de;
-pub mod en;
-pub mod es;
-pub mod fr;
-pub mod it;
 pub mod numbers;
-pub mod pl;
 pub mod rules;
+
+use std::sync::LazyLock;
 
 use serde::Serialize;
 
@@ -98,17 +94,26 @@ pub struct Span {
 /// The languages that have normalisation rules.
 pub const LANGUAGES: [&str; 6] = ["en", "pl", "de", "fr", "es", "it"];
 
+/// The built-in tables, in the order of [`LANGUAGES`], each read on first use.
+static TABLES: [LazyLock<rules::Rules>; 6] = [
+    LazyLock::new(|| table("en", include_str!("lang/en.yaml"))),
+    LazyLock::new(|| table("pl", include_str!("lang/pl.yaml"))),
+    LazyLock::new(|| table("de", include_str!("lang/de.yaml"))),
+    LazyLock::new(|| table("fr", include_str!("lang/fr.yaml"))),
+    LazyLock::new(|| table("es", include_str!("lang/es.yaml"))),
+    LazyLock::new(|| table("it", include_str!("lang/it.yaml"))),
+];
+
+/// Reads a built-in table. They are compiled in and every one is loaded by the tests
+/// (`rules::tests::every_table_loads`), so a failure here is a defect of the build, not of any input.
+fn table(code: &str, text: &'static str) -> rules::Rules {
+    rules::Rules::from_table(text).unwrap_or_else(|e| panic!("built-in normalisation table lang/{code}.yaml: {e}"))
+}
+
 /// The rules for `lang` (a WhisperSpeech code), when it has them.
 pub fn rules(lang: &str) -> Option<&'static rules::Rules> {
-    Some(match lang {
-        "en" => &en::RULES,
-        "pl" => &pl::RULES,
-        "de" => &de::RULES,
-        "fr" => &fr::RULES,
-        "es" => &es::RULES,
-        "it" => &it::RULES,
-        _ => return None,
-    })
+    let i = LANGUAGES.iter().position(|&l| l == lang)?;
+    Some(&*TABLES[i])
 }
 
 /// The spans of `text` that `lang`'s verbaliser reads differently, in order, not overlapping. Empty for

@@ -22,8 +22,8 @@ fn plain_en(l: L, s: String) -> String {
 fn currency_at(cx: &Cx, i: usize, codes: bool) -> Option<(&'static Currency, usize)> {
     let rest = &cx.t[i..];
     let mut best: Option<(&'static Currency, usize)> = None;
-    for c in cx.r.currencies {
-        for s in c.syms {
+    for c in &cx.r.currencies {
+        for &s in &c.syms {
             let is_code = s.chars().next().is_some_and(char::is_alphabetic);
             if is_code != codes && !(codes && s.contains('$')) {
                 continue;
@@ -53,7 +53,7 @@ pub(super) fn scale_at(cx: &Cx, i: usize) -> Option<(Noun, usize)> {
     let e = if ch(cx.t, e) == Some('.') { e + 1 } else { e };
     let w = &cx.t[k..e];
     let w2 = w.trim_end_matches('.');
-    for &(written, noun) in cx.r.scales {
+    for &(written, noun) in &cx.r.scales {
         if written == w || (written == w2 && !written.ends_with('.')) {
             let end = if written.ends_with('.') { e } else { k + w2.len() };
             if boundary(cx.t, end) {
@@ -186,7 +186,7 @@ pub(super) fn money_after(cx: &Cx, i: usize) -> Option<Hit> {
 fn unit_at(cx: &Cx, i: usize, spaced: bool) -> Option<(&'static Unit, usize)> {
     let rest = &cx.t[i..];
     let mut best: Option<(&'static Unit, usize)> = None;
-    for u in cx.r.units {
+    for u in &cx.r.units {
         let hit = if u.ci {
             rest.get(..u.sym.len()).is_some_and(|p| p.eq_ignore_ascii_case(u.sym))
         } else {

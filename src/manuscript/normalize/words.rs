@@ -22,7 +22,7 @@ pub(super) fn abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
     // A capitalised word may be a lowercase entry at a sentence start ("Np." for "np.").
     let lower_first = first.is_uppercase().then(|| first.to_lowercase().next()).flatten();
     let (b0, lb0) = (rest.as_bytes()[0], rest.as_bytes()[0].to_ascii_lowercase());
-    for a in cx.r.abbrevs {
+    for a in &cx.r.abbrevs {
         let w0 = a.written.as_bytes()[0];
         if w0 != b0 && w0 != lb0 && w0 < 0x80 {
             continue;
@@ -98,7 +98,7 @@ pub(super) fn suffix_abbreviation(cx: &Cx, i: usize) -> Option<Hit> {
         return None;
     }
     let word = &t[i..e + 1];
-    for &(end, spoken) in cx.r.suffix_abbrevs {
+    for &(end, spoken) in &cx.r.suffix_abbrevs {
         if let Some(head) = word.strip_suffix(end).filter(|h| h.chars().count() >= 3) {
             let stop = if t[e + 1..].trim().is_empty() { "." } else { "" };
             return Hit::new(e + 1, Class::Abbreviation, format!("{head}{spoken}{stop}"));
@@ -266,7 +266,7 @@ fn say_piece(cx: &Cx, w: &str, out: &mut Vec<String>) {
                 .map_or(w.len() - j, |(k, _)| k);
             let word = &w[j..e];
             let lw = word.to_lowercase();
-            let spell = match cx.r.spell {
+            let spell = match &cx.r.spell {
                 Spell::Never => false,
                 Spell::Short(keep) => {
                     !keep.contains(&lw.as_str())

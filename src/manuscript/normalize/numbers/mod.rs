@@ -5,7 +5,7 @@
 //! integer arithmetic, so spelling a number costs a few hundred nanoseconds.
 
 /// A language with number rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 pub enum L {
     /// English.
     En,
@@ -22,7 +22,7 @@ pub enum L {
 }
 
 /// Grammatical gender of the counted or ordered noun.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 pub enum Gender {
     /// Masculine (the default).
     #[default]
@@ -34,7 +34,7 @@ pub enum Gender {
 }
 
 /// Grammatical case (Polish uses all; German uses `Nom`, `Weak`, `Dat`/`Acc` for ordinals).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 pub enum Case {
     /// Nominative (German: strong ending, no article: "dritter").
     #[default]
