@@ -474,6 +474,7 @@ pub fn take_rows(qa: &ChunkQa) -> Vec<TakeRow> {
             chosen: t.take == qa.chosen,
             flagged: qa.flagged,
             asr: qa.asr.clone(),
+            similarity: t.similarity,
         })
         .collect()
 }

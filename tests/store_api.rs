@@ -139,6 +139,7 @@ async fn review_takes_choices_and_approvals_persist_by_content_key(store: &Store
         chosen: false,
         flagged: false,
         asr: "test@0".into(),
+        similarity: Some(0.8125),
     };
     store.add_take(&key, &row, &audio(0.25)).await.unwrap();
     assert_eq!(store.take_numbers(&key).await.unwrap(), vec![0, 1]);
@@ -155,6 +156,7 @@ async fn review_takes_choices_and_approvals_persist_by_content_key(store: &Store
     // the takes table lists the added take with its metrics
     let takes = store.render_takes(r.render_id).await.unwrap();
     assert_eq!(takes[0].takes[0].transcript, "fine");
+    assert_eq!(takes[0].takes[0].similarity, Some(0.8125), "voice similarity round-trips");
     // un-choosing keeps the approval; a re-sync with a changed key leaves the old state behind (content-keyed)
     store.choose_take(&key, None).await.unwrap();
     assert_eq!(store.review_states(r.render_id).await.unwrap()[&key].chosen_take, None);

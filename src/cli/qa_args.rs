@@ -26,6 +26,10 @@ pub struct QaArgs {
     /// Syntheses per chunk at most (overrides `qa.takes`).
     #[arg(long)]
     pub qa_takes: Option<u32>,
+    /// Voice drift: the lowest speaker similarity a take of a cloned voice may have (overrides
+    /// `qa.min_similarity`; needs a speaker model).
+    #[arg(long, allow_negative_numbers = true)]
+    pub qa_min_similarity: Option<f64>,
 }
 
 impl QaArgs {
@@ -38,6 +42,7 @@ impl QaArgs {
             model: self.qa_model.clone(),
             max_wer: self.qa_max_wer,
             takes: self.qa_takes,
+            min_similarity: self.qa_min_similarity,
         }
     }
 }

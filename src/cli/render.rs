@@ -165,8 +165,12 @@ fn print_qa(q: &ws_book::render::QaReport) {
     let mut worst: Vec<&ws_book::render::QaChunk> = q.chunks.iter().filter(|c| c.flagged || c.wer > 0.0).collect();
     worst.sort_by(|a, b| b.flagged.cmp(&a.flagged).then(b.wer.total_cmp(&a.wer)));
     for c in worst.iter().take(5) {
+        let voice = c
+            .similarity
+            .map(|s| format!(", voice similarity {s:.2}"))
+            .unwrap_or_default();
         println!(
-            "{} chapter {} chunk {}: WER {:.2} after {} take(s); said {:?}, heard {:?}",
+            "{} chapter {} chunk {}: WER {:.2}{voice} after {} take(s); said {:?}, heard {:?}",
             if c.flagged { "FLAGGED" } else { "worst  " },
             c.chapter + 1,
             c.index + 1,
@@ -174,6 +178,18 @@ fn print_qa(q: &ws_book::render::QaReport) {
             c.takes.len(),
             c.text.chars().take(60).collect::<String>(),
             c.transcript.chars().take(60).collect::<String>()
+        );
+    }
+    let sims: Vec<f64> = q.chunks.iter().filter_map(|c| c.similarity).collect();
+    if let Some(low) = sims.iter().copied().reduce(f64::min) {
+        let mean = sims.iter().sum::<f64>() / sims.len() as f64;
+        println!(
+            "voice drift: {} chunk(s) measured, similarity mean {mean:.2}, lowest {low:.2}{}",
+            sims.len(),
+            q.asr["min_similarity"]
+                .as_f64()
+                .map(|m| format!(" (minimum {m})"))
+                .unwrap_or_default()
         );
     }
 }

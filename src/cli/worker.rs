@@ -72,6 +72,7 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         &[],
         &resolver,
         std::path::Path::new("."),
+        None,
     )
     .map_err(anyhow::Error::msg)?;
     if let Some(q) = &qa {

@@ -77,6 +77,7 @@ const KNOWN_KEYS: &[&str] = &[
     "max_wer",
     "takes",
     "gate",
+    "min_similarity",
     "tags",
     "room_tone",
     "narrator",

@@ -84,6 +84,10 @@ pub struct QaOptions {
     pub takes: Option<u32>,
     /// Exit with code 4 when a chunk is still flagged after its takes.
     pub gate: bool,
+    /// Voice drift: a take of a cloned voice fails when the cosine similarity of its speaker embedding to
+    /// the voice's is below this (−1 to 1; unset: measured and reported when a speaker model is present,
+    /// never failed).
+    pub min_similarity: Option<f64>,
 }
 
 /// `episodes:` — one glob/path or a list of them (resolved against the project folder).

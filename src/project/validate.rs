@@ -461,6 +461,15 @@ fn qa(q: &QaOptions, at: &Locator) -> Result<(), ProjectError> {
     if let Some(t) = q.takes {
         at.in_range("qa.takes", t, 1, 10, "")?;
     }
+    if let Some(s) = q.min_similarity {
+        at.in_range(
+            "qa.min_similarity",
+            s,
+            -1.0,
+            1.0,
+            "(a cosine similarity; 0.5 is a loose voice match)",
+        )?;
+    }
     if q.asr.as_deref().is_some_and(|a| a.trim().is_empty()) {
         return Err(at.err(
             "asr",

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::asr::{self, Transcriber};
 use crate::engine::{Audio, Engine, EngineError, Run, SynthRequest};
+use crate::speaker::{self, audio_in::ReferenceAudio, SpeakerEncoder, SpeakerError};
 use score::Duration;
 
 /// Testing hook: take 0 of every chunk whose text contains this value says an unrelated sentence instead.
@@ -38,6 +39,8 @@ pub struct QaSettings {
     pub max_wer: f64,
     /// Syntheses per chunk at most.
     pub takes: u32,
+    /// Voice drift: a take of a voice with a speaker embedding fails below this similarity.
+    pub min_similarity: Option<f64>,
 }
 
 /// One checked take.
@@ -59,6 +62,10 @@ pub struct TakeCheck {
     pub duration: Duration,
     /// What Whisper heard.
     pub transcript: String,
+    /// Cosine similarity of the take's speaker embedding to the voice's, when measured (a speaker model
+    /// and a voice with an embedding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
     /// Whether every check passed.
     pub passed: bool,
 }
@@ -107,12 +114,59 @@ pub fn chunk_language(runs: &[Run]) -> String {
         .unwrap_or_else(|| "en".into())
 }
 
-/// An engine whose takes are checked by speech recognition.
+/// Voice drift: the speaker encoder that embeds each take, to compare with the voice's embedding.
+pub struct VoiceCheck {
+    encoder: SpeakerEncoder,
+    /// `file name@digest` of the encoder weights (in the fingerprint when a threshold is set).
+    label: String,
+}
+
+/// Takes shorter than this are not embedded (the encoder needs a few frames of speech).
+const MIN_EMBED_SECONDS: f64 = 0.25;
+
+impl VoiceCheck {
+    /// Loads the speaker encoder (`weights` + optional config) on `device`.
+    pub fn load(
+        weights: &std::path::Path,
+        config: Option<&std::path::Path>,
+        device: &candle_core::Device,
+    ) -> Result<Self, SpeakerError> {
+        let bytes = std::fs::read(weights).map_err(|e| SpeakerError::Model {
+            path: weights.to_path_buf(),
+            message: format!("cannot read: {e}"),
+        })?;
+        let digest = blake3::hash(&bytes).to_hex();
+        let name = weights
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Self {
+            encoder: SpeakerEncoder::load(weights, config, device)?,
+            label: format!("{name}@{}", &digest[..16]),
+        })
+    }
+
+    /// The similarity of `audio` to the voice `embedding`, or `None` when the take is too short to embed.
+    fn similarity(&self, audio: &Audio, embedding: &[f32]) -> Result<Option<f64>, SpeakerError> {
+        let seconds = audio.samples.len() as f64 / f64::from(audio.sample_rate.max(1));
+        if seconds < MIN_EMBED_SECONDS || embedding.is_empty() {
+            return Ok(None);
+        }
+        let take = self.encoder.embed(&ReferenceAudio {
+            sample_rate: audio.sample_rate,
+            samples: audio.samples.clone(),
+        })?;
+        Ok(Some(speaker::cosine(&take, embedding)))
+    }
+}
+
+/// An engine whose takes are checked by speech recognition (and, with a [`VoiceCheck`], for voice drift).
 pub struct QaEngine {
     inner: Box<dyn Engine>,
     asr: Transcriber,
     asr_label: String,
     settings: QaSettings,
+    voice: Option<VoiceCheck>,
     last: Option<Vec<ChunkQa>>,
 }
 
@@ -130,8 +184,15 @@ impl QaEngine {
             asr,
             asr_label: format!("{asr_name}@{}", &asr_digest[..asr_digest.len().min(16)]),
             settings,
+            voice: None,
             last: None,
         }
+    }
+
+    /// Also measures voice drift with this speaker encoder (and fails takes below `min_similarity`).
+    pub fn with_voice_check(mut self, voice: VoiceCheck) -> Self {
+        self.voice = Some(voice);
+        self
     }
 
     fn request_for_take(&self, req: &SynthRequest, k: u32) -> SynthRequest {
@@ -161,12 +222,23 @@ impl QaEngine {
             key: reqs.first().map(|r| r.key.clone()).unwrap_or_default(),
             message: format!("QA transcription failed: {e}"),
         })?;
+        let mut similarity = Vec::with_capacity(reqs.len());
+        for (req, audio) in reqs.iter().zip(audios) {
+            similarity.push(match (&self.voice, &req.voice.embedding) {
+                (Some(v), Some(e)) => v.similarity(audio, e).map_err(|e| EngineError::Synthesis {
+                    key: req.key.clone(),
+                    message: format!("QA voice check failed: {e}"),
+                })?,
+                _ => None,
+            });
+        }
         Ok(reqs
             .iter()
             .zip(audios)
             .zip(heard)
             .zip(&langs)
-            .map(|(((req, audio), t), lang)| {
+            .zip(similarity)
+            .map(|((((req, audio), t), lang), similarity)| {
                 let text = req.text();
                 let reference = score::words(&text);
                 let hyp = score::words(&score::normalise_transcript(&t.text, lang));
@@ -175,7 +247,15 @@ impl QaEngine {
                 let seconds = audio.samples.len() as f64 / f64::from(audio.sample_rate.max(1));
                 let duration = score::judge_duration(seconds, text.chars().count(), req.params.cps);
                 let error = score::error_rate(reference.len(), wer, cer);
-                let passed = error <= self.settings.max_wer && duration == Duration::Ok && !audio.capped && !t.capped;
+                let voice_ok = match (self.settings.min_similarity, similarity) {
+                    (Some(min), Some(s)) => s >= min,
+                    _ => true,
+                };
+                let passed = error <= self.settings.max_wer
+                    && duration == Duration::Ok
+                    && !audio.capped
+                    && !t.capped
+                    && voice_ok;
                 TakeCheck {
                     take: k,
                     seed: take_seed(req.seed, k),
@@ -185,6 +265,7 @@ impl QaEngine {
                     capped: audio.capped,
                     duration,
                     transcript: t.text,
+                    similarity,
                     passed,
                 }
             })
@@ -257,8 +338,14 @@ impl Engine for QaEngine {
     }
 
     fn fingerprint(&self) -> String {
+        // The voice threshold (and the encoder that measures it) only enters when set, so renders without
+        // one keep their keys.
+        let voice = match (self.settings.min_similarity, &self.voice) {
+            (Some(m), Some(v)) => format!(":min_sim={m}:spk={}", v.label),
+            _ => String::new(),
+        };
         format!(
-            "{}|qa={}:max_wer={}:takes={}:v1",
+            "{}|qa={}:max_wer={}:takes={}{voice}:v1",
             self.inner.fingerprint(),
             self.asr_label,
             self.settings.max_wer,
@@ -377,6 +464,7 @@ mod tests {
             capped: false,
             duration: Duration::Ok,
             transcript: String::new(),
+            similarity: None,
             passed,
         }
     }

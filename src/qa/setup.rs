@@ -1,12 +1,13 @@
 //! Whether a render or worker checks its takes, with which Whisper model and thresholds: project.yaml `qa:`
 //! and the `--qa` / `--no-qa` / `--qa-gate` flags, with safe defaults.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use super::{QaEngine, QaSettings};
+use super::{QaEngine, QaSettings, VoiceCheck};
 use crate::engine::{Engine, EngineKind};
 use crate::models::{AsrModel, Fetch, ModelKind, Resolver};
 use crate::project::QaOptions;
+use crate::speaker::speaker_model_location;
 
 /// Default syntheses per chunk.
 pub const DEFAULT_TAKES: u32 = 3;
@@ -37,6 +38,8 @@ pub struct QaFlags {
     pub max_wer: Option<f64>,
     /// `--qa-takes` (overrides `qa.takes`).
     pub takes: Option<u32>,
+    /// `--qa-min-similarity` (overrides `qa.min_similarity`).
+    pub min_similarity: Option<f64>,
 }
 
 impl QaFlags {
@@ -47,6 +50,7 @@ impl QaFlags {
             max_wer: self.max_wer.or(cfg.max_wer),
             takes: self.takes.or(cfg.takes),
             gate: cfg.gate || self.gate,
+            min_similarity: self.min_similarity.or(cfg.min_similarity),
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct QaPlan {
     pub gate: bool,
     /// Why QA is on, for the render's first lines.
     pub why: &'static str,
+    /// The speaker encoder that measures voice drift (weights, config), when one is found.
+    pub speaker: Option<(PathBuf, Option<PathBuf>)>,
 }
 
 impl QaPlan {
@@ -70,19 +76,31 @@ impl QaPlan {
         let dev = crate::engine::whisperspeech::engine::select_device(device).map_err(|e| e.to_string())?;
         let asr = crate::asr::Transcriber::load(&self.model.files, &dev)
             .map_err(|e| format!("QA model `{}`: {e}", self.model.entry.name))?;
-        Ok(QaEngine::new(
+        let engine = QaEngine::new(
             inner,
             asr,
             &self.model.entry.name,
             &self.model.entry.digest,
             self.settings.clone(),
-        ))
+        );
+        Ok(match &self.speaker {
+            Some((weights, config)) => engine.with_voice_check(
+                VoiceCheck::load(weights, config.as_deref(), &dev)
+                    .map_err(|e| format!("QA voice check (speaker model): {e}"))?,
+            ),
+            None => engine,
+        })
     }
 
     /// One line for the render's header.
     pub fn describe(&self) -> String {
+        let drift = match (&self.speaker, self.settings.min_similarity) {
+            (Some(_), Some(m)) => format!(", voice drift: min similarity {m}"),
+            (Some(_), None) => ", voice drift measured".into(),
+            (None, _) => String::new(),
+        };
         format!(
-            "QA: Whisper `{}` checks every take (max WER {}, up to {} takes{}; {})",
+            "QA: Whisper `{}` checks every take (max WER {}, up to {} takes{}{drift}; {})",
             self.model.entry.name,
             self.settings.max_wer,
             self.settings.takes,
@@ -104,7 +122,8 @@ fn library_default(resolver: &Resolver) -> Option<crate::models::Entry> {
 }
 
 /// Decides QA: `None` when it is off. `languages` are the project's languages (an English-only model
-/// cannot check others).
+/// cannot check others); `speaker_model` the project's `engine.models.speaker`, if any (else the usual
+/// lookup of [`speaker_model_location`]: `$WS_BOOK_SPEAKER_MODEL`, the library).
 pub fn resolve(
     cfg: &QaOptions,
     flags: &QaFlags,
@@ -112,6 +131,7 @@ pub fn resolve(
     languages: &[String],
     resolver: &Resolver,
     base: &Path,
+    speaker_model: Option<&Path>,
 ) -> Result<Option<QaPlan>, String> {
     if flags.off {
         return Ok(None);
@@ -122,6 +142,9 @@ pub fn resolve(
     }
     if let Some(t) = cfg.takes.filter(|t| !(1..=10).contains(t)) {
         return Err(format!("QA takes {t} is out of range: it must be 1 to 10"));
+    }
+    if let Some(s) = cfg.min_similarity.filter(|s| !(-1.0..=1.0).contains(s)) {
+        return Err(format!("QA min similarity {s} is out of range: it must be -1 to 1"));
     }
     let wanted = flags.on || cfg.gate;
     let (model, why) = match &cfg.asr {
@@ -155,13 +178,25 @@ pub fn resolve(
             ));
         }
     }
+    // Voice drift is measured whenever a speaker model is found; a threshold without one is an error.
+    let speaker = match speaker_model_location(speaker_model, None) {
+        Ok(found) => Some(found),
+        Err(e) if cfg.min_similarity.is_some() => {
+            return Err(format!(
+                "qa.min_similarity needs a speaker model to measure voice drift: {e}"
+            ))
+        }
+        Err(_) => None,
+    };
     Ok(Some(QaPlan {
         settings: QaSettings {
             max_wer: cfg.max_wer.unwrap_or_else(|| default_max_wer(engine)),
             takes: cfg.takes.unwrap_or(DEFAULT_TAKES),
+            min_similarity: cfg.min_similarity,
         },
         gate: cfg.gate,
         model,
         why,
+        speaker,
     }))
 }

@@ -109,7 +109,17 @@ pub(super) fn qa_plan(
     let mut languages: Vec<String> = cfg.language.iter().chain(&cfg.languages).cloned().collect();
     languages.dedup();
     let resolver = Resolver::from_env(opts.offline).with_progress(BarProgress::boxed);
-    qa_setup::resolve(&cfg.qa, &opts.qa, kind, &languages, &resolver, &project.base_dir).map_err(RenderError::Input)
+    let speaker = cfg.engine.models.get("speaker").map(|p| project.base_dir.join(p));
+    qa_setup::resolve(
+        &cfg.qa,
+        &opts.qa,
+        kind,
+        &languages,
+        &resolver,
+        &project.base_dir,
+        speaker.as_deref(),
+    )
+    .map_err(RenderError::Input)
 }
 
 /// `n` engines of the chosen kind (one per worker), created up front so that a missing espeak-ng or a bad

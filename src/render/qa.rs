@@ -26,6 +26,9 @@ pub struct QaChunk {
     pub wer: f64,
     /// The chosen take's character error rate.
     pub cer: f64,
+    /// The chosen take's voice similarity (voice drift), when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
     /// Every take.
     pub takes: Vec<TakeRow>,
     /// The take kept.
@@ -85,6 +88,7 @@ pub(super) async fn report(
                 transcript: chosen.map(|t| t.transcript.clone()).unwrap_or_default(),
                 wer: chosen.map_or(0.0, |t| t.wer),
                 cer: chosen.map_or(0.0, |t| t.cer),
+                similarity: chosen.and_then(|t| t.similarity),
                 chosen: chosen.map_or(0, |t| t.take),
                 flagged,
                 approved: state.approved,
@@ -97,6 +101,8 @@ pub(super) async fn report(
         asr: serde_json::json!({
             "model": q.model.entry.name, "source": q.model.entry.source, "digest": q.model.entry.digest,
             "max_wer": q.settings.max_wer, "takes": q.settings.takes,
+            "min_similarity": q.settings.min_similarity,
+            "speaker_model": q.speaker.as_ref().map(|(w, _)| w.display().to_string()),
         }),
         checked: chunks.len(),
         retaken: chunks.iter().filter(|c| c.takes.len() > 1).count(),

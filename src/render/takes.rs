@@ -124,6 +124,7 @@ impl ReviewContext {
                     chosen: false,
                     flagged: false,
                     asr: e.asr_label().to_string(),
+                    similarity: c.similarity,
                 };
                 (audio, row)
             }
@@ -150,6 +151,7 @@ impl ReviewContext {
                     chosen: false,
                     flagged: false,
                     asr: String::new(),
+                    similarity: None,
                 };
                 (audio, row)
             }

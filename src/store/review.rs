@@ -56,6 +56,7 @@ where
     i64: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
     Option<i64>: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
     f64: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
+    Option<f64>: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
     String: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
     Vec<u8>: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
 {

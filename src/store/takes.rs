@@ -37,6 +37,9 @@ pub struct TakeRow {
     pub flagged: bool,
     /// The speech recogniser (`name@digest`).
     pub asr: String,
+    /// Cosine similarity of the take's speaker embedding to the voice's (voice drift), when measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f64>,
 }
 
 /// The takes of one chunk of a render.
@@ -59,6 +62,7 @@ where
     for<'a> &'a str: ColumnIndex<D::Row> + Type<D> + Encode<'a, D>,
     i64: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
     f64: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
+    Option<f64>: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
     String: Type<D> + for<'a> Encode<'a, D> + for<'r> Decode<'r, D>,
 {
     /// Replaces the takes of `key` in one transaction (idempotent: the same takes written twice are one set).
@@ -80,8 +84,8 @@ where
     pub(super) async fn insert_take(conn: &mut D::Connection, key: &str, t: &TakeRow) -> Result<()> {
         sqlx::query(
             "INSERT INTO takes (key, take, seed, wer, cer, seconds, stop, duration, transcript, language,
-                 passed, chosen, flagged, asr, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 passed, chosen, flagged, asr, created_ms, similarity)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              ON CONFLICT (key, take) DO NOTHING",
         )
         .bind(key)
@@ -99,6 +103,7 @@ where
         .bind(i64::from(t.flagged))
         .bind(t.asr.as_str())
         .bind(now_ms())
+        .bind(t.similarity)
         .execute(conn)
         .await
         .map_err(q("record a take"))?;
@@ -111,7 +116,7 @@ where
             "SELECT c.chapter AS chapter, c.idx AS idx, c.store_key AS store_key, t.take AS take, t.seed AS seed,
                     t.wer AS wer, t.cer AS cer, t.seconds AS seconds, t.stop AS stop, t.duration AS duration,
                     t.transcript AS transcript, t.language AS language, t.passed AS passed, t.chosen AS chosen,
-                    t.flagged AS flagged, t.asr AS asr
+                    t.flagged AS flagged, t.asr AS asr, t.similarity AS similarity
              FROM chunks c JOIN takes t ON t.key = c.store_key
              WHERE c.render_id = $1 ORDER BY c.chapter, c.idx, t.take",
         )
@@ -138,6 +143,7 @@ where
                 chosen: f.get::<i64>("chosen")? != 0,
                 flagged: f.get::<i64>("flagged")? != 0,
                 asr: f.get("asr")?,
+                similarity: f.get("similarity")?,
             };
             match out.last_mut() {
                 Some(c) if c.chapter == chapter && c.index == index => c.takes.push(take),
