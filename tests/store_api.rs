@@ -156,7 +156,11 @@ async fn review_takes_choices_and_approvals_persist_by_content_key(store: &Store
     // the takes table lists the added take with its metrics
     let takes = store.render_takes(r.render_id).await.unwrap();
     assert_eq!(takes[0].takes[0].transcript, "fine");
-    assert_eq!(takes[0].takes[0].similarity, Some(0.8125), "voice similarity round-trips");
+    assert_eq!(
+        takes[0].takes[0].similarity,
+        Some(0.8125),
+        "voice similarity round-trips"
+    );
     // un-choosing keeps the approval; a re-sync with a changed key leaves the old state behind (content-keyed)
     store.choose_take(&key, None).await.unwrap();
     assert_eq!(store.review_states(r.render_id).await.unwrap()[&key].chosen_take, None);

@@ -6,7 +6,7 @@ use super::engine::{
     spaces_end, Cx, Hit, Num,
 };
 use super::numbers::{self, Case, Form, Gender, L};
-use super::rules::{Currency, Noun, Unit};
+use super::rules::{Currency, Noun, Rules, Unit};
 use super::Class;
 
 /// English drops the "and" of a cardinal before scale words and in fractions ("four hundred sixty billion").
@@ -409,86 +409,36 @@ pub(super) fn range(cx: &Cx, i: usize) -> Option<Hit> {
     Hit::new(end, Class::Range, spoken)
 }
 
-/// The denominator of a fraction: "half"/"halves", "Viertel", "cinquièmes", "tercios", "ósmych".
-fn denominator(l: L, num: u64, den: u64) -> Option<String> {
+/// The denominator of a fraction: "half"/"halves", "Viertel", "cinquièmes", "tercios", "ósmych". Words the
+/// table names (`fraction_words`: "half", "quart", "medio") first, then the language's rule.
+fn denominator(r: &Rules, num: u64, den: u64) -> Option<String> {
+    let l = r.lang;
     let many = num != 1;
+    if let Some(&(_, one, plural)) = r.fraction_words.iter().find(|f| f.0 == den) {
+        return Some(if many { plural } else { one }.into());
+    }
+    let ordinal = |f: Form| numbers::ordinal(l, den, f);
     Some(match l {
-        L::En => match den {
-            2 => {
-                if many {
-                    "halves".into()
-                } else {
-                    "half".into()
-                }
+        L::En | L::Fr => {
+            let o = ordinal(Form::default());
+            if many {
+                format!("{o}s")
+            } else {
+                o
             }
-            4 => {
-                if many {
-                    "quarters".into()
-                } else {
-                    "quarter".into()
-                }
-            }
-            _ => {
-                let o = numbers::ordinal(l, den, Form::default());
-                if many {
-                    format!("{o}s")
-                } else {
-                    o
-                }
-            }
-        },
+        }
         L::Pl => {
             let case = match numbers::pl::plural_class(num) {
                 0 => Case::Nom,
                 1 => Case::NomPl,
                 _ => Case::GenPl,
             };
-            numbers::ordinal(l, den, Form::new(Gender::F, case))
+            ordinal(Form::new(Gender::F, case))
         }
-        L::De => match den {
-            2 => {
-                if many {
-                    "halbe".into()
-                } else {
-                    "halb".into()
-                }
-            }
-            _ => {
-                let o = numbers::ordinal(l, den, Form::new(Gender::M, Case::Weak));
-                format!("{}l", o)
-            }
-        },
-        L::Fr => match den {
-            2 => {
-                if many {
-                    "demis".into()
-                } else {
-                    "demi".into()
-                }
-            }
-            3 => "tiers".into(),
-            4 => {
-                if many {
-                    "quarts".into()
-                } else {
-                    "quart".into()
-                }
-            }
-            _ => {
-                let o = numbers::ordinal(l, den, Form::default());
-                if many {
-                    format!("{o}s")
-                } else {
-                    o
-                }
-            }
-        },
+        L::De => format!("{}l", ordinal(Form::new(Gender::M, Case::Weak))),
         L::Es => es_denominator(den, many)?,
         L::It => {
-            let sg = match den {
-                2 => "mezzo".to_string(),
-                _ => numbers::ordinal(l, den, Form::default()),
-            };
+            let sg = ordinal(Form::default());
             if many {
                 format!("{}i", &sg[..sg.len() - 1])
             } else {
@@ -498,12 +448,10 @@ fn denominator(l: L, num: u64, den: u64) -> Option<String> {
     })
 }
 
-/// Spanish denominators: "medio", "tercio", ordinals to ten, "-avo" to 99 ("treintaiunavo"), ordinals of
+/// Spanish denominators beyond the table's "medio" and "tercio": ordinals to ten, "-avo" to 99 ("treintaiunavo"), ordinals of
 /// round hundreds and thousands; `None` for the rest ("uno sobre ciento uno").
 fn es_denominator(den: u64, many: bool) -> Option<String> {
     let sg = match den {
-        2 => "medio".to_string(),
-        3 => "tercio".into(),
         4..=10 => numbers::ordinal(L::Es, den, Form::default()),
         11..=99 => {
             let c = numbers::cardinal(L::Es, den, Form::default()).replace(" y ", "i");
@@ -536,7 +484,7 @@ fn say_fraction(cx: &Cx, whole: Option<u64>, num: u64, den: u64) -> String {
         L::De | L::Es | L::It | L::Fr => Form::default().attr(),
         _ => Form::new(g, Case::Nom),
     };
-    let part = match denominator(l, num, den) {
+    let part = match denominator(cx.r, num, den) {
         Some(_) if l == L::En && den == 1 => format!("{} over one", numbers::en::cardinal_plain(num)),
         Some(d) if !(l == L::En && den == 2 && num == 1 && whole.is_some()) => {
             plain_en(l, format!("{} {d}", numbers::cardinal(l, num, f)))

@@ -230,6 +230,10 @@ pub struct Rules {
     pub am_pm: [&'static str; 2],
     /// Time words: "o'clock"/"Uhr"/"heures"; empty when the language says none.
     pub oclock: &'static str,
+    /// Fraction denominators with words of their own: (denominator, after 1, after other numerators) —
+    /// "half"/"halves", "quart"/"quarts"; the others follow the language's rule (ordinals, "-avo").
+    #[serde(default)]
+    pub fraction_words: Vec<(u64, &'static str, &'static str)>,
 }
 
 /// How a noun is written in a table: `[one, plural]` (masculine), `[one, plural, gender]`, or Polish
