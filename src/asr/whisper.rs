@@ -387,3 +387,112 @@ impl Whisper {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Shape;
+    use candle_nn::var_builder::SimpleBackend;
+
+    /// Deterministic pseudo-random weights, a stream per tensor name.
+    struct Noise;
+
+    impl SimpleBackend for Noise {
+        fn get(&self, s: Shape, name: &str, _: candle_nn::Init, dtype: DType, dev: &Device) -> Result<Tensor> {
+            let mut x = name.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            let v: Vec<f32> = (0..s.elem_count())
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.8
+                })
+                .collect();
+            Tensor::from_vec(v, s, dev)?.to_dtype(dtype)
+        }
+        fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> Result<Tensor> {
+            candle_core::bail!("no shape for {name}")
+        }
+        fn contains_tensor(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    fn model() -> Whisper {
+        let cfg: Config = serde_json::from_str(
+            r#"{"num_mel_bins": 4, "max_source_positions": 6, "d_model": 8, "encoder_attention_heads": 2,
+                "encoder_layers": 1, "vocab_size": 20, "max_target_positions": 16, "decoder_attention_heads": 2,
+                "decoder_layers": 2}"#,
+        )
+        .unwrap();
+        let vb = VarBuilder::from_backend(Box::new(Noise), DType::F32, Device::Cpu);
+        Whisper::load(&vb, cfg).unwrap()
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap()
+    }
+
+    /// The logits of the last position of `seqs` run as one prefix (no cache reuse).
+    fn full(m: &Whisper, audio: &Tensor, seqs: &[Vec<u32>]) -> Tensor {
+        let len = seqs[0].len();
+        let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
+        let toks = Tensor::from_vec(flat, (seqs.len(), len), &Device::Cpu).unwrap();
+        m.decoder.step(&toks, &mut m.decoder.start(audio).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn incremental_decoding_matches_the_whole_prefix_and_rows_can_leave() {
+        let m = model();
+        let mel = Tensor::from_vec(
+            (0..2 * 4 * 12)
+                .map(|i| ((i * 7 % 11) as f32) / 11.0)
+                .collect::<Vec<_>>(),
+            (2, 4, 12),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let audio = m.encoder.forward(&mel).unwrap();
+        assert_eq!(audio.dims(), &[2, 6, 8]);
+        let mut seqs = vec![vec![1u32, 2, 3], vec![4u32, 5, 6]];
+        let mut cache = m.decoder.start(&audio).unwrap();
+        let prompt = Tensor::from_vec(seqs.concat(), (2, 3), &Device::Cpu).unwrap();
+        let mut logits = m.decoder.step(&prompt, &mut cache).unwrap();
+        for next in [[7u32, 8], [9, 10], [11, 12]] {
+            let d = max_diff(&logits, &full(&m, &audio, &seqs));
+            assert!(
+                d < 1e-5,
+                "cached logits differ from the whole prefix by {d} at length {}",
+                seqs[0].len()
+            );
+            for (s, t) in seqs.iter_mut().zip(next) {
+                s.push(t);
+            }
+            let toks = Tensor::from_vec(next.to_vec(), (2, 1), &Device::Cpu).unwrap();
+            logits = m.decoder.step(&toks, &mut cache).unwrap();
+        }
+        assert_eq!(cache.len(), 6);
+        // row 0 finishes: row 1 continues alone and still matches its own whole prefix
+        cache.keep(&[1]).unwrap();
+        seqs[1].push(13);
+        let toks = Tensor::from_vec(vec![13u32], (1, 1), &Device::Cpu).unwrap();
+        let alone = m.decoder.step(&toks, &mut cache).unwrap();
+        let row1 = audio.narrow(0, 1, 1).unwrap();
+        let d = max_diff(&alone, &full(&m, &row1, &seqs[1..]));
+        assert!(d < 1e-5, "the remaining row differs by {d}");
+        // the context is bounded
+        let long = Tensor::zeros((1, 11), DType::U32, &Device::Cpu).unwrap();
+        assert!(m.decoder.step(&long, &mut cache).is_err());
+    }
+}
