@@ -1,8 +1,9 @@
 //! Greedy decoding without timestamps, batched: every row starts from its prompt, takes the most likely
 //! token (lowest id on ties) among those not suppressed, and stops at end of text or the token cap.
 
-use candle_core::{DType, Device, IndexOp, Tensor};
-use candle_transformers::models::whisper::model::Whisper;
+use candle_core::{DType, Device, Tensor};
+
+use super::whisper::Decoder;
 
 use super::AsrError;
 
@@ -44,10 +45,11 @@ fn mask(vocab: usize, ids: &[u32]) -> Vec<f32> {
     m
 }
 
-/// Greedy-decodes `prompts` (one per row of `audio`, all the same length) against the encoder output.
+/// Greedy-decodes `prompts` (one per row of `audio`, all the same length) against the encoder output. The
+/// decoder runs incrementally (one position per step after the prompt) and a row that reached end of text
+/// leaves the batch.
 pub fn greedy(
-    model: &mut Whisper,
-    embed: &Tensor,
+    dec: &Decoder,
     audio: &Tensor,
     prompts: &[Vec<u32>],
     eot: u32,
@@ -56,48 +58,46 @@ pub fn greedy(
 ) -> Result<Decoded, AsrError> {
     let rows = prompts.len();
     let device: &Device = audio.device();
-    let vocab = model.config.vocab_size;
-    let n_ctx = model.config.max_target_positions;
+    let vocab = dec.vocab();
     let always = Tensor::from_vec(mask(vocab, &suppress.always), (1, vocab), device)?;
     let mut first_ids = suppress.always.clone();
     first_ids.extend(&suppress.begin);
     let first = Tensor::from_vec(mask(vocab, &first_ids), (1, vocab), device)?;
-    let mut seqs: Vec<Vec<u32>> = prompts.to_vec();
     let plen = prompts.first().map_or(0, Vec::len);
-    let mut done = vec![None::<DecodeStop>; rows];
-    let max_new = max_new.min(n_ctx.saturating_sub(plen));
+    let max_new = max_new.min(dec.n_ctx().saturating_sub(plen));
+    let mut tokens: Vec<Vec<u32>> = vec![Vec::new(); rows];
+    let mut stops = vec![DecodeStop::Cap; rows];
+    if rows == 0 || max_new == 0 {
+        return Ok(Decoded { tokens, stops });
+    }
+    let mut cache = dec.start(audio)?;
+    // the original row of each row still in the batch
+    let mut active: Vec<usize> = (0..rows).collect();
+    let flat: Vec<u32> = prompts.iter().flatten().copied().collect();
+    let mut input = Tensor::from_vec(flat, (rows, plen), device)?;
     for step in 0..max_new {
-        if done.iter().all(Option::is_some) {
-            break;
-        }
-        let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
-        let len = plen + step;
-        let toks = Tensor::from_vec(flat, (rows, len), device)?;
-        let hidden = model.decoder.forward(&toks, audio, step == 0)?;
-        let last = hidden.i((.., len - 1..len, ..))?;
-        // the tied output layer as `hidden · Eᵀ` on a transposed view (candle's `final_linear` broadcasts the
-        // embedding per row and copies it into a contiguous transpose at every step)
-        let logits = last.squeeze(1)?.matmul(&embed.t()?)?.to_dtype(DType::F32)?;
+        let logits = dec.step(&input, &mut cache)?.to_dtype(DType::F32)?;
         let logits = logits.broadcast_add(if step == 0 { &first } else { &always })?;
         let best = argmax_rows(&logits)?;
-        for (r, seq) in seqs.iter_mut().enumerate() {
-            if done[r].is_some() {
-                seq.push(eot);
-                continue;
-            }
-            let t = best[r];
-            seq.push(t);
+        let mut keep: Vec<u32> = Vec::with_capacity(active.len());
+        let mut next: Vec<u32> = Vec::with_capacity(active.len());
+        for (i, (&r, &t)) in active.iter().zip(&best).enumerate() {
             if t == eot {
-                done[r] = Some(DecodeStop::Eot);
+                stops[r] = DecodeStop::Eot;
+            } else {
+                tokens[r].push(t);
+                keep.push(i as u32);
+                next.push(t);
             }
         }
-    }
-    let mut tokens = Vec::with_capacity(rows);
-    let mut stops = Vec::with_capacity(rows);
-    for (seq, d) in seqs.into_iter().zip(done) {
-        let gen: Vec<u32> = seq[plen..].iter().copied().take_while(|&t| t != eot).collect();
-        tokens.push(gen);
-        stops.push(d.unwrap_or(DecodeStop::Cap));
+        if keep.is_empty() {
+            break;
+        }
+        if keep.len() < active.len() {
+            cache.keep(&keep)?;
+            active = keep.iter().map(|&i| active[i as usize]).collect();
+        }
+        input = Tensor::from_vec(next, (active.len(), 1), device)?;
     }
     Ok(Decoded { tokens, stops })
 }
@@ -120,21 +120,15 @@ fn argmax_rows(logits: &Tensor) -> Result<Vec<u32>, AsrError> {
 
 /// Language detection: one decoder step on `sot`, the most likely of the `langs` tokens.
 pub fn detect_language(
-    model: &mut Whisper,
+    dec: &Decoder,
     audio: &Tensor,
     sot: u32,
     langs: &[(u32, &'static str)],
 ) -> Result<Vec<&'static str>, AsrError> {
     let rows = audio.dim(0)?;
-    let device = audio.device();
-    let toks = Tensor::from_vec(vec![sot; rows], (rows, 1), device)?;
-    let hidden = model.decoder.forward(&toks, audio, true)?;
-    let logits: Vec<Vec<f32>> = model
-        .decoder
-        .final_linear(&hidden)?
-        .squeeze(1)?
-        .to_dtype(DType::F32)?
-        .to_vec2()?;
+    let toks = Tensor::from_vec(vec![sot; rows], (rows, 1), audio.device())?;
+    let mut cache = dec.start(audio)?;
+    let logits: Vec<Vec<f32>> = dec.step(&toks, &mut cache)?.to_dtype(DType::F32)?.to_vec2()?;
     Ok(logits
         .iter()
         .map(|row| {

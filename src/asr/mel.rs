@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use realfft::{RealFftPlanner, RealToComplex};
 
 /// Sample rate Whisper expects.
@@ -22,6 +23,8 @@ pub const HOP: usize = 160;
 /// Frames in one 30-second window (the encoder's input width).
 pub const WINDOW_FRAMES: usize = 3000;
 const N_BINS: usize = N_FFT / 2 + 1;
+/// Frames per parallel task of the STFT.
+const FRAME_BLOCK: usize = 128;
 
 /// The log-mel front end for one mel count (80, or 128 for large-v3).
 pub struct LogMel {
@@ -110,11 +113,37 @@ impl LogMel {
         let padded = reflect_pad(&x, N_FFT / 2);
         // torch/numpy stft frame count, minus the last frame (faster-whisper drops it)
         let frames = (padded.len() - N_FFT) / HOP;
+        // frames are independent: blocks of them in parallel, each with its own FFT buffers (same arithmetic
+        // per frame as a sequential loop, so the same features)
+        let blocks: Vec<Vec<f32>> = (0..frames.div_ceil(FRAME_BLOCK))
+            .into_par_iter()
+            .map(|b| self.log_power_block(&padded, b * FRAME_BLOCK, ((b + 1) * FRAME_BLOCK).min(frames)))
+            .collect();
+        let mut mel = vec![0f32; self.n_mels * frames];
+        for (b, block) in blocks.iter().enumerate() {
+            for (i, row) in block.chunks_exact(self.n_mels).enumerate() {
+                let t = b * FRAME_BLOCK + i;
+                for (m, &v) in row.iter().enumerate() {
+                    mel[m * frames + t] = v;
+                }
+            }
+        }
+        let max = mel.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        for v in &mut mel {
+            *v = (v.max(max - 8.0) + 4.0) / 4.0;
+        }
+        (mel, frames)
+    }
+}
+
+impl LogMel {
+    /// `log10(max(mel power, 1e-10))` of frames `from..to` of the padded signal, frame-major `[frame][n_mels]`.
+    fn log_power_block(&self, padded: &[f32], from: usize, to: usize) -> Vec<f32> {
         let mut power = vec![0f32; N_BINS];
         let mut input = self.fft.make_input_vec();
         let mut spec = self.fft.make_output_vec();
-        let mut mel = vec![0f32; self.n_mels * frames];
-        for t in 0..frames {
+        let mut out = Vec::with_capacity((to - from) * self.n_mels);
+        for t in from..to {
             let seg = &padded[t * HOP..t * HOP + N_FFT];
             for ((i, &s), &w) in input.iter_mut().zip(seg).zip(&self.window) {
                 *i = s * w;
@@ -129,14 +158,10 @@ impl LogMel {
             for m in 0..self.n_mels {
                 let row = &self.filters[m * N_BINS..(m + 1) * N_BINS];
                 let s: f32 = row.iter().zip(&power).map(|(a, b)| a * b).sum();
-                mel[m * frames + t] = s.max(1e-10).log10();
+                out.push(s.max(1e-10).log10());
             }
         }
-        let max = mel.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-        for v in &mut mel {
-            *v = (v.max(max - 8.0) + 4.0) / 4.0;
-        }
-        (mel, frames)
+        out
     }
 }
 

@@ -12,12 +12,15 @@ pub mod ct2;
 pub mod decode;
 pub mod mel;
 pub mod tokenizer;
+pub mod whisper;
 
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::whisper::{model::Whisper, Config};
+use candle_transformers::models::whisper::Config;
+
+use whisper::Whisper;
 
 pub use decode::DecodeStop;
 use tokenizer::WhisperTokenizer;
@@ -78,15 +81,25 @@ pub struct Transcript {
     pub capped: bool,
 }
 
+/// Wall seconds of the last [`Transcriber::transcribe`] call by phase (for benchmarks and `--json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Phases {
+    /// The log-mel front end.
+    pub mel_s: f64,
+    /// The encoder (and language detection).
+    pub encode_s: f64,
+    /// Greedy decoding.
+    pub decode_s: f64,
+}
+
 /// A loaded Whisper model, ready to transcribe 16 kHz mono audio.
 pub struct Transcriber {
     model: Whisper,
-    /// The token embedding (the tied output layer), `[vocab][d_model]`.
-    embed: Tensor,
     tok: WhisperTokenizer,
     mel: mel::LogMel,
     device: Device,
     suppress: decode::Suppress,
+    phases: Phases,
 }
 
 impl std::fmt::Debug for Transcriber {
@@ -136,12 +149,6 @@ impl Transcriber {
                     msg: format!("not a safetensors file: {e}"),
                 })?;
         let cfg = cf.cfg.clone();
-        let embed = vb
-            .get((cfg.vocab_size, cfg.d_model), "model.decoder.embed_tokens.weight")
-            .map_err(|e| AsrError::Model {
-                path: files.weights.clone(),
-                msg: format!("no token embedding matching its config.json: {e}"),
-            })?;
         let model = Whisper::load(&vb, cfg.clone()).map_err(|e| AsrError::Model {
             path: files.weights.clone(),
             msg: format!("not a Whisper model matching its config.json: {e}"),
@@ -168,10 +175,10 @@ impl Transcriber {
         Ok(Self {
             mel: mel::LogMel::new(cfg.num_mel_bins),
             model,
-            embed,
             tok,
             device: device.clone(),
             suppress: decode::Suppress { always, begin },
+            phases: Phases::default(),
         })
     }
 
@@ -206,6 +213,7 @@ impl Transcriber {
                 self.check_language(l)?;
             }
         }
+        let t0 = std::time::Instant::now();
         // every window of every clip, in order: (clip, start frame)
         let mut windows: Vec<(usize, Vec<f32>)> = Vec::new();
         for (c, (pcm, _)) in clips.iter().enumerate() {
@@ -220,21 +228,28 @@ impl Transcriber {
         let n_mels = self.mel.n_mels();
         let flat: Vec<f32> = windows.iter().flat_map(|(_, w)| w.iter().copied()).collect();
         let features = Tensor::from_vec(flat, (windows.len(), n_mels, mel::WINDOW_FRAMES), &self.device)?;
-        let audio = self.model.encoder.forward(&features, true)?;
+        let t1 = std::time::Instant::now();
+        let audio = self.model.encoder.forward(&features)?;
         let langs: Vec<String> = self.languages(clips, &windows, &audio)?;
+        let t2 = std::time::Instant::now();
         let prompts: Vec<Vec<u32>> = windows
             .iter()
             .map(|(c, _)| self.tok.prompt(self.tok.language(&langs[*c])))
             .collect();
         let d = decode::greedy(
-            &mut self.model,
-            &self.embed,
+            &self.model.decoder,
             &audio,
             &prompts,
             self.tok.eot,
             &self.suppress,
             decode::MAX_NEW_TOKENS,
         )?;
+        let t3 = std::time::Instant::now();
+        self.phases = Phases {
+            mel_s: (t1 - t0).as_secs_f64(),
+            encode_s: (t2 - t1).as_secs_f64(),
+            decode_s: (t3 - t2).as_secs_f64(),
+        };
         let mut out: Vec<Transcript> = clips
             .iter()
             .zip(&langs)
@@ -254,6 +269,22 @@ impl Transcriber {
             t.text = self.tok.decode(&t.tokens).trim().to_string();
         }
         Ok(out)
+    }
+
+    /// The decoder prompt for `lang` (start of transcript, language, transcribe, no timestamps), as
+    /// [`Transcriber::transcribe`] uses it; for benchmarks that drive another decoder with the same input.
+    pub fn prompt(&self, lang: &str) -> Vec<u32> {
+        self.tok.prompt(self.tok.language(lang))
+    }
+
+    /// The suppressed tokens and end of text, as [`Transcriber::transcribe`] uses them (for benchmarks).
+    pub fn suppression(&self) -> (&decode::Suppress, u32) {
+        (&self.suppress, self.tok.eot)
+    }
+
+    /// Wall seconds by phase of the last [`Transcriber::transcribe`] call.
+    pub fn phases(&self) -> Phases {
+        self.phases
     }
 
     /// Each clip's language: given, English for `.en` models, else detected on its first window.
@@ -282,7 +313,7 @@ impl Transcriber {
         for c in unknown {
             let w = windows.iter().position(|(wc, _)| *wc == c).unwrap_or(0);
             let row = audio.narrow(0, w, 1)?;
-            let found = decode::detect_language(&mut self.model, &row, self.tok.sot, &table)?;
+            let found = decode::detect_language(&self.model.decoder, &row, self.tok.sot, &table)?;
             langs[c] = found.first().map(|s| s.to_string());
         }
         Ok(langs.into_iter().map(|l| l.unwrap_or_else(|| "en".into())).collect())
