@@ -28,7 +28,8 @@ pub(super) async fn run(
     let mut states = Vec::new();
     for (i, eng) in engines.into_iter().enumerate() {
         let mut wc = WorkerConfig::new(worker::worker_id(i));
-        wc.batch_size = cfg.render.batch_size as u32;
+        let batch = opts.batch_size.unwrap_or(cfg.render.batch_size);
+        wc.batch_size = batch.resolve(eng.auto_batch()) as u32;
         wc.lease = opts.lease;
         wc.device = match kind {
             EngineKind::Espeak => "cpu".into(),
