@@ -104,7 +104,7 @@ pub trait Engine: Send {
     /// Output sample rate.
     fn sample_rate(&self) -> u32;
     /// The batch size `render.batch_size: auto` means for this engine on its device: WhisperSpeech on the CPU
-    /// the measured best ([`whisperspeech::engine::CPU_AUTO_BATCH`]), on a GPU what its free memory holds;
+    /// a measured value ([`whisperspeech::batch::CPU_AUTO_BATCH`]), on a GPU what its free memory holds;
     /// 1 for engines that do not batch (espeak).
     fn auto_batch(&self) -> usize {
         1

@@ -1,6 +1,6 @@
 //! How many chunks one WhisperSpeech batch holds when `render.batch_size` is `auto`.
 //!
-//! On the CPU the measured best ([`CPU_AUTO_BATCH`], BENCHMARKS.md "Render batches on the CPU"). On a GPU the
+//! On the CPU a measured value ([`CPU_AUTO_BATCH`], BENCHMARKS.md "Render batches on the CPU"). On a GPU the
 //! batch is what half the free device memory holds at an estimated per-row footprint (the KV caches of T2S and
 //! S2A at their full context, activations and the Vocos buffers), clamped to `1..=`[`GPU_MAX_AUTO_BATCH`].
 //!
@@ -11,8 +11,9 @@ use candle_core::{DType, Device};
 use super::s2a::S2aConfig;
 use super::t2s::T2sConfig;
 
-/// `batch_size: auto` on the CPU: batch 8 gave the best render throughput on the 2-core reference machine
-/// (BENCHMARKS.md), and a row's output does not depend on its batch mates.
+/// `batch_size: auto` on the CPU: batch 8 rendered 1.8× faster than batch 1 on the 2-core reference machine,
+/// and the T2S/S2A benches put it at or near the best of 1/8 (BENCHMARKS.md; 16 was not measured). A row's
+/// output does not depend on its batch mates, so this is a speed setting only.
 pub const CPU_AUTO_BATCH: usize = 8;
 
 /// The largest automatic GPU batch (beyond it the decoders are compute-bound and latency grows).
