@@ -192,3 +192,27 @@ fn the_default_auto_batch_renders_the_audio_of_batch_one_with_any_number_of_work
     let odd = render_pcm(&["--workers", "2", "--batch-size", "5"]);
     assert!(odd == batch1, "two workers with batch 5 changed the audio");
 }
+
+#[test]
+fn a_failing_chunk_in_a_bucketed_batch_fails_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let yaml = project(d.path());
+    // one chunk fails (the testing hook fails a whole batch holding it): the worker returns the batch and the
+    // rest of its window, then goes on one chunk at a time, so only that chunk ends up failed
+    let out = std::process::Command::new(bin())
+        .args(["render", &yaml.display().to_string(), "--progress", "quiet", "--json"])
+        .env("WS_BOOK_HOME", d.path().join("home"))
+        .env("WS_BOOK_FAIL_CHUNKS", "Part c.")
+        .env_remove("WS_BOOK_CHUNK_DELAY_MS")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed = v["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1, "{v:#}");
+    assert!(
+        failed[0]["error"].as_str().unwrap().contains("injected failure"),
+        "{v:#}"
+    );
+    assert_eq!(v["chunks"]["synthesized"], 12, "{v:#}");
+}
