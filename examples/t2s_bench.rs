@@ -4,19 +4,15 @@
 //! cargo run --release --example t2s_bench -- [base|small] [tokens] [batch…]
 //! ```
 //! Builds the `TSARTransformer` architecture at the stored-config shapes of spec §4.1 (ttoks_len 550,
-//! stoks_len 750, ttoks_codes 256, stoks_codes 513, stoks_width 64) with random weights (EOS embedding
-//! zeroed so greedy decoding runs the full length), and times `generate` (encoder + prefill + decode) at
+//! stoks_len 750, ttoks_codes 256, stoks_codes 513, stoks_width 64) with random weights
+//! (`whisperspeech::random::t2s`; EOS embedding zeroed so greedy decoding runs the full length), and times `generate` (encoder + prefill + decode) at
 //! greedy T=0 for each batch size, in f32 and with the q8_0 decoder. Thread count: `RAYON_NUM_THREADS`.
 //! The PyTorch side is `examples/t2s_bench_reference.py`.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Instant;
 
-use candle_core::{DType, Device, Tensor};
-use serde_json::json;
-use ws_book::engine::whisperspeech::checkpoint::Checkpoint;
-use ws_book::engine::whisperspeech::t2s::N_LANGUAGES;
+use candle_core::{DType, Device};
+use ws_book::engine::whisperspeech::random;
 use ws_book::engine::whisperspeech::{T2s, T2sOptions, T2sRequest};
 
 fn main() -> anyhow::Result<()> {
@@ -28,14 +24,8 @@ fn main() -> anyhow::Result<()> {
     } else {
         vec![1, 8]
     };
-    let (depth, n_head) = match size {
-        "tiny" => (4, 6),
-        "base" => (6, 8),
-        "small" => (12, 12),
-        s => anyhow::bail!("unknown size {s}"),
-    };
     let dev = Device::Cpu;
-    let ck = random_checkpoint(depth, n_head, &dev)?;
+    let ck = random::t2s(random::Size::parse(size).map_err(anyhow::Error::msg)?, &dev)?;
     let text = "The quick brown fox jumps over the lazy dog, and then it runs away into the forest.";
     for quantize in [false, true] {
         let m = T2s::from_checkpoint(
@@ -67,97 +57,4 @@ fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// A random-weight checkpoint with the exact state_dict names and shapes of spec §4.4.
-fn random_checkpoint(depth: usize, n_head: usize, dev: &Device) -> anyhow::Result<Checkpoint> {
-    let hw = 64;
-    let w = n_head * hw;
-    let (tl, sl, tc, sc, sw, ffn) = (550, 750, 256, 513, 64, 4);
-    let enc = (2.0 * depth as f64 * 0.25) as usize;
-    let dec = 2 * depth - enc;
-    let mut t = BTreeMap::new();
-    let mut add = |name: String, shape: &[usize], std: f64| -> anyhow::Result<()> {
-        let x = if std == 0.0 {
-            Tensor::zeros(shape, DType::F32, dev)?
-        } else {
-            Tensor::randn(0f32, std as f32, shape, dev)?
-        };
-        t.insert(name, x);
-        Ok(())
-    };
-    let sin = |l: usize| -> anyhow::Result<Tensor> {
-        let half = w / 2;
-        let inc = (10000f64).ln() / (half as f64 - 1.0);
-        let mut v = Vec::with_capacity(l * w);
-        for p in 0..l {
-            for j in 0..half {
-                v.push((p as f64 * (-inc * j as f64).exp()).sin() as f32);
-            }
-            for j in 0..half {
-                v.push((p as f64 * (-inc * j as f64).exp()).cos() as f32);
-            }
-        }
-        Ok(Tensor::from_vec(v, (l, w), dev)?)
-    };
-    add("lang_embeddings.weight".into(), &[N_LANGUAGES, w], 1.0)?;
-    add("cps_embeddings.weight".into(), &[32, w], 1.0)?;
-    add("encoder.embedding.main.weight".into(), &[tc, w], 1.0)?;
-    add("embeddings.embedding.main.weight".into(), &[sc, sw], 1.0)?;
-    add(
-        "embeddings.embedding.emb_to_hidden.weight".into(),
-        &[w, sw],
-        1.0 / (sw as f64).sqrt(),
-    )?;
-    add("embeddings.embedding.emb_to_hidden.bias".into(), &[w], 0.1)?;
-    add(
-        "embeddings.embedding.hidden_to_emb.weight".into(),
-        &[sw, w],
-        1.0 / (w as f64).sqrt(),
-    )?;
-    add("embeddings.embedding.hidden_to_emb.bias".into(), &[sw], 0.1)?;
-    add("embeddings.embedding.special.weight".into(), &[1, w], 0.0)?;
-    for (p, n, cross) in [("encoder", enc, false), ("decoder", dec, true)] {
-        add(format!("{p}.ln_post.weight"), &[w], 0.1)?;
-        add(format!("{p}.ln_post.bias"), &[w], 0.1)?;
-        for i in 0..n {
-            let l = format!("{p}.layers.{i}");
-            let mut attns = vec!["attn"];
-            if cross {
-                attns.push("cross_attn");
-            }
-            for a in attns {
-                for m in ["query", "key", "value", "out"] {
-                    add(format!("{l}.{a}.{m}.weight"), &[w, w], 1.0 / (w as f64).sqrt())?;
-                    if m != "key" {
-                        add(format!("{l}.{a}.{m}.bias"), &[w], 0.1)?;
-                    }
-                }
-                add(format!("{l}.{a}_ln.weight"), &[w], 0.1)?;
-                add(format!("{l}.{a}_ln.bias"), &[w], 0.1)?;
-            }
-            add(format!("{l}.mlp.0.weight"), &[w * ffn, w], 1.0 / (w as f64).sqrt())?;
-            add(format!("{l}.mlp.0.bias"), &[w * ffn], 0.1)?;
-            add(
-                format!("{l}.mlp.2.weight"),
-                &[w, w * ffn],
-                1.0 / ((w * ffn) as f64).sqrt(),
-            )?;
-            add(format!("{l}.mlp.2.bias"), &[w], 0.1)?;
-            add(format!("{l}.mlp_ln.weight"), &[w], 0.1)?;
-            add(format!("{l}.mlp_ln.bias"), &[w], 0.1)?;
-        }
-    }
-    t.insert("encoder.positional_embedding".into(), sin(tl)?);
-    t.insert("embeddings.positional_embedding".into(), sin(sl)?);
-    let meta = json!({
-        "config": {"depth": depth, "n_head": n_head, "head_width": hw, "ffn_mult": ffn, "ttoks_len": tl,
-                   "ttoks_codes": tc, "ttoks_width": null, "stoks_len": sl, "stoks_codes": sc, "stoks_width": sw},
-        "tunables": {"padding_token_offset": 0},
-    });
-    Ok(Checkpoint {
-        path: PathBuf::from(format!("<random {depth}/{n_head}>")),
-        meta,
-        tensors: t,
-    })
 }

@@ -7,6 +7,7 @@ pub mod asr;
 pub mod assembly;
 pub mod audio;
 pub mod batch;
+pub mod device_check;
 pub mod engine;
 mod files;
 pub mod home;

@@ -44,8 +44,11 @@ pub struct WorkerConfig {
     pub id: String,
     /// Device label.
     pub device: String,
-    /// Chunks per claim (and per engine batch).
+    /// Chunks per engine batch.
     pub batch_size: u32,
+    /// Batches per claim: a worker claims `batch_size × bucket_window` chunks and groups them by length into
+    /// batches (see [`length_buckets`]); 1 claims one batch at a time.
+    pub bucket_window: u32,
     /// Lease length; renewed every third of it.
     pub lease: Duration,
     /// Stop when no chunk of this engine is pending or leased anywhere (render); otherwise wait for work.
@@ -68,6 +71,7 @@ impl WorkerConfig {
             id,
             device: "cpu".into(),
             batch_size: 1,
+            bucket_window: 4,
             lease: Duration::from_secs(30),
             exit_when_idle: true,
             poll: Duration::from_millis(200),
@@ -240,7 +244,7 @@ pub async fn run(
 
 async fn work(
     store: &Store,
-    mut engine: Box<dyn Engine>,
+    engine: Box<dyn Engine>,
     cfg: &WorkerConfig,
     fingerprint: &str,
     state: &Arc<WorkerState>,
@@ -253,12 +257,19 @@ async fn work(
     let lease_ms = cfg.lease.as_millis() as i64;
     let mut batch_size = cfg.batch_size.max(1);
     let mut said_mismatch = false;
-    loop {
+    let mut engine = Some(engine);
+    'claims: loop {
         if cancel.load(Ordering::SeqCst) {
             break;
         }
+        // a window of several batches, so that chunks of similar length can share one
+        let window = if batch_size > 1 {
+            batch_size.saturating_mul(cfg.bucket_window.max(1))
+        } else {
+            1
+        };
         let claims = retrying(cfg, state, "claim chunks", || {
-            store.claim(&cfg.id, fingerprint, batch_size, lease_ms)
+            store.claim(&cfg.id, fingerprint, window, lease_ms)
         })
         .await?;
         if claims.is_empty() {
@@ -268,56 +279,98 @@ async fn work(
             continue;
         }
         let batch = parse_claims(store, claims, cfg, state, &mut report).await?;
-        if batch.is_empty() {
-            continue;
-        }
-        let preview: String = batch[0].1.text().chars().take(40).collect();
-        state.set(format!("{} chunk(s): {preview}…", batch.len()));
-        let reqs: Vec<SynthRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
-        let started = Instant::now();
-        let (eng, (result, checks)) = tokio::task::spawn_blocking(move || {
-            let r = engine.synthesize(&reqs);
-            let checks = engine.take_checks();
-            (engine, (r, checks))
-        })
-        .await
-        .map_err(|_| WorkerError::Panicked(cfg.id.clone()))?;
-        engine = eng;
-        let busy = started.elapsed().as_secs_f64();
-        state.busy_ms.fetch_add((busy * 1000.0) as u64, Ordering::Relaxed);
-        match result {
-            Ok(audios) if audios.len() == batch.len() => {
-                if let Some(checks) = checks {
-                    record_checks(store, cfg, state, &batch, &checks).await?;
-                }
-                complete(store, cfg, state, &batch, audios, busy, &mut report).await?;
+        let mut buckets = length_buckets(batch, batch_size as usize, |(_, r)| expected_seconds(r)).into_iter();
+        while let Some(bucket) = buckets.next() {
+            if cancel.load(Ordering::SeqCst) {
+                break 'claims; // the leases still held are released when the worker stops
             }
-            Ok(audios) => {
-                let msg = format!(
-                    "the engine returned {} audio clips for {} requests",
-                    audios.len(),
-                    batch.len()
-                );
-                for (c, _) in &batch {
-                    fail(store, c, &msg, cfg, state, &mut report).await?;
-                }
-            }
-            Err(_) if batch.len() > 1 => {
-                // Isolate the failing chunk: return the batch and take chunks one at a time from now on.
-                for (c, _) in &batch {
+            let eng = engine.take().ok_or_else(|| WorkerError::Panicked(cfg.id.clone()))?;
+            let (eng, isolate) = synthesize_batch(store, eng, cfg, state, &bucket, &mut report).await?;
+            engine = Some(eng);
+            if isolate {
+                // Isolate the failing chunk: return this batch and the rest of the window, and take chunks
+                // one at a time from now on.
+                let rest: Vec<(Claim, SynthRequest)> = buckets.flatten().collect();
+                for (c, _) in bucket.iter().chain(&rest) {
                     retrying(cfg, state, "release a lease", || store.release(c)).await?;
                 }
                 batch_size = 1;
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                for (c, _) in &batch {
-                    fail(store, c, &msg, cfg, state, &mut report).await?;
-                }
+                continue 'claims;
             }
         }
     }
     Ok(report)
+}
+
+/// A request's expected length in seconds of speech (characters / cps): the bucketing key.
+pub fn expected_seconds(r: &SynthRequest) -> f64 {
+    r.text().chars().count() as f64 / r.params.cps.max(1.0)
+}
+
+/// Splits `items` into batches of at most `size` whose members have similar `len` (sorted by it, ties in
+/// their original order), so that a batch's rows finish at about the same decoder step and little work is
+/// padding. Which chunks share a batch never changes their audio: a row's result does not depend on its batch
+/// mates (`tests/batch_buckets.rs`).
+pub fn length_buckets<T>(mut items: Vec<T>, size: usize, len: impl Fn(&T) -> f64) -> Vec<Vec<T>> {
+    items.sort_by(|a, b| len(a).total_cmp(&len(b)));
+    let size = size.max(1);
+    let mut out = Vec::with_capacity(items.len().div_ceil(size));
+    let mut it = items.into_iter().peekable();
+    while it.peek().is_some() {
+        out.push(it.by_ref().take(size).collect());
+    }
+    out
+}
+
+/// Synthesises one batch on a blocking thread and completes or fails its chunks. Returns the engine and
+/// whether the batch failed as a whole with more than one chunk (the caller then isolates the bad chunk).
+async fn synthesize_batch(
+    store: &Store,
+    mut engine: Box<dyn Engine>,
+    cfg: &WorkerConfig,
+    state: &Arc<WorkerState>,
+    batch: &[(Claim, SynthRequest)],
+    report: &mut WorkerReport,
+) -> Result<(Box<dyn Engine>, bool), WorkerError> {
+    let preview: String = batch[0].1.text().chars().take(40).collect();
+    state.set(format!("{} chunk(s): {preview}…", batch.len()));
+    let reqs: Vec<SynthRequest> = batch.iter().map(|(_, r)| r.clone()).collect();
+    let started = Instant::now();
+    let (eng, (result, checks)) = tokio::task::spawn_blocking(move || {
+        let r = engine.synthesize(&reqs);
+        let checks = engine.take_checks();
+        (engine, (r, checks))
+    })
+    .await
+    .map_err(|_| WorkerError::Panicked(cfg.id.clone()))?;
+    let busy = started.elapsed().as_secs_f64();
+    state.busy_ms.fetch_add((busy * 1000.0) as u64, Ordering::Relaxed);
+    match result {
+        Ok(audios) if audios.len() == batch.len() => {
+            if let Some(checks) = checks {
+                record_checks(store, cfg, state, batch, &checks).await?;
+            }
+            complete(store, cfg, state, batch, audios, busy, report).await?;
+        }
+        Ok(audios) => {
+            let msg = format!(
+                "the engine returned {} audio clips for {} requests",
+                audios.len(),
+                batch.len()
+            );
+            for (c, _) in batch {
+                fail(store, c, &msg, cfg, state, report).await?;
+            }
+        }
+        Err(_) if batch.len() > 1 => return Ok((eng, true)),
+        Err(e) => {
+            let msg = e.to_string();
+            for (c, _) in batch {
+                fail(store, c, &msg, cfg, state, report).await?;
+            }
+        }
+    }
+    Ok((eng, false))
 }
 
 /// Nothing was claimed: warns (or fails, when the worker exits when idle) if the only work left belongs to
@@ -495,4 +548,21 @@ async fn fail(
         FailOutcome::Retrying | FailOutcome::Failed => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::length_buckets;
+
+    #[test]
+    fn buckets_group_similar_lengths_and_keep_every_item_once() {
+        let lens = [30.0, 2.0, 29.0, 3.0, 15.0, 2.5, 31.0];
+        let items: Vec<(usize, f64)> = lens.iter().copied().enumerate().collect();
+        let b = length_buckets(items, 3, |x| x.1);
+        let ids: Vec<Vec<usize>> = b.iter().map(|g| g.iter().map(|x| x.0).collect()).collect();
+        assert_eq!(ids, vec![vec![1, 5, 3], vec![4, 2, 0], vec![6]]);
+        let one = length_buckets(vec![(0, 1.0), (1, 1.0)], 0, |x| x.1);
+        assert_eq!(one.len(), 2, "size 0 is treated as 1");
+        assert!(length_buckets(Vec::<(usize, f64)>::new(), 4, |x| x.1).is_empty());
+    }
 }

@@ -100,6 +100,73 @@ fn quantized_engine_states_its_precision_and_has_its_own_fingerprint() {
 }
 
 #[test]
+fn half_precision_is_refused_on_the_cpu_and_has_its_own_fingerprint() {
+    use candle_core::DType;
+    use ws_book::engine::whisperspeech::engine::precision_suffix;
+    for (dtype, name) in [(DType::F16, "f16"), (DType::BF16, "bf16")] {
+        let opts = ModelOptions { dtype, quantize: false };
+        let err = WhisperSpeechEngine::load_with(&paths(), &Device::Cpu, opts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("dtype {name} is a GPU precision")) && err.contains("--dtype f32"),
+            "{err}"
+        );
+        assert_eq!(precision_suffix(opts), format!(" precision:{name}"));
+    }
+    assert_eq!(precision_suffix(ModelOptions::default()), "");
+    // the CLI: render --dtype and render.dtype, worker --dtype
+    let d = tempfile::tempdir().unwrap();
+    let yaml = project(d.path());
+    let out = std::process::Command::new(bin())
+        .args([
+            "render",
+            &yaml.display().to_string(),
+            "--progress",
+            "quiet",
+            "--dtype",
+            "bf16",
+        ])
+        .env("WS_BOOK_HOME", d.path().join("home"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("dtype bf16 is a GPU precision"), "{err}");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("  device: cpu\n", "  device: cpu\n  dtype: f8\n")).unwrap();
+    let out = std::process::Command::new(bin())
+        .args(["render", &yaml.display().to_string(), "--progress", "quiet"])
+        .env("WS_BOOK_HOME", d.path().join("home"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("render.dtype") && err.contains("f8") && err.contains("f32, f16 or bf16"),
+        "{err}"
+    );
+    let out = std::process::Command::new(bin())
+        .args([
+            "worker",
+            "--db",
+            &d.path().join("w.db").display().to_string(),
+            "--device",
+            "cpu",
+        ])
+        .args(["--engine", "whisperspeech", "--dtype", "f16"])
+        .args(["--t2s", &fx("t2s_tiny_a.model").display().to_string()])
+        .args(["--s2a", &fx("s2a_tiny_a.model").display().to_string()])
+        .args(["--vocos", &fx("vocos_tiny/pytorch_model.bin").display().to_string()])
+        .env("WS_BOOK_HOME", d.path().join("home"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("dtype f16 is a GPU precision"), "{err}");
+}
+
+#[test]
 fn missing_model_file_is_named() {
     let mut p = paths();
     p.s2a = fx("no_such_s2a.model");
@@ -212,9 +279,11 @@ fn missing_models_fail_whisperspeech_and_auto_falls_back() {
 fn a_standalone_worker_with_the_same_models_joins_and_one_with_other_models_refuses() {
     let d = tempfile::tempdir().unwrap();
     let yaml = project(d.path());
-    // the render's own worker is slowed so the standalone worker gets work
+    // the render's own worker is slowed and claims one chunk at a time (the default `auto` batch would claim
+    // all four at once), so the standalone worker gets work
     let render = std::process::Command::new(bin())
         .args(["render", &yaml.display().to_string(), "--json", "--progress", "quiet"])
+        .args(["--batch-size", "1"])
         .env("WS_BOOK_HOME", d.path().join("home"))
         .env("WS_BOOK_CHUNK_DELAY_MS", "1500")
         .env("HF_HUB_OFFLINE", "1")

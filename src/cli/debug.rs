@@ -30,6 +30,95 @@ pub enum DebugCommand {
     Normalize(NormalizeArgs),
     /// Transcribe a recording with Whisper (greedy, no timestamps, temperature 0), as QA does.
     Transcribe(TranscribeArgs),
+    /// Write random-weight T2S, S2A and Vocos models at the published sizes (benchmarks; no download).
+    RandomModels(RandomModelsArgs),
+    /// The device check of `scripts/gpu-check.sh`: parity fixtures on the device, then throughput; writes
+    /// OUT/gpu-check.json and OUT/gpu-check.md.
+    DeviceCheck(DeviceCheckArgs),
+}
+
+/// Arguments of `debug random-models`.
+#[derive(Debug, Args)]
+pub struct RandomModelsArgs {
+    /// Sizes of T2S and S2A to write, comma-separated: tiny, base, small.
+    #[arg(long, value_delimiter = ',', default_value = "tiny,base,small")]
+    pub sizes: Vec<String>,
+    /// Folder to write `t2s-SIZE.safetensors`, `s2a-SIZE.safetensors` (with `.json`) and `vocos/` into.
+    pub dir: PathBuf,
+}
+
+/// Arguments of `debug device-check`.
+#[derive(Debug, Args)]
+pub struct DeviceCheckArgs {
+    /// Device: cpu, cuda, cuda:N or auto.
+    #[arg(long, default_value = "cuda")]
+    pub device: String,
+    /// Output folder for gpu-check.json and gpu-check.md.
+    #[arg(long, default_value = "gpu-check")]
+    pub out: PathBuf,
+    /// The parity fixtures (the repository's `tests/fixtures/whisperspeech`).
+    #[arg(long, default_value = "tests/fixtures/whisperspeech")]
+    pub fixtures: PathBuf,
+    /// Folder of the random-weight models (written there when missing; default OUT/models).
+    #[arg(long)]
+    pub models: Option<PathBuf>,
+    /// Tiny models and short chunks (CI: checks the check, not the device).
+    #[arg(long)]
+    pub quick: bool,
+    /// A fixed batch instead of the engine's auto batch.
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Semantic tokens per chunk (25 per second of audio; default by device).
+    #[arg(long)]
+    pub tokens: Option<usize>,
+    /// Chunks per engine run (rounded up to whole batches; default by device).
+    #[arg(long)]
+    pub chunks: Option<usize>,
+    /// T2S size: tiny, base, small (default by device).
+    #[arg(long)]
+    pub t2s_size: Option<String>,
+    /// S2A size: tiny, base, small (default by device).
+    #[arg(long)]
+    pub s2a_size: Option<String>,
+}
+
+fn random_models(a: RandomModelsArgs) -> anyhow::Result<i32> {
+    use ws_book::engine::whisperspeech::random::{self, Size};
+    let sizes = a
+        .sizes
+        .iter()
+        .map(|s| Size::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
+    random::write_models(&a.dir, &sizes).map_err(anyhow::Error::msg)?;
+    println!(
+        "wrote random-weight models ({}) to {}",
+        a.sizes.join(", "),
+        a.dir.display()
+    );
+    Ok(0)
+}
+
+fn device_check(a: DeviceCheckArgs) -> anyhow::Result<i32> {
+    use ws_book::device_check::{self, CheckOptions};
+    use ws_book::engine::whisperspeech::random::Size;
+    let models = a.models.clone().unwrap_or_else(|| a.out.join("models"));
+    let mut o = CheckOptions::for_device(&a.device, a.fixtures.clone(), models, a.quick);
+    let size = |s: &Option<String>| s.as_deref().map(Size::parse).transpose().map_err(anyhow::Error::msg);
+    o.t2s = size(&a.t2s_size)?.unwrap_or(o.t2s);
+    o.s2a = size(&a.s2a_size)?.unwrap_or(o.s2a);
+    o.shape.tokens = a.tokens.unwrap_or(o.shape.tokens).max(2);
+    o.shape.chunks = a.chunks.unwrap_or(o.shape.chunks).max(1);
+    o.batch = a.batch.filter(|&b| b > 0);
+    let report = device_check::run(&o).map_err(anyhow::Error::msg)?;
+    device_check::write(&report, &a.out).map_err(anyhow::Error::msg)?;
+    print!("{}", device_check::markdown(&report));
+    println!(
+        "\nwrote {} and {}",
+        a.out.join("gpu-check.json").display(),
+        a.out.join("gpu-check.md").display()
+    );
+    Ok(if report.parity.ok { 0 } else { 1 })
 }
 
 /// Arguments of `debug transcribe`.
@@ -229,6 +318,8 @@ pub fn run(a: DebugArgs) -> anyhow::Result<i32> {
         DebugCommand::Speaker(a) => speaker(a),
         DebugCommand::Transcribe(a) => transcribe(a),
         DebugCommand::Normalize(a) => normalize(a),
+        DebugCommand::RandomModels(a) => random_models(a),
+        DebugCommand::DeviceCheck(a) => device_check(a),
     }
 }
 

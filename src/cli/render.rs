@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use ws_book::batch::{self, EXIT_INPUT};
+use ws_book::project::BatchSize;
 use ws_book::render::{ProgressMode, RenderOptions, RenderSummary};
 
 /// Progress display.
@@ -33,6 +34,13 @@ pub struct RenderArgs {
     /// In-process workers.
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Chunks per engine batch: `auto` (the engine's best for its device) or a number (overrides
+    /// `render.batch_size`).
+    #[arg(long, value_parser = parse_batch_size)]
+    pub batch_size: Option<BatchSize>,
+    /// WhisperSpeech precision on a GPU: f32, f16 or bf16 (overrides `render.dtype`; the CPU takes f32 only).
+    #[arg(long, value_parser = ["f32", "f16", "bf16"])]
+    pub dtype: Option<String>,
     /// Output formats, comma-separated: m4b,mp3,opus.
     #[arg(long, value_delimiter = ',')]
     pub formats: Option<Vec<String>>,
@@ -94,6 +102,8 @@ pub fn run(a: RenderArgs) -> anyhow::Result<i32> {
         require_approval: a.require_approval,
         wait: a.wait,
         qa: a.qa.flags(),
+        batch_size: a.batch_size,
+        dtype: a.dtype.clone(),
     };
     let quiet = matches!(a.progress, ProgressArg::Quiet);
     let (rt, cancel, stopped) = super::signals::interruptible_runtime("render")?;
@@ -319,4 +329,9 @@ fn print_summary(s: &RenderSummary, quiet: bool) {
             unit
         );
     }
+}
+
+/// Parses `--batch-size` (`auto` or a number of at least 1).
+pub fn parse_batch_size(s: &str) -> Result<BatchSize, String> {
+    BatchSize::parse(s)
 }

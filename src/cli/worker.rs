@@ -31,9 +31,14 @@ pub struct WorkerArgs {
     /// to claim (the engine fingerprint includes the model digests and the precision).
     #[command(flatten)]
     pub models: ModelArgs,
-    /// Chunks per claim.
-    #[arg(long, default_value_t = 1)]
-    pub batch_size: u32,
+    /// Chunks per engine batch: `auto` (the engine's best for its device: 8 on the CPU, from free memory on a
+    /// GPU) or a number.
+    #[arg(long, default_value = "auto", value_parser = super::render::parse_batch_size)]
+    pub batch_size: ws_book::project::BatchSize,
+    /// WhisperSpeech precision on a GPU: f32, f16 or bf16 — the render's `render.dtype`, or the worker refuses
+    /// to claim (the precision is part of the engine fingerprint). The CPU takes f32 only.
+    #[arg(long, default_value = "f32", value_parser = ["f32", "f16", "bf16"])]
+    pub dtype: String,
     /// Lease length in seconds.
     #[arg(long, default_value_t = 30)]
     pub lease_secs: u64,
@@ -61,7 +66,10 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         kind,
         models.as_ref().and_then(|m| m.as_ref().ok()),
         &a.device,
-        a.models.options(),
+        engine::whisperspeech::ModelOptions {
+            dtype: engine::whisperspeech::ModelOptions::parse_dtype(&a.dtype).map_err(anyhow::Error::msg)?,
+            ..a.models.options()
+        },
     )?;
     let resolver =
         ws_book::models::Resolver::from_env(a.models.offline).with_progress(ws_book::models::BarProgress::boxed);
@@ -79,12 +87,13 @@ pub fn run(a: WorkerArgs) -> anyhow::Result<i32> {
         eprintln!("worker: {}", q.describe());
         eng = Box::new(q.wrap(eng, &a.device).map_err(anyhow::Error::msg)?);
     }
+    let auto_batch = eng.auto_batch();
     let (rt, cancel, stopped) = super::signals::interruptible_runtime("worker")?;
     let report = rt.block_on(async {
         let store = Store::open(&a.db).await?;
         worker::release_dead_local_workers(&store).await?;
         let mut cfg = WorkerConfig::new(worker::worker_id(0));
-        cfg.batch_size = a.batch_size.max(1);
+        cfg.batch_size = a.batch_size.resolve(auto_batch) as u32;
         cfg.lease = Duration::from_secs(a.lease_secs.max(1));
         cfg.exit_when_idle = !a.wait;
         cfg.device = match kind {

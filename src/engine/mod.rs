@@ -103,6 +103,12 @@ pub trait Engine: Send {
     fn fingerprint(&self) -> String;
     /// Output sample rate.
     fn sample_rate(&self) -> u32;
+    /// The batch size `render.batch_size: auto` means for this engine on its device: WhisperSpeech on the CPU
+    /// a measured value ([`whisperspeech::batch::CPU_AUTO_BATCH`]), on a GPU what its free memory holds;
+    /// 1 for engines that do not batch (espeak).
+    fn auto_batch(&self) -> usize {
+        1
+    }
     /// Synthesises a batch; one audio per request, in order.
     fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError>;
     /// The quality checks of the last [`Engine::synthesize`] call, one per request in order, when this engine
@@ -247,6 +253,9 @@ impl Engine for HookedEngine {
     }
     fn sample_rate(&self) -> u32 {
         self.inner.sample_rate()
+    }
+    fn auto_batch(&self) -> usize {
+        self.inner.auto_batch()
     }
     fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
         if let Some(needle) = &self.needle {

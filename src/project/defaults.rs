@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::schema::{
-    ChunkingOptions, EngineOptions, Episodes, FootnoteMode, OutputOptions, PauseOptions, ProjectKind, ReadingOptions,
-    RenderOptions, VoiceRef,
+    BatchSize, ChunkingOptions, EngineOptions, Episodes, FootnoteMode, OutputOptions, PauseOptions, ProjectKind,
+    ReadingOptions, RenderOptions, VoiceRef,
 };
 use super::Project;
 
@@ -93,7 +93,8 @@ impl Default for RenderOptions {
             workers: 1,
             device: "auto".into(),
             seed: 0,
-            batch_size: 1,
+            batch_size: BatchSize::Auto,
+            dtype: "f32".into(),
             max_attempts: 3,
             db: None,
             require_approval: false,

@@ -31,8 +31,9 @@ pub use error::ProjectError;
 pub use load::{load, MAX_PROJECT_BYTES};
 pub use parse::{parse, ParseError};
 pub use schema::{
-    Character, ChunkingOptions, EngineOptions, Episodes, FeedConfig, FootnoteMode, OutputOptions, OutputTags,
-    PauseOptions, ProjectConfig, ProjectKind, QaOptions, ReadingOptions, RenderOptions, StoreOptions, VoiceRef,
+    BatchSize, Character, ChunkingOptions, EngineOptions, Episodes, FeedConfig, FootnoteMode, OutputOptions,
+    OutputTags, PauseOptions, ProjectConfig, ProjectKind, QaOptions, ReadingOptions, RenderOptions, StoreOptions,
+    VoiceRef,
 };
 
 use crate::lang;

@@ -59,6 +59,7 @@ const KNOWN_KEYS: &[&str] = &[
     "device",
     "seed",
     "batch_size",
+    "dtype",
     "max_attempts",
     "db",
     "episodes",

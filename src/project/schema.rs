@@ -318,8 +318,12 @@ pub struct RenderOptions {
     pub device: String,
     /// Project seed; every chunk's seed derives from it and the chunk key.
     pub seed: u64,
-    /// Chunks claimed and synthesised together by one worker.
-    pub batch_size: usize,
+    /// Chunks synthesised together by one worker: a number, or `auto` (the default: the engine's best for its
+    /// device — 8 on the CPU, from free memory on a GPU).
+    pub batch_size: BatchSize,
+    /// WhisperSpeech precision: `f32` (default), or `f16` / `bf16` on a GPU (LayerNorm, softmax and sampling
+    /// stay f32; refused on the CPU). Part of the engine fingerprint, so of every content key.
+    pub dtype: String,
     /// Attempts per chunk before it is marked failed.
     pub max_attempts: u32,
     /// State database (default `.ws-book/state.db` beside the project file).
@@ -327,4 +331,77 @@ pub struct RenderOptions {
     /// Publish only chapters whose every chunk a reviewer approved (`ws-book review`); also
     /// `render --require-approval`.
     pub require_approval: bool,
+}
+
+/// `render.batch_size` (and `--batch-size`): a fixed number of chunks per engine batch, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BatchSize {
+    /// The engine's best batch for its device (`Engine::auto_batch`).
+    #[default]
+    Auto,
+    /// This many chunks (≥ 1).
+    Fixed(usize),
+}
+
+impl BatchSize {
+    /// Parses `auto` or a positive number.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "auto" => Ok(Self::Auto),
+            n => match n.parse::<usize>() {
+                Ok(0) | Err(_) => Err(format!("batch size `{s}`: use `auto` or a number of at least 1")),
+                Ok(n) => Ok(Self::Fixed(n)),
+            },
+        }
+    }
+
+    /// The number of chunks, given the engine's `auto` value.
+    pub fn resolve(self, auto: usize) -> usize {
+        match self {
+            Self::Auto => auto.max(1),
+            Self::Fixed(n) => n.max(1),
+        }
+    }
+}
+
+impl std::fmt::Display for BatchSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => f.write_str("auto"),
+            Self::Fixed(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl Serialize for BatchSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Auto => s.serialize_str("auto"),
+            Self::Fixed(n) => s.serialize_u64(*n as u64),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BatchSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = BatchSize;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`auto` or a number of at least 1")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<BatchSize, E> {
+                Ok(BatchSize::Fixed(n as usize))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<BatchSize, E> {
+                usize::try_from(n)
+                    .map(BatchSize::Fixed)
+                    .map_err(|_| E::custom("`auto` or a number of at least 1"))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<BatchSize, E> {
+                BatchSize::parse(s).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

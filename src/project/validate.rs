@@ -10,7 +10,8 @@ use std::path::Path;
 
 use super::error::ProjectError;
 use super::schema::{
-    Character, ChunkingOptions, EngineOptions, ProjectConfig, ProjectKind, QaOptions, ReadingOptions, RenderOptions,
+    BatchSize, Character, ChunkingOptions, EngineOptions, ProjectConfig, ProjectKind, QaOptions, ReadingOptions,
+    RenderOptions,
 };
 use super::Project;
 use crate::lang;
@@ -434,7 +435,7 @@ fn engine(e: &EngineOptions, at: &Locator) -> Result<(), ProjectError> {
 
 /// `render:`: counts of at least 1 and a known device.
 fn render(r: &RenderOptions, at: &Locator) -> Result<(), ProjectError> {
-    if r.workers == 0 || r.batch_size == 0 || r.max_attempts == 0 {
+    if r.workers == 0 || r.batch_size == BatchSize::Fixed(0) || r.max_attempts == 0 {
         return Err(at.err(
             "render",
             "`render.workers`, `render.batch_size` and `render.max_attempts` must be at least 1".into(),
@@ -447,6 +448,13 @@ fn render(r: &RenderOptions, at: &Locator) -> Result<(), ProjectError> {
         return Err(at.err(
             "device",
             format!("`render.device`: unknown device `{dev}`; use auto, cpu, cuda or cuda:N"),
+            String::new(),
+        ));
+    }
+    if !["f32", "f16", "bf16"].contains(&r.dtype.as_str()) {
+        return Err(at.err(
+            "dtype",
+            format!("`render.dtype`: unknown dtype `{}`; use f32, f16 or bf16", r.dtype),
             String::new(),
         ));
     }

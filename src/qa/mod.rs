@@ -357,6 +357,10 @@ impl Engine for QaEngine {
         self.inner.sample_rate()
     }
 
+    fn auto_batch(&self) -> usize {
+        self.inner.auto_batch()
+    }
+
     fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
         self.last = None;
         let n = batch.len();

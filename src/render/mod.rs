@@ -118,6 +118,10 @@ pub struct RenderOptions {
     pub final_render: bool,
     /// `--require-approval`: publish only chapters a reviewer approved (also `render.require_approval`).
     pub require_approval: bool,
+    /// `--batch-size` (overrides `render.batch_size`).
+    pub batch_size: Option<crate::project::BatchSize>,
+    /// `--dtype` (overrides `render.dtype`): `f32`, `f16` or `bf16`.
+    pub dtype: Option<String>,
 }
 
 impl Default for RenderOptions {
@@ -135,6 +139,8 @@ impl Default for RenderOptions {
             qa: Default::default(),
             final_render: false,
             require_approval: false,
+            batch_size: None,
+            dtype: None,
         }
     }
 }
@@ -166,7 +172,13 @@ pub async fn render(
     if let Some(q) = &resolved.qa {
         progress.line(&format!("render: {}", q.describe()));
     }
-    let engines = options::create_engines(project, &resolved.engine, resolved.n_workers, resolved.qa.as_ref())?;
+    let engines = options::create_engines(
+        project,
+        &resolved.engine,
+        resolved.n_workers,
+        resolved.qa.as_ref(),
+        opts.dtype.as_ref(),
+    )?;
     let fingerprint = engines[0].fingerprint();
     let engine_rate = engines[0].sample_rate();
 
@@ -290,7 +302,7 @@ async fn finish(mut summary: RenderSummary, store: Store, started: Instant) -> R
 pub async fn queue(project: &Project, plan: &Plan, opts: &RenderOptions) -> Result<SyncReport, RenderError> {
     let choice = options::engine_choice(project, opts)?;
     let qa = options::qa_plan(project, opts, choice.kind)?;
-    let engines = options::create_engines(project, &choice, 1, qa.as_ref())?;
+    let engines = options::create_engines(project, &choice, 1, qa.as_ref(), opts.dtype.as_ref())?;
     let fingerprint = engines[0].fingerprint();
     let embeddings = voices::resolve(project, plan, choice.kind).await?;
     let store = Store::open(&db_location(project, opts.db.as_deref())).await?;

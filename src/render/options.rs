@@ -129,18 +129,21 @@ pub(super) fn create_engines(
     choice: &EngineChoice,
     n: usize,
     qa: Option<&QaPlan>,
+    dtype: Option<&String>,
 ) -> Result<Vec<Box<dyn Engine>>, RenderError> {
     let cfg = &project.config;
+    let dtype_name = dtype.unwrap_or(&cfg.render.dtype);
+    let dtype = engine::whisperspeech::ModelOptions::parse_dtype(dtype_name).map_err(RenderError::Input)?;
     let mut engines = Vec::with_capacity(n);
     for _ in 0..n {
         let plain = engine::create_with_options(
             choice.kind,
             choice.models.as_ref().and_then(|m| m.as_ref().ok()),
             &cfg.render.device,
-            // The WhisperSpeech precision options of a project (`engine.quantize`).
+            // The WhisperSpeech precision options of a project (`engine.quantize`, `render.dtype`).
             engine::whisperspeech::ModelOptions {
                 quantize: cfg.engine.quantize,
-                ..Default::default()
+                dtype,
             },
         )?;
         engines.push(match qa {

@@ -51,7 +51,7 @@ impl ReviewContext {
     /// the render would use; nothing is synced or queued.
     pub async fn open(project: &Project, plan: &Plan, opts: &RenderOptions) -> Result<ReviewContext, RenderError> {
         let resolved = options::resolve(project, opts)?;
-        let plain = options::create_engines(project, &resolved.engine, 1, None)?
+        let plain = options::create_engines(project, &resolved.engine, 1, None, opts.dtype.as_ref())?
             .pop()
             .ok_or_else(|| RenderError::Input("no engine".into()))?;
         let (takes, fingerprint, asr) = match &resolved.qa {

@@ -26,9 +26,17 @@ pub(super) async fn run(
     let cfg = &project.config;
     let mut handles = Vec::new();
     let mut states = Vec::new();
+    let n_workers = engines.len();
     for (i, eng) in engines.into_iter().enumerate() {
         let mut wc = WorkerConfig::new(worker::worker_id(i));
-        wc.batch_size = cfg.render.batch_size as u32;
+        let batch = opts.batch_size.unwrap_or(cfg.render.batch_size);
+        // `auto` is what one device takes: in-process workers share it (they all run on `render.device`)
+        wc.batch_size = batch.resolve((eng.auto_batch() / n_workers).max(1)) as u32;
+        // Several in-process workers share one device: each claims one batch at a time so none hoards the
+        // queue's tail; a lone worker claims four batches' worth and buckets them by length.
+        if n_workers > 1 {
+            wc.bucket_window = 1;
+        }
         wc.lease = opts.lease;
         wc.device = match kind {
             EngineKind::Espeak => "cpu".into(),

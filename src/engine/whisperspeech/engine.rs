@@ -141,6 +141,17 @@ fn digest(path: &Path) -> Result<String, EngineError> {
     Ok(d)
 }
 
+/// The fingerprint's precision part: empty for plain f32 (older fingerprints stay valid), else
+/// ` precision:f16`, ` precision:bf16`, ` precision:f32+q8_0` — a non-default precision changes the audio, so
+/// workers of another precision never claim a render's chunks and its content keys are its own.
+pub fn precision_suffix(options: ModelOptions) -> String {
+    if options.quantize || options.dtype != candle_core::DType::F32 {
+        format!(" precision:{}", options.label().replace(" + ", "+"))
+    } else {
+        String::new()
+    }
+}
+
 /// The WhisperSpeech engine (one instance per worker/device).
 pub struct WhisperSpeechEngine {
     t2s: T2s,
@@ -177,6 +188,13 @@ impl WhisperSpeechEngine {
                 p.display()
             )));
         }
+        if device.is_cpu() && options.dtype != candle_core::DType::F32 {
+            return Err(EngineError::Unavailable(format!(
+                "dtype {} is a GPU precision: on the CPU half-precision matmuls are slower than f32 and change the \
+                 audio; use `--dtype f32` (the default) there, or `engine.quantize: true` for the CPU speed mode",
+                options.label()
+            )));
+        }
         let un = |what: &str, p: &Path, e: &dyn std::fmt::Display| {
             EngineError::Unavailable(format!("loading the {what} model {}: {e}", p.display()))
         };
@@ -201,10 +219,7 @@ impl WhisperSpeechEngine {
         if let Some(c) = cfg {
             fp.push_str(&format!(" vocos-config:{}", digest(&c)?));
         }
-        // a non-default precision changes the audio, so it is part of the fingerprint (f32 keeps the old one)
-        if options.quantize || options.dtype != candle_core::DType::F32 {
-            fp.push_str(&format!(" precision:{}", options.label().replace(" + ", "+")));
-        }
+        fp.push_str(&precision_suffix(options));
         let default_speaker = default_speaker();
         if default_speaker.len() != s2a.speaker_width() {
             return Err(EngineError::Unavailable(format!(
@@ -313,6 +328,9 @@ impl Engine for WhisperSpeechEngine {
     }
     fn sample_rate(&self) -> u32 {
         SAMPLE_RATE
+    }
+    fn auto_batch(&self) -> usize {
+        super::batch::auto_batch(&self.device, &self.t2s.config, &self.s2a.config, self.options.dtype)
     }
     fn synthesize(&mut self, batch: &[SynthRequest]) -> Result<Vec<Audio>, EngineError> {
         Ok(self.synthesize_with_tokens(batch)?.0)

@@ -24,6 +24,16 @@ impl Default for ModelOptions {
 }
 
 impl ModelOptions {
+    /// Parses a `--dtype` / `render.dtype` value: `f32`, `f16` or `bf16`.
+    pub fn parse_dtype(s: &str) -> std::result::Result<DType, String> {
+        match s {
+            "f32" => Ok(DType::F32),
+            "f16" => Ok(DType::F16),
+            "bf16" => Ok(DType::BF16),
+            d => Err(format!("unknown dtype `{d}`; use f32, f16 or bf16")),
+        }
+    }
+
     /// A short label for output lines: `f32`, `f16`, `bf16`, with ` + q8_0` in the speed mode.
     pub fn label(&self) -> String {
         let dt = format!("{:?}", self.dtype).to_lowercase();
@@ -88,7 +98,7 @@ impl Linear {
                 let dims = x.dims().to_vec();
                 let inner = dims[dims.len() - 1];
                 let rows = x.elem_count() / inner.max(1);
-                let y = x.reshape((rows, inner))?.matmul(&w.t()?)?;
+                let y = row_independent_matmul(&x.reshape((rows, inner))?, w)?;
                 let y = match b {
                     Some(b) => y.broadcast_add(b)?,
                     None => y,
@@ -109,6 +119,21 @@ impl Linear {
             }
         }
     }
+}
+
+/// `x Wᵀ` for `x` `[rows, in]` such that each output row has the same bits whatever the number of rows.
+///
+/// On the CPU the `gemm` crate takes a matrix-vector path for a single row whose summation order differs
+/// from its matrix kernel's (whose K blocking depends only on K), so a chunk rendered alone would differ in
+/// the last bits from the same chunk in a batch — and a sampled token can flip on such a difference. A
+/// single row is therefore run as two (a zero row appended and dropped): every row of every batch size
+/// takes the same kernel. `tests/batch_buckets.rs` checks this at the published widths.
+pub fn row_independent_matmul(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    if x.dim(0)? == 1 && x.device().is_cpu() {
+        let two = Tensor::cat(&[x, &x.zeros_like()?], 0)?;
+        return two.matmul(&w.t()?)?.narrow(0, 0, 1);
+    }
+    x.matmul(&w.t()?)
 }
 
 /// LayerNorm (eps 1e-5), computed in f32 whatever the activation dtype, as the reference does.

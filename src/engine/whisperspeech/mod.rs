@@ -3,9 +3,11 @@
 //! * [`checkpoint`]: restricted reader for PyTorch zip checkpoints and safetensors + JSON (shared by all stages)
 //! * [`layers`]: shared building blocks (linear/q8_0, LayerNorm in f32, attention)
 //! * [`rope`]: rotary position embedding with precomputed tables (S2A)
+//! * [`batch`]: the batch size `render.batch_size: auto` picks (CPU: measured; GPU: from free memory)
 //! * [`block`]: the residual attention block of T2S and S2A and the weight loader that builds it
 //! * `stage`: what the T2S and S2A loaders share (error type shape, stored config/tunables reading, depth split,
 //!   logit scales)
+//! * [`random`]: random-weight models at the published sizes (benchmarks, `scripts/gpu-check.sh`)
 //! * [`sampling`]: temperature/top-k/greedy sampling from per-request seeded RNGs
 //! * [`t2s`]: text → semantic tokens
 //! * [`s2a`]: semantic → EnCodec acoustic tokens
@@ -16,11 +18,13 @@
 //! Owns the WhisperSpeech models and their numerics. Must never import the queue, the planner, render, project
 //! or the CLI; of the crate above it, it uses only [`crate::engine`] (the trait) and [`crate::lang`].
 
+pub mod batch;
 pub mod block;
 pub mod checkpoint;
 pub mod engine;
 pub mod istft;
 pub mod layers;
+pub mod random;
 pub mod rope;
 pub mod s2a;
 pub mod sampling;
