@@ -164,13 +164,21 @@ fn qc_code_digest() -> &'static str {
     })
 }
 
+/// libavcodec's and libavformat's versions (0, 0 in a build without FFmpeg, which encodes nothing).
+fn av_versions() -> (u32, u32) {
+    #[cfg(feature = "ffmpeg")]
+    return (ffmpeg_next::codec::version(), ffmpeg_next::format::version());
+    #[cfg(not(feature = "ffmpeg"))]
+    (0, 0)
+}
+
 /// The versions that decide encoded bytes besides our inputs.
 fn versions() -> serde_json::Value {
     serde_json::json!({
         "assembly": ASSEMBLY_VERSION,
         "code": code_digest(),
-        "avcodec": ffmpeg_next::codec::version(),
-        "avformat": ffmpeg_next::format::version(),
+        "avcodec": av_versions().0,
+        "avformat": av_versions().1,
     })
 }
 
@@ -179,8 +187,8 @@ fn qc_name(digest: &str, preset: &Preset) -> String {
     let key = key_of(&serde_json::json!({
         "kind": "qc",
         "code": qc_code_digest(),
-        "avcodec": ffmpeg_next::codec::version(),
-        "avformat": ffmpeg_next::format::version(),
+        "avcodec": av_versions().0,
+        "avformat": av_versions().1,
         "digest": digest,
         "preset": preset,
     }));

@@ -2,11 +2,27 @@
 //! ACX 192 kbps CBR 44.1 kHz), Opus (libopus, Ogg). Mono f32 samples are pushed in any block size; a file
 //! is written under a temporary name and renamed only when complete.
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "ffmpeg")]
+use std::path::Path;
+use std::path::PathBuf;
+#[cfg(feature = "ffmpeg")]
 use std::sync::Once;
 
+#[cfg(feature = "ffmpeg")]
 use ffmpeg::{codec, encoder, format, frame, ChannelLayout, Dictionary, Packet};
+#[cfg(feature = "ffmpeg")]
 use ffmpeg_next as ffmpeg;
+
+/// FFmpeg's error type (none can occur in a build without the `ffmpeg` feature).
+#[cfg(feature = "ffmpeg")]
+pub type FfmpegError = ffmpeg::Error;
+/// FFmpeg's error type (none can occur in a build without the `ffmpeg` feature).
+#[cfg(not(feature = "ffmpeg"))]
+pub type FfmpegError = std::convert::Infallible;
+
+/// What a build without FFmpeg says for anything that decodes or encodes audio.
+pub const NO_FFMPEG: &str = "this ws-book build has no FFmpeg (a GPU worker build, `--no-default-features`); \
+     decoding and encoding audio need the full build (README \"GPU (CUDA) build\")";
 
 /// Channels of every encoded output: mono (the engines speak mono; loudness presets are chosen by it).
 pub const OUTPUT_CHANNELS: u16 = 1;
@@ -22,13 +38,19 @@ pub enum EncodeError {
         /// What was being done.
         action: &'static str,
         /// FFmpeg's error.
-        source: ffmpeg::Error,
+        source: FfmpegError,
     },
     /// An encoder is missing from the FFmpeg build.
     #[error(
         "the FFmpeg libraries lack the `{0}` encoder (install Debian's libavcodec with it, e.g. libavcodec-extra)"
     )]
     MissingEncoder(&'static str),
+    /// This build has no FFmpeg (see [`NO_FFMPEG`]).
+    #[error("{path}: cannot write it: {NO_FFMPEG}")]
+    NoFfmpeg {
+        /// Output file.
+        path: PathBuf,
+    },
     /// A chapter segment of the M4B (see `audio::segment`) is damaged or not what was recorded.
     #[error("{path}: bad M4B chapter segment: {reason}")]
     Segment {
@@ -84,6 +106,7 @@ impl OutFormat {
             OutFormat::Opus => 48_000,
         }
     }
+    #[cfg_attr(not(feature = "ffmpeg"), allow(dead_code))]
     fn muxer(self) -> &'static str {
         match self {
             OutFormat::M4b => "ipod",
@@ -91,6 +114,7 @@ impl OutFormat {
             OutFormat::Opus => "ogg",
         }
     }
+    #[cfg_attr(not(feature = "ffmpeg"), allow(dead_code))]
     fn encoder(self) -> &'static str {
         match self {
             OutFormat::M4b => "aac",
@@ -98,6 +122,7 @@ impl OutFormat {
             OutFormat::Opus => "libopus",
         }
     }
+    #[cfg_attr(not(feature = "ffmpeg"), allow(dead_code))]
     fn bit_rate(self) -> usize {
         match self {
             OutFormat::M4b => 96_000,
@@ -152,6 +177,7 @@ impl Cover {
         None
     }
 
+    #[cfg(feature = "ffmpeg")]
     /// MIME type of a JPEG or PNG image.
     fn mime(&self) -> Option<&'static str> {
         match self.codec_id()? {
@@ -160,6 +186,7 @@ impl Cover {
         }
     }
 
+    #[cfg(feature = "ffmpeg")]
     /// The Vorbis-comment `METADATA_BLOCK_PICTURE` value: a FLAC picture block (type 3, front cover), base64.
     fn metadata_block_picture(&self) -> Option<String> {
         use base64::Engine as _;
@@ -180,6 +207,7 @@ impl Cover {
         Some(base64::engine::general_purpose::STANDARD.encode(b))
     }
 
+    #[cfg(feature = "ffmpeg")]
     fn codec_id(&self) -> Option<codec::Id> {
         if self.data.starts_with(&[0xFF, 0xD8]) {
             Some(codec::Id::MJPEG)
@@ -207,6 +235,7 @@ pub struct EncodeSpec {
 }
 
 /// An open encoder writing to a temporary file.
+#[cfg(feature = "ffmpeg")]
 pub struct AudioEncoder {
     mux: Muxer,
     enc: encoder::Audio,
@@ -220,6 +249,7 @@ pub struct AudioEncoder {
 }
 
 /// Initialises FFmpeg once (quiet logging).
+#[cfg(feature = "ffmpeg")]
 pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -229,6 +259,7 @@ pub fn init() {
 }
 
 /// An FFmpeg error about `path` while doing `action`.
+#[cfg(feature = "ffmpeg")]
 pub(crate) fn ffmpeg_error(path: &Path, action: &'static str) -> impl Fn(ffmpeg::Error) -> EncodeError {
     let path = path.to_path_buf();
     move |source| EncodeError::Ffmpeg {
@@ -241,6 +272,7 @@ pub(crate) fn ffmpeg_error(path: &Path, action: &'static str) -> impl Fn(ffmpeg:
 /// Opens `format`'s encoder: mono, the format's rate and bit rate, f32 samples, a global header when the
 /// muxer wants one (`global`). `path` names the file in errors. Returns the encoder, its sample format and
 /// the codec.
+#[cfg(feature = "ffmpeg")]
 pub(crate) fn open_codec(
     format: OutFormat,
     global: bool,
@@ -277,6 +309,7 @@ pub(crate) fn open_codec(
 }
 
 /// Whether `format`'s muxer wants codec headers in the container (global header).
+#[cfg(feature = "ffmpeg")]
 pub(crate) fn wants_global_header(format: OutFormat) -> bool {
     init();
     let Ok(name) = std::ffi::CString::new(format.muxer()) else {
@@ -293,6 +326,7 @@ pub(crate) fn wants_global_header(format: OutFormat) -> bool {
 /// An output file being written under its temporary name: the muxer with its audio stream, the header
 /// (tags, chapter markers, cover) already written. Dropped before [`Muxer::finish`], it removes the
 /// temporary file.
+#[cfg(feature = "ffmpeg")]
 pub(crate) struct Muxer {
     /// The muxer.
     pub octx: format::context::Output,
@@ -303,6 +337,7 @@ pub(crate) struct Muxer {
     finished: bool,
 }
 
+#[cfg(feature = "ffmpeg")]
 impl Drop for Muxer {
     /// A muxer dropped before [`Muxer::finish`] (an error, Ctrl-C) removes its temporary file.
     fn drop(&mut self) {
@@ -312,6 +347,7 @@ impl Drop for Muxer {
     }
 }
 
+#[cfg(feature = "ffmpeg")]
 impl Muxer {
     /// Creates `spec.path`'s temporary file, adds the audio stream with `enc`'s parameters, the cover,
     /// chapter markers and tags, and writes the header.
@@ -435,6 +471,7 @@ impl Muxer {
     }
 }
 
+#[cfg(feature = "ffmpeg")]
 impl AudioEncoder {
     /// Opens the encoder and writes the header (tags, chapters, cover).
     pub fn open(spec: &EncodeSpec) -> Result<AudioEncoder, EncodeError> {
@@ -524,5 +561,29 @@ impl AudioEncoder {
         self.drain()?;
         self.mux.finish()?;
         Ok((self.path.clone(), self.samples))
+    }
+}
+
+/// An open encoder: in a build without FFmpeg none can be opened.
+#[cfg(not(feature = "ffmpeg"))]
+pub struct AudioEncoder(std::convert::Infallible);
+
+#[cfg(not(feature = "ffmpeg"))]
+impl AudioEncoder {
+    /// Always [`EncodeError::NoFfmpeg`].
+    pub fn open(spec: &EncodeSpec) -> Result<AudioEncoder, EncodeError> {
+        Err(EncodeError::NoFfmpeg {
+            path: spec.path.clone(),
+        })
+    }
+
+    /// Unreachable: no encoder exists.
+    pub fn push(&mut self, _samples: &[f32]) -> Result<(), EncodeError> {
+        match self.0 {}
+    }
+
+    /// Unreachable: no encoder exists.
+    pub fn finish(self) -> Result<(PathBuf, u64), EncodeError> {
+        match self.0 {}
     }
 }

@@ -7,10 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "ffmpeg")]
 use ffmpeg::{codec, format, frame, media};
+#[cfg(feature = "ffmpeg")]
 use ffmpeg_next as ffmpeg;
 use serde::Serialize;
 
+#[cfg(feature = "ffmpeg")]
 use super::encode;
 use super::loudness::{gain_to_db, Meter, Preset};
 
@@ -51,6 +54,7 @@ pub struct FileQc {
 }
 
 /// Decodes `path` to mono f32 (its first channel), handing blocks to `sink`; returns the sample rate.
+#[cfg(feature = "ffmpeg")]
 pub fn decode(path: &Path, sink: &mut dyn FnMut(&[f32])) -> Result<u32, QcError> {
     let dec = AudioDecoder::open(path).map_err(|f| read_error(path, f))?;
     let mut rate = 0u32;
@@ -191,6 +195,7 @@ fn judge(preset: &Preset, rms_db: f64, peak_db: f64, noise_floor_db: f64, lufs: 
     problems
 }
 
+#[cfg(feature = "ffmpeg")]
 fn probe_rate(path: &Path) -> Result<u32, QcError> {
     let dec = AudioDecoder::open(path).map_err(|f| {
         // The probe words unreadable stream parameters as a decoder that cannot be opened.
@@ -204,6 +209,7 @@ fn probe_rate(path: &Path) -> Result<u32, QcError> {
 }
 
 /// The [`QcError`] for a decoding failure, naming the step.
+#[cfg(feature = "ffmpeg")]
 fn read_error(path: &Path, failure: DecodeFailure) -> QcError {
     let (action, message) = match failure {
         DecodeFailure::Open(e) => ("open the file", e.to_string()),
@@ -224,6 +230,7 @@ fn read_error(path: &Path, failure: DecodeFailure) -> QcError {
 
 /// Why decoding a file failed, by step; callers word the message.
 #[derive(Debug)]
+#[cfg(feature = "ffmpeg")]
 pub(crate) enum DecodeFailure {
     /// The file cannot be opened as a media file.
     Open(ffmpeg::Error),
@@ -240,12 +247,14 @@ pub(crate) enum DecodeFailure {
 }
 
 /// The best audio stream of a file, opened for decoding.
+#[cfg(feature = "ffmpeg")]
 pub(crate) struct AudioDecoder {
     input: format::context::Input,
     stream: usize,
     decoder: ffmpeg::decoder::Audio,
 }
 
+#[cfg(feature = "ffmpeg")]
 impl AudioDecoder {
     /// Opens `path` and the decoder of its best audio stream.
     pub(crate) fn open(path: &Path) -> Result<AudioDecoder, DecodeFailure> {
@@ -293,6 +302,7 @@ impl AudioDecoder {
 
 /// Appends channel `ch` of a decoded frame, converted to f32 like torchaudio (`x / 2^(bits−1)`, `u8`
 /// centred on 128); an unsupported sample format is an error.
+#[cfg(feature = "ffmpeg")]
 pub(crate) fn push_channel(f: &frame::Audio, ch: usize, out: &mut Vec<f32>) -> Result<(), String> {
     use format::sample::Type;
     let n = f.samples();
@@ -326,4 +336,24 @@ pub(crate) fn push_channel(f: &frame::Audio, ch: usize, out: &mut Vec<f32>) -> R
         out.push(v);
     }
     Ok(())
+}
+
+/// Always an error in a build without FFmpeg (see [`encode::NO_FFMPEG`](super::encode::NO_FFMPEG)).
+#[cfg(not(feature = "ffmpeg"))]
+pub fn decode(path: &Path, _sink: &mut dyn FnMut(&[f32])) -> Result<u32, QcError> {
+    Err(no_ffmpeg(path))
+}
+
+#[cfg(not(feature = "ffmpeg"))]
+fn probe_rate(path: &Path) -> Result<u32, QcError> {
+    Err(no_ffmpeg(path))
+}
+
+#[cfg(not(feature = "ffmpeg"))]
+fn no_ffmpeg(path: &Path) -> QcError {
+    QcError::Read {
+        path: path.to_path_buf(),
+        action: "decode",
+        message: super::encode::NO_FFMPEG.to_string(),
+    }
 }

@@ -16,18 +16,24 @@
 //! flags and the packet's bytes. Its size and blake3 digest are kept in [`SegmentInfo`]; reading checks both.
 
 use std::fs::File;
+#[cfg(feature = "ffmpeg")]
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "ffmpeg")]
 use ffmpeg::{codec, encoder, format, frame, ChannelLayout, Packet};
+#[cfg(feature = "ffmpeg")]
 use ffmpeg_next as ffmpeg;
 use serde::{Deserialize, Serialize};
 
-use super::encode::{ffmpeg_error, open_codec, wants_global_header, EncodeError, EncodeSpec, Muxer, OutFormat};
+#[cfg(feature = "ffmpeg")]
+use super::encode::{ffmpeg_error, open_codec, wants_global_header, Muxer, OutFormat};
+use super::encode::{EncodeError, EncodeSpec};
 
 /// Samples per AAC frame (and of the encoder's priming delay).
 pub const FRAME: u64 = 1024;
 
+#[cfg_attr(not(feature = "ffmpeg"), allow(dead_code))]
 const MAGIC: &[u8; 8] = b"WSBSEG1\n";
 
 /// A finished segment.
@@ -86,6 +92,7 @@ pub fn file_digest(path: &Path, size: u64) -> Option<String> {
 }
 
 /// A chapter's AAC stream being encoded into a segment file (under a temporary name until finished).
+#[cfg(feature = "ffmpeg")]
 pub struct SegmentEncoder {
     enc: encoder::Audio,
     sample_format: format::Sample,
@@ -103,6 +110,7 @@ pub struct SegmentEncoder {
     finished: bool,
 }
 
+#[cfg(feature = "ffmpeg")]
 impl Drop for SegmentEncoder {
     /// A segment dropped before [`SegmentEncoder::finish`] removes its temporary file.
     fn drop(&mut self) {
@@ -112,6 +120,7 @@ impl Drop for SegmentEncoder {
     }
 }
 
+#[cfg(feature = "ffmpeg")]
 impl SegmentEncoder {
     /// Opens the M4B's AAC encoder for a segment written to `path`, dropping the first `trim` samples pushed.
     pub fn create(path: &Path, trim: u64) -> Result<SegmentEncoder, EncodeError> {
@@ -245,6 +254,7 @@ impl SegmentEncoder {
 }
 
 /// Reads a segment file's packets, checking its magic, packet count, size and digest.
+#[cfg(feature = "ffmpeg")]
 struct SegmentReader<'a> {
     r: BufReader<File>,
     hasher: blake3::Hasher,
@@ -254,6 +264,7 @@ struct SegmentReader<'a> {
     info: &'a SegmentInfo,
 }
 
+#[cfg(feature = "ffmpeg")]
 impl<'a> SegmentReader<'a> {
     fn open(path: &'a Path, info: &'a SegmentInfo) -> Result<SegmentReader<'a>, EncodeError> {
         let f = File::open(path).map_err(|source| EncodeError::Io {
@@ -331,6 +342,7 @@ impl<'a> SegmentReader<'a> {
 /// Writes the M4B `spec` describes (tags, chapter markers, cover, `+faststart`, as [`super::encode::AudioEncoder`]
 /// would) from `segments` in order, copying their packets. Returns the path and the samples (44.1 kHz)
 /// the file presents.
+#[cfg(feature = "ffmpeg")]
 pub fn remux_m4b(spec: &EncodeSpec, segments: &[(PathBuf, SegmentInfo)]) -> Result<(PathBuf, u64), EncodeError> {
     let fmt = OutFormat::M4b;
     // an encoder opened only for its codec parameters (the same as every segment's: same settings)
@@ -359,7 +371,39 @@ pub fn remux_m4b(spec: &EncodeSpec, segments: &[(PathBuf, SegmentInfo)]) -> Resu
     Ok((spec.path.clone(), pts.max(0) as u64))
 }
 
-#[cfg(test)]
+/// A segment being encoded: in a build without FFmpeg none can be created.
+#[cfg(not(feature = "ffmpeg"))]
+pub struct SegmentEncoder(std::convert::Infallible);
+
+#[cfg(not(feature = "ffmpeg"))]
+impl SegmentEncoder {
+    /// Always [`EncodeError::NoFfmpeg`].
+    pub fn create(path: &Path, _trim: u64) -> Result<SegmentEncoder, EncodeError> {
+        Err(EncodeError::NoFfmpeg {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Unreachable: no encoder exists.
+    pub fn push(&mut self, _samples: &[f32]) -> Result<(), EncodeError> {
+        match self.0 {}
+    }
+
+    /// Unreachable: no encoder exists.
+    pub fn finish(self) -> Result<SegmentInfo, EncodeError> {
+        match self.0 {}
+    }
+}
+
+/// Always [`EncodeError::NoFfmpeg`] in a build without FFmpeg.
+#[cfg(not(feature = "ffmpeg"))]
+pub fn remux_m4b(spec: &EncodeSpec, _segments: &[(PathBuf, SegmentInfo)]) -> Result<(PathBuf, u64), EncodeError> {
+    Err(EncodeError::NoFfmpeg {
+        path: spec.path.clone(),
+    })
+}
+
+#[cfg(all(test, feature = "ffmpeg"))]
 mod tests {
     use super::*;
     use crate::audio::encode::ChapterMark;

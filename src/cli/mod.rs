@@ -53,6 +53,15 @@ impl Cli {
     /// Runs the command; returns the process exit code.
     pub fn run(self) -> anyhow::Result<i32> {
         match self.command {
+            // a GPU worker build (no `ffmpeg` feature) would synthesise a whole book and then fail to encode it
+            Command::Render(_) | Command::Review(_) if !cfg!(feature = "ffmpeg") => {
+                let name = if matches!(self.command, Command::Render(_)) {
+                    "render"
+                } else {
+                    "review"
+                };
+                anyhow::bail!("`ws-book {name}`: {}", ws_book::audio::encode::NO_FFMPEG)
+            }
             Command::Plan(a) => plan::run(a),
             Command::Init(a) => plan::init(a),
             Command::Render(a) => render::run(a),

@@ -11,6 +11,7 @@
 use std::path::Path;
 
 use super::SpeakerError;
+#[cfg(feature = "ffmpeg")]
 use crate::audio::qc::{push_channel, AudioDecoder, DecodeFailure};
 
 /// Which part of the file is used.
@@ -149,6 +150,7 @@ pub fn trim_silence(samples: &[f32], rate: u32) -> Vec<f32> {
 }
 
 /// Decodes one channel of the best audio stream to f32 at the stream's rate.
+#[cfg(feature = "ffmpeg")]
 pub fn decode_channel(path: &Path, channel: usize) -> Result<(u32, Vec<f32>), SpeakerError> {
     let dec = AudioDecoder::open(path).map_err(|f| decode_error(path, f))?;
     let channels = usize::from(dec.decoder().channels());
@@ -178,6 +180,7 @@ pub fn decode_channel(path: &Path, channel: usize) -> Result<(u32, Vec<f32>), Sp
 }
 
 /// The [`SpeakerError`] for a decoding failure.
+#[cfg(feature = "ffmpeg")]
 fn decode_error(path: &Path, failure: DecodeFailure) -> SpeakerError {
     bad(
         path,
@@ -190,4 +193,10 @@ fn decode_error(path: &Path, failure: DecodeFailure) -> SpeakerError {
             DecodeFailure::Flush(e) => format!("cannot flush the decoder: {e}"),
         },
     )
+}
+
+/// Always an error in a build without FFmpeg: reference audio cannot be decoded there.
+#[cfg(not(feature = "ffmpeg"))]
+pub fn decode_channel(path: &Path, _channel: usize) -> Result<(u32, Vec<f32>), SpeakerError> {
+    Err(bad(path, format!("cannot decode: {}", crate::audio::encode::NO_FFMPEG)))
 }

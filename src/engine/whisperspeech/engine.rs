@@ -70,41 +70,7 @@ impl ModelPaths {
     }
 }
 
-/// Picks the device: `auto` (CUDA when built with it and device 0 opens, else the CPU, said on stderr), `cpu`, `cuda` or `cuda:N`.
-/// Asking for CUDA where there is none is an error, never a silent CPU fallback.
-pub fn select_device(spec: &str) -> Result<Device, EngineError> {
-    let cuda = |n: usize| -> Result<Device, EngineError> {
-        if !cfg!(feature = "cuda") {
-            return Err(EngineError::Unavailable(format!(
-                "device `{spec}`: this build has no CUDA support (rebuild with `--features cuda`)"
-            )));
-        }
-        Device::new_cuda(n).map_err(|e| EngineError::Unavailable(format!("device `{spec}`: {e}")))
-    };
-    match spec {
-        "cpu" => Ok(Device::Cpu),
-        "auto" => {
-            // `cuda_is_available()` only says the crate was built with CUDA: open the device to know.
-            if !cfg!(feature = "cuda") {
-                return Ok(Device::Cpu);
-            }
-            match Device::new_cuda(0) {
-                Ok(d) => Ok(d),
-                Err(e) => {
-                    eprintln!("note: device auto: no usable CUDA device ({e}); using the CPU");
-                    Ok(Device::Cpu)
-                }
-            }
-        }
-        "cuda" => cuda(0),
-        s => match s.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) {
-            Some(n) => cuda(n),
-            None => Err(EngineError::Unavailable(format!(
-                "unknown device `{s}`; use auto, cpu, cuda or cuda:N"
-            ))),
-        },
-    }
-}
+pub use super::device::select_device;
 
 /// A short description of a device (`cpu`, `cuda:0`).
 pub fn device_name(d: &Device) -> String {

@@ -13,6 +13,7 @@
 //! * [`s2a`]: semantic → EnCodec acoustic tokens
 //! * [`vocos`]: EnCodec tokens → 24 kHz waveform (on the CPU through the fused `vocos_cpu` passes)
 //! * [`istft`]: the Vocos head's inverse STFT, planned once per model, parallel over frames
+//! * [`device`]: `--device` names (`auto`, `cpu`, `cuda[:N]`) → a candle device, CUDA probed for real
 //! * [`engine`]: the `whisperspeech` [`crate::engine::Engine`] (T2S → S2A → Vocos)
 //!
 //! Owns the WhisperSpeech models and their numerics. Must never import the queue, the planner, render, project
@@ -21,6 +22,7 @@
 pub mod batch;
 pub mod block;
 pub mod checkpoint;
+pub mod device;
 pub mod engine;
 pub mod istft;
 pub mod layers;
