@@ -119,6 +119,10 @@ fn bad_devices_are_refused_with_the_reason() {
         .unwrap();
     assert_ne!(o.status.code(), Some(0), "{}", text(&o));
     if !cfg!(feature = "cuda") {
-        assert!(text(&o).contains("this build has no CUDA support"), "{}", text(&o));
+        assert!(
+            text(&o).contains("build has no CUDA support") && text(&o).contains("--device cpu"),
+            "{}",
+            text(&o)
+        );
     }
 }
