@@ -12,6 +12,7 @@ pub mod engine;
 mod files;
 pub mod home;
 pub mod host;
+pub(crate) mod kernels;
 pub mod lang;
 pub mod manuscript;
 pub mod models;

@@ -10,6 +10,7 @@
 
 pub mod ct2;
 pub mod decode;
+mod encoder_cpu;
 pub mod mel;
 pub mod tokenizer;
 pub mod whisper;

@@ -4,11 +4,15 @@
 //! ([`Decoder::start`]). candle-transformers' decoder re-runs the whole prefix at every step.
 //!
 //! The arithmetic of every layer is candle-transformers' (the same ops in the same order: `q·s`, `(kᵀ)·s` with
-//! `s = d_head^-¼`, tanh GELU, layer-norm ε 1e-5), so transcripts are those of that model.
+//! `s = d_head^-¼`, layer-norm ε 1e-5), except that GELU is exact (`erf`, openai-whisper's `nn.GELU()` /
+//! `F.gelu`, and CTranslate2's) where candle-transformers uses the tanh approximation. On the CPU in f32 the
+//! encoder runs as fused passes ([`super::encoder_cpu`]).
 
 use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::whisper::Config;
+
+use super::encoder_cpu::{CpuEncoder, LayerParts};
 
 fn linear(i: usize, o: usize, vb: VarBuilder) -> Result<Linear> {
     candle_nn::linear(i, o, vb)
@@ -113,7 +117,7 @@ impl Mlp {
 
     /// `x + mlp(ln(x))`.
     fn residual(&self, x: &Tensor) -> Result<Tensor> {
-        let h = self.fc2.forward(&self.fc1.forward(&self.ln.forward(x)?)?.gelu()?)?;
+        let h = self.fc2.forward(&self.fc1.forward(&self.ln.forward(x)?)?.gelu_erf()?)?;
         x + h
     }
 }
@@ -150,17 +154,18 @@ fn sinusoids(length: usize, channels: usize, device: &Device) -> Result<Tensor> 
     Tensor::cat(&[scaled_time.sin()?, scaled_time.cos()?], 1)
 }
 
-/// The audio encoder: two convolutions (the second with stride 2), sinusoidal positions, the layers.
+/// The audio encoder's tensors: two convolutions (the second with stride 2), sinusoidal positions, the layers.
 #[derive(Debug, Clone)]
-pub struct Encoder {
+struct TensorEncoder {
     conv1: Conv1d,
     conv2: Conv1d,
     positions: Tensor,
     blocks: Vec<EncoderBlock>,
     ln_post: LayerNorm,
+    n_head: usize,
 }
 
-impl Encoder {
+impl TensorEncoder {
     fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let n = cfg.d_model;
         let blocks = (0..cfg.encoder_layers)
@@ -179,19 +184,78 @@ impl Encoder {
             positions: sinusoids(cfg.max_source_positions, n, vb.device())?,
             blocks,
             ln_post: layer_norm(n, vb.pp("layer_norm"))?,
+            n_head: cfg.encoder_attention_heads,
         })
     }
 
-    /// `[b, n_mels, 3000]` log-mel windows → `[b, 1500, d_model]`.
-    pub fn forward(&self, mel: &Tensor) -> Result<Tensor> {
-        let x = self.conv1.forward(mel)?.gelu()?;
-        let x = self.conv2.forward(&x)?.gelu()?.transpose(1, 2)?;
+    fn forward(&self, mel: &Tensor) -> Result<Tensor> {
+        let x = self.conv1.forward(mel)?.gelu_erf()?;
+        let x = self.conv2.forward(&x)?.gelu_erf()?.transpose(1, 2)?;
         let len = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(0, 0, len)?)?;
         for b in &self.blocks {
             x = b.forward(&x)?;
         }
         self.ln_post.forward(&x)
+    }
+
+    /// The same weights in the fused CPU layouts.
+    fn to_cpu(&self) -> Result<CpuEncoder> {
+        let layers: Vec<LayerParts> = self
+            .blocks
+            .iter()
+            .map(|b| LayerParts {
+                attn_ln: &b.attn_ln,
+                q: &b.attn.query,
+                k: &b.attn.key,
+                v: &b.attn.value,
+                out: &b.attn.out,
+                mlp_ln: &b.mlp.ln,
+                fc1: &b.mlp.fc1,
+                fc2: &b.mlp.fc2,
+            })
+            .collect();
+        CpuEncoder::new(
+            &self.conv1,
+            &self.conv2,
+            &self.positions,
+            &layers,
+            &self.ln_post,
+            self.n_head,
+        )
+    }
+}
+
+/// The audio encoder: on the CPU in f32 the fused passes of [`super::encoder_cpu`], elsewhere candle's ops.
+#[derive(Debug, Clone)]
+pub struct Encoder(EncoderPath);
+
+#[derive(Debug, Clone)]
+enum EncoderPath {
+    /// The tensor path (GPU, or a dtype other than f32).
+    Tensors(Box<TensorEncoder>),
+    /// The fused CPU path.
+    Cpu(Box<CpuEncoder>),
+}
+
+impl Encoder {
+    fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let cpu = vb.device().is_cpu() && vb.dtype() == DType::F32;
+        let t = TensorEncoder::load(vb, cfg)?;
+        Ok(Self(if cpu {
+            // the tensors are dropped: the fused layouts hold their own copy of the weights
+            EncoderPath::Cpu(Box::new(t.to_cpu()?))
+        } else {
+            EncoderPath::Tensors(Box::new(t))
+        }))
+    }
+
+    /// `[b, n_mels, 3000]` log-mel windows → `[b, 1500, d_model]`.
+    pub fn forward(&self, mel: &Tensor) -> Result<Tensor> {
+        match &self.0 {
+            EncoderPath::Tensors(t) => t.forward(mel),
+            EncoderPath::Cpu(c) => c.forward(mel),
+        }
     }
 }
 
@@ -494,5 +558,53 @@ mod tests {
         // the context is bounded
         let long = Tensor::zeros((1, 11), DType::U32, &Device::Cpu).unwrap();
         assert!(m.decoder.step(&long, &mut cache).is_err());
+    }
+
+    #[test]
+    fn the_fused_cpu_encoder_matches_the_tensor_path_and_ignores_batch_mates() {
+        let cfg: Config = serde_json::from_str(
+            r#"{"num_mel_bins": 16, "max_source_positions": 40, "d_model": 64, "encoder_attention_heads": 4,
+                "encoder_layers": 2, "vocab_size": 20, "max_target_positions": 16, "decoder_attention_heads": 2,
+                "decoder_layers": 1}"#,
+        )
+        .unwrap();
+        let vb = VarBuilder::from_backend(Box::new(Noise), DType::F32, Device::Cpu);
+        let tensors = TensorEncoder::load(vb.pp("model.encoder"), &cfg).unwrap();
+        let fused = tensors.to_cpu().unwrap();
+        // odd frame count: the stride-2 convolution's last output sees one padded frame
+        let frames = 79;
+        let mel = Tensor::from_vec(
+            (0..3 * 16 * frames)
+                .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+                .collect::<Vec<_>>(),
+            (3, 16, frames),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let want = tensors.forward(&mel).unwrap();
+        let got = fused.forward(&mel).unwrap();
+        assert_eq!(got.dims(), want.dims());
+        assert_eq!(got.dims(), &[3, 40, 64]);
+        let scale: f32 = want
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar()
+            .unwrap();
+        let d = max_diff(&got, &want);
+        assert!(
+            d < 1e-5 * scale.max(1.0),
+            "fused encoder differs by {d} (output scale {scale})"
+        );
+        // a window's output does not depend on its batch mates: bit-identical alone
+        let alone = fused.forward(&mel.narrow(0, 1, 1).unwrap()).unwrap();
+        assert_eq!(max_diff(&alone, &got.narrow(0, 1, 1).unwrap()), 0.0);
+        // Whisper::load picks the fused path on the CPU in f32
+        let m = Whisper::load(&vb, cfg).unwrap();
+        assert!(matches!(m.encoder.0, EncoderPath::Cpu(_)));
+        assert_eq!(max_diff(&m.encoder.forward(&mel).unwrap(), &got), 0.0);
     }
 }
