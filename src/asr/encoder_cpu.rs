@@ -18,40 +18,7 @@ use candle_core::{Device, Result, Tensor};
 use candle_nn::{Conv1d, LayerNorm, Linear};
 use rayon::prelude::*;
 
-use crate::kernels::{flat, gelu, layer_norm, matmul, Rhs, ROWS_PER_TASK};
-
-/// A LayerNorm's weight and bias.
-#[derive(Debug, Clone)]
-struct Norm {
-    w: Vec<f32>,
-    b: Vec<f32>,
-}
-
-impl Norm {
-    fn new(ln: &LayerNorm) -> Result<Self> {
-        let b = match ln.bias() {
-            Some(b) => flat(b)?,
-            None => vec![0.0; ln.weight().elem_count()],
-        };
-        Ok(Self {
-            w: flat(ln.weight())?,
-            b,
-        })
-    }
-
-    /// Normalises every `width`-wide row of `x` into `out`.
-    fn apply(&self, x: &[f32], out: &mut [f32]) {
-        let d = self.w.len();
-        out.par_chunks_mut(d * ROWS_PER_TASK)
-            .zip(x.par_chunks(d * ROWS_PER_TASK))
-            .for_each(|(o, i)| {
-                o.copy_from_slice(i);
-                for row in o.chunks_exact_mut(d) {
-                    layer_norm(row, &self.w, &self.b, 1e-5);
-                }
-            });
-    }
-}
+use crate::kernels::{add_rows, flat, gelu, matmul, rhs, side_by_side, Norm, Rhs, ROWS_PER_TASK};
 
 /// A `kernel = 3`, `padding = 1` convolution as a GEMM over the frames' shifted copies.
 #[derive(Debug, Clone)]
@@ -132,20 +99,6 @@ struct Block {
     fc2_b: Vec<f32>,
 }
 
-fn linear_parts(l: &Linear) -> Result<(Vec<f32>, Vec<f32>, usize, usize)> {
-    let (n, k) = l.weight().dims2()?;
-    let b = match l.bias() {
-        Some(b) => flat(b)?,
-        None => vec![0.0; n],
-    };
-    Ok((flat(l.weight())?, b, n, k))
-}
-
-fn rhs(l: &Linear) -> Result<(Rhs, Vec<f32>)> {
-    let (w, b, n, k) = linear_parts(l)?;
-    Ok((Rhs::from_linear(&w, n, k, None), b))
-}
-
 impl Block {
     /// From the layer's LayerNorms, its projections `q`, `k` (no bias), `v`, `out` and MLP `fc1`, `fc2`.
     #[allow(clippy::too_many_arguments)]
@@ -160,25 +113,16 @@ impl Block {
         fc1: &Linear,
         fc2: &Linear,
     ) -> Result<Self> {
-        let (_, _, d, _) = linear_parts(q)?;
+        let d = q.weight().dim(0)?;
         let s = ((d / n_head) as f32).powf(-0.25);
-        let mut w = Vec::with_capacity(3 * d * d);
-        let mut bias = Vec::with_capacity(3 * d);
-        for (l, scale) in [(q, s), (k, s), (v, 1.0)] {
-            let (lw, lb, n, _) = linear_parts(l)?;
-            if n != d {
-                candle_core::bail!("attention projections of different widths ({n} and {d})");
-            }
-            w.extend(lw.iter().map(|x| x * scale));
-            bias.extend(lb.iter().map(|x| x * scale));
-        }
+        let (qkv, qkv_b) = side_by_side(&[(q, s), (k, s), (v, 1.0)])?;
         let (out, out_b) = rhs(out)?;
         let (fc1, fc1_b) = rhs(fc1)?;
         let (fc2, fc2_b) = rhs(fc2)?;
         Ok(Self {
             attn_ln: Norm::new(attn_ln)?,
-            qkv: Rhs::from_linear(&w, 3 * d, d, None),
-            qkv_b: bias,
+            qkv,
+            qkv_b,
             out,
             out_b,
             mlp_ln: Norm::new(mlp_ln)?,
@@ -214,16 +158,6 @@ impl Block {
         add_rows(x, &self.fc2_b);
         matmul(&mid, &self.fc2, x, true);
     }
-}
-
-/// Adds `b` to every `b.len()`-wide row of `x`.
-fn add_rows(x: &mut [f32], b: &[f32]) {
-    let d = b.len();
-    x.par_chunks_mut(d * ROWS_PER_TASK).for_each(|chunk| {
-        for row in chunk.chunks_exact_mut(d) {
-            row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
-        }
-    });
 }
 
 /// Multi-head attention of `qkv` (`[t, 3d]`: scaled queries, scaled keys, values) into `out` (`[t, d]`,

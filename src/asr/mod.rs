@@ -10,6 +10,7 @@
 
 pub mod ct2;
 pub mod decode;
+mod decoder_cpu;
 mod encoder_cpu;
 pub mod mel;
 pub mod tokenizer;

@@ -12,6 +12,7 @@ use candle_core::{DType, Device, IndexOp, Module, Result, Tensor, D};
 use candle_nn::{Conv1d, Conv1dConfig, LayerNorm, Linear, VarBuilder};
 use candle_transformers::models::whisper::Config;
 
+use super::decoder_cpu::{CpuCache, CpuDecoder, DecoderLayerParts};
 use super::encoder_cpu::{CpuEncoder, LayerParts};
 
 fn linear(i: usize, o: usize, vb: VarBuilder) -> Result<Linear> {
@@ -278,16 +279,16 @@ struct LayerCache {
     cross: (Tensor, Tensor),
 }
 
-/// The decoder's state for a batch of rows: per-layer caches and the positions decoded so far.
+/// The tensor path's state for a batch of rows: per-layer caches and the positions decoded so far.
 #[derive(Debug, Clone)]
-pub struct DecoderCache {
+struct TensorCache {
     layers: Vec<LayerCache>,
     len: usize,
 }
 
-impl DecoderCache {
+impl TensorCache {
     /// Keeps only the given rows (indices into the current rows, in the new order).
-    pub fn keep(&mut self, rows: &[u32]) -> Result<()> {
+    fn keep(&mut self, rows: &[u32]) -> Result<()> {
         let Some(first) = self.layers.first() else {
             return Ok(());
         };
@@ -300,16 +301,6 @@ impl DecoderCache {
             }
         }
         Ok(())
-    }
-
-    /// Positions decoded so far.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing was decoded yet.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -331,9 +322,9 @@ impl DecoderBlock {
     }
 }
 
-/// The text decoder, run incrementally.
+/// The text decoder's tensors.
 #[derive(Debug, Clone)]
-pub struct Decoder {
+struct TensorDecoder {
     /// The token embedding, `[vocab, d_model]` (also the tied output layer).
     embed: Tensor,
     positions: Tensor,
@@ -342,7 +333,7 @@ pub struct Decoder {
     n_ctx: usize,
 }
 
-impl Decoder {
+impl TensorDecoder {
     fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         let n = cfg.d_model;
         let heads = cfg.decoder_attention_heads;
@@ -367,18 +358,8 @@ impl Decoder {
         })
     }
 
-    /// Vocabulary size.
-    pub fn vocab(&self) -> usize {
-        self.embed.dim(0).unwrap_or(0)
-    }
-
-    /// Positions the decoder holds at most.
-    pub fn n_ctx(&self) -> usize {
-        self.n_ctx
-    }
-
     /// A fresh cache for the rows of `audio` (`[b, 1500, d_model]`): the cross-attention keys and values.
-    pub fn start(&self, audio: &Tensor) -> Result<DecoderCache> {
+    fn start(&self, audio: &Tensor) -> Result<TensorCache> {
         let layers = self
             .blocks
             .iter()
@@ -389,12 +370,12 @@ impl Decoder {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderCache { layers, len: 0 })
+        Ok(TensorCache { layers, len: 0 })
     }
 
     /// Runs `tokens` (`[b, t]`, the next `t` positions of every row) and returns the last position's logits
     /// (`[b, vocab]`); the cache grows by `t`.
-    pub fn step(&self, tokens: &Tensor, cache: &mut DecoderCache) -> Result<Tensor> {
+    fn step(&self, tokens: &Tensor, cache: &mut TensorCache) -> Result<Tensor> {
         let (_, t) = tokens.dims2()?;
         let start = cache.len;
         if start + t > self.n_ctx {
@@ -427,6 +408,131 @@ impl Decoder {
         // the tied output layer as `(E·hᵀ)ᵀ`: the embedding streams through the GEMM once for all rows
         // (`h·Eᵀ` packs the transposed 51 865 × d matrix per call, 3–4× slower with 8 rows)
         self.embed.matmul(&last.t()?)?.t()
+    }
+}
+
+impl TensorDecoder {
+    /// The same weights in the fused CPU layouts.
+    fn to_cpu(&self) -> Result<CpuDecoder> {
+        let layers: Vec<DecoderLayerParts> = self
+            .blocks
+            .iter()
+            .map(|b| DecoderLayerParts {
+                attn_ln: &b.attn_ln,
+                q: &b.attn.query,
+                k: &b.attn.key,
+                v: &b.attn.value,
+                out: &b.attn.out,
+                cross_ln: &b.cross_ln,
+                cross_q: &b.cross.query,
+                cross_k: &b.cross.key,
+                cross_v: &b.cross.value,
+                cross_out: &b.cross.out,
+                mlp_ln: &b.mlp.ln,
+                fc1: &b.mlp.fc1,
+                fc2: &b.mlp.fc2,
+            })
+            .collect();
+        let n_head = self.blocks.first().map_or(1, |b| b.attn.n_head);
+        CpuDecoder::new(&self.embed, &self.positions, &layers, &self.ln, n_head)
+    }
+}
+
+/// The text decoder, run incrementally: on the CPU in f32 the fused passes of [`super::decoder_cpu`], elsewhere
+/// candle's ops.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    path: DecoderPath,
+    vocab: usize,
+    n_ctx: usize,
+}
+
+#[derive(Debug, Clone)]
+enum DecoderPath {
+    Tensors(Box<TensorDecoder>),
+    Cpu(Box<CpuDecoder>),
+}
+
+/// The decoder's state for a batch of rows (from [`Decoder::start`]).
+#[derive(Debug, Clone)]
+pub struct DecoderCache(CachePath);
+
+#[derive(Debug, Clone)]
+enum CachePath {
+    Tensors(TensorCache),
+    Cpu(CpuCache),
+}
+
+impl Decoder {
+    fn load(vb: VarBuilder, cfg: &Config) -> Result<Self> {
+        let cpu = vb.device().is_cpu() && vb.dtype() == DType::F32;
+        let t = TensorDecoder::load(vb, cfg)?;
+        let (vocab, n_ctx) = (cfg.vocab_size, t.n_ctx);
+        let path = if cpu {
+            // the tensors are dropped: the fused layouts hold their own copy of the weights
+            DecoderPath::Cpu(Box::new(t.to_cpu()?))
+        } else {
+            DecoderPath::Tensors(Box::new(t))
+        };
+        Ok(Self { path, vocab, n_ctx })
+    }
+
+    /// Vocabulary size.
+    pub fn vocab(&self) -> usize {
+        self.vocab
+    }
+
+    /// Positions the decoder holds at most.
+    pub fn n_ctx(&self) -> usize {
+        self.n_ctx
+    }
+
+    /// A fresh cache for the rows of `audio` (`[b, 1500, d_model]`): the cross-attention keys and values.
+    pub fn start(&self, audio: &Tensor) -> Result<DecoderCache> {
+        Ok(DecoderCache(match &self.path {
+            DecoderPath::Tensors(t) => CachePath::Tensors(t.start(audio)?),
+            DecoderPath::Cpu(c) => CachePath::Cpu(c.start(audio)?),
+        }))
+    }
+
+    /// Runs `tokens` (`[b, t]`, the next `t` positions of every row) and returns the last position's logits
+    /// (`[b, vocab]`); the cache grows by `t`.
+    pub fn step(&self, tokens: &Tensor, cache: &mut DecoderCache) -> Result<Tensor> {
+        match (&self.path, &mut cache.0) {
+            (DecoderPath::Tensors(d), CachePath::Tensors(c)) => d.step(tokens, c),
+            (DecoderPath::Cpu(d), CachePath::Cpu(c)) => {
+                let (b, t) = tokens.dims2()?;
+                if b != c.rows() {
+                    candle_core::bail!("{b} rows of tokens for a cache of {}", c.rows());
+                }
+                let ids = tokens.to_dtype(DType::U32)?.flatten_all()?.to_vec1::<u32>()?;
+                d.step(&ids, t, c)
+            }
+            _ => candle_core::bail!("a decoder cache from another decoder"),
+        }
+    }
+}
+
+impl DecoderCache {
+    /// Keeps only the given rows (indices into the current rows, in the new order).
+    pub fn keep(&mut self, rows: &[u32]) -> Result<()> {
+        match &mut self.0 {
+            CachePath::Tensors(c) => c.keep(rows),
+            CachePath::Cpu(c) => c.keep(rows),
+        }
+    }
+
+    /// Positions decoded so far.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            CachePath::Tensors(c) => c.len,
+            CachePath::Cpu(c) => c.len(),
+        }
+    }
+
+    /// Whether nothing was decoded yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
@@ -509,11 +615,29 @@ mod tests {
     }
 
     /// The logits of the last position of `seqs` run as one prefix (no cache reuse).
-    fn full(m: &Whisper, audio: &Tensor, seqs: &[Vec<u32>]) -> Tensor {
+    fn full(dec: &Decoder, audio: &Tensor, seqs: &[Vec<u32>]) -> Tensor {
         let len = seqs[0].len();
         let flat: Vec<u32> = seqs.iter().flatten().copied().collect();
         let toks = Tensor::from_vec(flat, (seqs.len(), len), &Device::Cpu).unwrap();
-        m.decoder.step(&toks, &mut m.decoder.start(audio).unwrap()).unwrap()
+        dec.step(&toks, &mut dec.start(audio).unwrap()).unwrap()
+    }
+
+    /// The decoder of `cfg` on both paths: the tensor path, then the fused CPU one.
+    fn both_decoders(cfg: &Config) -> [Decoder; 2] {
+        let vb = VarBuilder::from_backend(Box::new(Noise), DType::F32, Device::Cpu);
+        let t = TensorDecoder::load(vb.pp("model.decoder"), cfg).unwrap();
+        let (vocab, n_ctx) = (cfg.vocab_size, cfg.max_target_positions);
+        let cpu = Decoder {
+            path: DecoderPath::Cpu(Box::new(t.to_cpu().unwrap())),
+            vocab,
+            n_ctx,
+        };
+        let tensors = Decoder {
+            path: DecoderPath::Tensors(Box::new(t)),
+            vocab,
+            n_ctx,
+        };
+        [tensors, cpu]
     }
 
     #[test]
@@ -529,35 +653,115 @@ mod tests {
         .unwrap();
         let audio = m.encoder.forward(&mel).unwrap();
         assert_eq!(audio.dims(), &[2, 6, 8]);
-        let mut seqs = vec![vec![1u32, 2, 3], vec![4u32, 5, 6]];
-        let mut cache = m.decoder.start(&audio).unwrap();
-        let prompt = Tensor::from_vec(seqs.concat(), (2, 3), &Device::Cpu).unwrap();
-        let mut logits = m.decoder.step(&prompt, &mut cache).unwrap();
-        for next in [[7u32, 8], [9, 10], [11, 12]] {
-            let d = max_diff(&logits, &full(&m, &audio, &seqs));
-            assert!(
-                d < 1e-5,
-                "cached logits differ from the whole prefix by {d} at length {}",
-                seqs[0].len()
-            );
-            for (s, t) in seqs.iter_mut().zip(next) {
-                s.push(t);
+        assert!(matches!(m.decoder.path, DecoderPath::Cpu(_)));
+        for dec in both_decoders(&m.config) {
+            let mut seqs = vec![vec![1u32, 2, 3], vec![4u32, 5, 6]];
+            let mut cache = dec.start(&audio).unwrap();
+            let prompt = Tensor::from_vec(seqs.concat(), (2, 3), &Device::Cpu).unwrap();
+            let mut logits = dec.step(&prompt, &mut cache).unwrap();
+            for next in [[7u32, 8], [9, 10], [11, 12]] {
+                let d = max_diff(&logits, &full(&dec, &audio, &seqs));
+                assert!(
+                    d < 1e-5,
+                    "cached logits differ from the whole prefix by {d} at length {}",
+                    seqs[0].len()
+                );
+                for (s, t) in seqs.iter_mut().zip(next) {
+                    s.push(t);
+                }
+                let toks = Tensor::from_vec(next.to_vec(), (2, 1), &Device::Cpu).unwrap();
+                logits = dec.step(&toks, &mut cache).unwrap();
             }
-            let toks = Tensor::from_vec(next.to_vec(), (2, 1), &Device::Cpu).unwrap();
-            logits = m.decoder.step(&toks, &mut cache).unwrap();
+            assert_eq!(cache.len(), 6);
+            // row 0 finishes: row 1 continues alone and still matches its own whole prefix
+            cache.keep(&[1]).unwrap();
+            seqs[1].push(13);
+            let toks = Tensor::from_vec(vec![13u32], (1, 1), &Device::Cpu).unwrap();
+            let alone = dec.step(&toks, &mut cache).unwrap();
+            let row1 = audio.narrow(0, 1, 1).unwrap();
+            let d = max_diff(&alone, &full(&dec, &row1, &seqs[1..]));
+            assert!(d < 1e-5, "the remaining row differs by {d}");
+            // the context is bounded; a token outside the vocabulary is an error, not a panic
+            let long = Tensor::zeros((1, 11), DType::U32, &Device::Cpu).unwrap();
+            assert!(dec.step(&long, &mut cache).is_err());
+            if matches!(dec.path, DecoderPath::Cpu(_)) {
+                let bad = Tensor::from_vec(vec![20u32], (1, 1), &Device::Cpu).unwrap();
+                assert!(dec.step(&bad, &mut cache).is_err());
+            }
         }
-        assert_eq!(cache.len(), 6);
-        // row 0 finishes: row 1 continues alone and still matches its own whole prefix
-        cache.keep(&[1]).unwrap();
-        seqs[1].push(13);
-        let toks = Tensor::from_vec(vec![13u32], (1, 1), &Device::Cpu).unwrap();
-        let alone = m.decoder.step(&toks, &mut cache).unwrap();
-        let row1 = audio.narrow(0, 1, 1).unwrap();
-        let d = max_diff(&alone, &full(&m, &row1, &seqs[1..]));
-        assert!(d < 1e-5, "the remaining row differs by {d}");
-        // the context is bounded
-        let long = Tensor::zeros((1, 11), DType::U32, &Device::Cpu).unwrap();
-        assert!(m.decoder.step(&long, &mut cache).is_err());
+    }
+
+    #[test]
+    fn the_fused_cpu_decoder_matches_the_tensor_path_and_ignores_batch_mates() {
+        let cfg: Config = serde_json::from_str(
+            r#"{"num_mel_bins": 16, "max_source_positions": 40, "d_model": 64, "encoder_attention_heads": 4,
+                "encoder_layers": 1, "vocab_size": 300, "max_target_positions": 24, "decoder_attention_heads": 4,
+                "decoder_layers": 2}"#,
+        )
+        .unwrap();
+        let [tensors, fused] = both_decoders(&cfg);
+        let audio = Tensor::from_vec(
+            (0..3 * 40 * 64)
+                .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
+                .collect::<Vec<_>>(),
+            (3, 40, 64),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let prompt: Vec<u32> = vec![1, 2, 3, 4, 5, 6, 7, 8, 9];
+        let alone_prompt: Vec<u32> = vec![4, 5, 6];
+        let mut ct = tensors.start(&audio).unwrap();
+        let mut cf = fused.start(&audio).unwrap();
+        // row 1 of the batch, decoded alone from the start
+        let mut c1 = fused.start(&audio.narrow(0, 1, 1).unwrap()).unwrap();
+        let mut toks = Tensor::from_vec(prompt, (3, 3), &Device::Cpu).unwrap();
+        let mut toks1 = Tensor::from_vec(alone_prompt, (1, 3), &Device::Cpu).unwrap();
+        let mut row1 = 1usize;
+        for step in 0..8u32 {
+            let want = tensors.step(&toks, &mut ct).unwrap();
+            let got = fused.step(&toks, &mut cf).unwrap();
+            let scale: f32 = want
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .max(0)
+                .unwrap()
+                .to_scalar()
+                .unwrap();
+            let d = max_diff(&got, &want);
+            assert!(
+                d < 1e-5 * scale.max(1.0),
+                "step {step}: fused logits differ by {d} (scale {scale})"
+            );
+            let alone = fused.step(&toks1, &mut c1).unwrap();
+            assert_eq!(
+                max_diff(&alone, &got.narrow(0, row1, 1).unwrap()),
+                0.0,
+                "step {step}: a row's logits depend on its batch mates"
+            );
+            let rows = got.dim(0).unwrap() as u32;
+            let next: Vec<u32> = (0..rows).map(|r| (step * 31 + r * 7 + 11) % 300).collect();
+            toks1 = Tensor::from_vec(vec![next[row1]], (1, 1), &Device::Cpu).unwrap();
+            if step == 3 {
+                // row 0 leaves (rows 1 and 2 go on, reordered), then row 1 is the only one
+                let keep = [2u32, 1];
+                ct.keep(&keep).unwrap();
+                cf.keep(&keep).unwrap();
+                let n: Vec<u32> = keep.iter().map(|&r| next[r as usize]).collect();
+                toks = Tensor::from_vec(n, (2, 1), &Device::Cpu).unwrap();
+                row1 = 1;
+            } else if step == 5 {
+                ct.keep(&[1]).unwrap();
+                cf.keep(&[1]).unwrap();
+                toks = Tensor::from_vec(vec![next[1]], (1, 1), &Device::Cpu).unwrap();
+                row1 = 0;
+            } else {
+                toks = Tensor::from_vec(next, (rows as usize, 1), &Device::Cpu).unwrap();
+            }
+        }
+        // a cache from the other path is refused
+        assert!(fused.step(&toks, &mut ct).is_err());
     }
 
     #[test]
