@@ -21,7 +21,8 @@ use candle_nn::{LayerNorm, Linear};
 use rayon::prelude::*;
 
 use crate::kernels::{
-    add_rows, flat, gelu, linear_rows, matmul, side_by_side, stacked, Norm, Rhs, Weights, ROWS_PER_TASK,
+    add_rows, axpy, dot, flat, gelu, linear_rows, matmul, side_by_side, softmax, stacked, Norm, Rhs, Weights,
+    ROWS_PER_TASK,
 };
 
 /// One decoder layer's modules, as the tensor path holds them.
@@ -421,34 +422,4 @@ impl Keys<'_> {
             }
         }
     }
-}
-
-/// `Σ a·b` with 8 independent accumulators (vectorisable).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let rest: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
-/// `y += a·x`.
-fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-    y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
-}
-
-/// Softmax in place.
-fn softmax(xs: &mut [f32]) {
-    let max = xs.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0f32;
-    for x in xs.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
-    }
-    let inv = 1.0 / sum;
-    xs.iter_mut().for_each(|x| *x *= inv);
 }
