@@ -7,11 +7,11 @@ use candle_core::{Result, Tensor};
 use candle_nn::{LayerNorm, Linear};
 use rayon::prelude::*;
 
-#[cfg(test)]
-use ws_kernels::erf;
 pub(crate) use ws_kernels::{
-    add_rows, axpy, dot, gelu, layer_norm, linear_rows, matmul, softmax, Rhs, Weights, ROWS_PER_TASK,
+    add_rows, axpy, bias_gelu, dot, layer_norm, linear_rows, matmul, softmax, Rhs, Weights, ROWS_PER_TASK,
 };
+#[cfg(test)]
+use ws_kernels::{erf, gelu};
 
 /// A tensor's values, flattened (f32).
 pub(crate) fn flat(t: &Tensor) -> Result<Vec<f32>> {
@@ -148,10 +148,20 @@ mod tests {
             let w16: Vec<f32> = w.iter().map(|&x| half::f16::from_f32(x).to_f32()).collect();
             let (mut a32, mut a16) = (vec![0f32; 9 * n], vec![0f32; 9 * n]);
             linear_rows(&a, &Weights::F32(w16.clone()), k, &mut a32, false);
-            let h = Weights::new(w16);
+            let h = Weights::new(w16.clone());
             assert!(matches!(h, Weights::F16(_)));
             linear_rows(&a, &h, k, &mut a16, false);
             assert!(a32 == a16, "f16 storage changes the result");
+            // the portable path (no SIMD intrinsics) gives the same bits, f32 and f16
+            ws_kernels::force_portable(true);
+            let (mut p32, mut p16) = (vec![0f32; 9 * n], vec![0f32; 9 * n]);
+            linear_rows(&a, &Weights::F32(w16.clone()), k, &mut p32, false);
+            linear_rows(&a, &h, k, &mut p16, false);
+            ws_kernels::force_portable(false);
+            assert!(
+                p32 == a32 && p16 == a16,
+                "k {k} n {n}: the portable path differs from the SIMD one"
+            );
             let w = Weights::new(w.clone());
             assert!(matches!(w, Weights::F32(_)));
             let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0f32, f32::max);
@@ -167,6 +177,20 @@ mod tests {
                 assert!(row(m, 4) == alone, "k {k} n {n}: row 4 alone differs from row 4 of {m}");
             }
         }
+    }
+
+    #[test]
+    fn axpy_gives_the_same_bits_with_and_without_simd() {
+        let x: Vec<f32> = (0..1501).map(|i| ((i * 37 % 101) as f32) / 7.0 - 5.0).collect();
+        let y0: Vec<f32> = (0..1501).map(|i| ((i * 11 % 13) as f32) / 3.0).collect();
+        let mut simd = y0.clone();
+        axpy(0.3137, &x, &mut simd);
+        ws_kernels::force_portable(true);
+        let mut portable = y0.clone();
+        axpy(0.3137, &x, &mut portable);
+        ws_kernels::force_portable(false);
+        assert!(simd == portable, "axpy differs with SIMD");
+        assert!((simd[5] - (y0[5] + 0.3137 * x[5])).abs() < 1e-6);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use candle_nn::{LayerNorm, Linear};
 use rayon::prelude::*;
 
 use crate::kernels::{
-    add_rows, axpy, dot, flat, gelu, linear_rows, matmul, side_by_side, softmax, stacked, Norm, Rhs, Weights,
+    add_rows, axpy, bias_gelu, dot, flat, linear_rows, matmul, side_by_side, softmax, stacked, Norm, Rhs, Weights,
     ROWS_PER_TASK,
 };
 
@@ -339,9 +339,10 @@ impl CpuDecoder {
             blk.cross_out.forward(&a, &mut x, true);
             // MLP
             blk.mlp_ln.apply(&x, &mut h);
-            let mut mid = vec![0f32; m * blk.fc1.n()];
-            blk.fc1.forward(&h, &mut mid, false);
-            mid.par_iter_mut().with_min_len(4096).for_each(|v| *v = gelu(*v));
+            let inner = blk.fc1.n();
+            let mut mid = vec![0f32; m * inner];
+            linear_rows(&h, &blk.fc1.w, blk.fc1.k, &mut mid, false);
+            mid.par_chunks_mut(inner).for_each(|row| bias_gelu(row, &blk.fc1.b));
             blk.fc2.forward(&mid, &mut x, true);
         }
         cache.len += t;

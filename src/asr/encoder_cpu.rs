@@ -18,7 +18,7 @@ use candle_core::{Device, Result, Tensor};
 use candle_nn::{Conv1d, LayerNorm, Linear};
 use rayon::prelude::*;
 
-use crate::kernels::{add_rows, flat, gelu, matmul, rhs, side_by_side, Norm, Rhs, ROWS_PER_TASK};
+use crate::kernels::{add_rows, bias_gelu, flat, matmul, rhs, side_by_side, Norm, Rhs, ROWS_PER_TASK};
 
 /// A `kernel = 3`, `padding = 1` convolution as a GEMM over the frames' shifted copies.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ impl Conv {
         matmul(&cols, &self.w, &mut y, false);
         y.par_chunks_mut(self.w.n * ROWS_PER_TASK).for_each(|chunk| {
             for row in chunk.chunks_exact_mut(self.w.n) {
-                row.iter_mut().zip(&self.b).for_each(|(v, b)| *v = gelu(*v + b));
+                bias_gelu(row, &self.b);
             }
         });
         y
@@ -152,7 +152,7 @@ impl Block {
         matmul(h, &self.fc1, &mut mid, false);
         mid.par_chunks_mut(inner * ROWS_PER_TASK).for_each(|chunk| {
             for row in chunk.chunks_exact_mut(inner) {
-                row.iter_mut().zip(&self.fc1_b).for_each(|(v, b)| *v = gelu(*v + b));
+                bias_gelu(row, &self.fc1_b);
             }
         });
         add_rows(x, &self.fc2_b);

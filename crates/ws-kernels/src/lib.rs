@@ -130,13 +130,21 @@ pub fn layer_norm(row: &mut [f32], scale: &[f32], shift: &[f32], eps: f32) {
 }
 
 /// Exact GELU, `x·Φ(x)` (as candle's `gelu_erf` and PyTorch's `nn.GELU()`), with [`erf`] below.
+#[inline]
 pub fn gelu(x: f32) -> f32 {
     0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// `row[j] = gelu(row[j] + b[j])`: the bias and GELU pass after a GEMM, vectorised here (a loop over [`gelu`]
+/// in the calling crate would run unoptimised in debug builds).
+pub fn bias_gelu(row: &mut [f32], b: &[f32]) {
+    row.iter_mut().zip(b).for_each(|(v, b)| *v = gelu(*v + b));
 }
 
 /// `erf` in single precision as a branch-free rational function on [−4, 4] (Eigen's float `erf`, within
 /// 4.2e-7 of `libm::erff`; beyond ±4 `erf` is ±1 in f32). Branch-free so that the GELU pass vectorises, unlike
 /// `libm::erff`.
+#[inline]
 pub fn erf(a: f32) -> f32 {
     let x = a.clamp(-4.0, 4.0);
     let x2 = x * x;
@@ -230,20 +238,35 @@ pub fn linear_rows(x: &[f32], w: &Weights, k: usize, dst: &mut [f32], accumulate
     });
 }
 
+/// Set: [`linear_rows`] ignores the CPU's SIMD features (for the test that both paths give the same bits).
+static PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes [`linear_rows`] use its portable path (`true`) or the CPU's SIMD path where it has one (`false`, the
+/// default). Results are the same bits either way; this exists so that a test can show it.
+#[doc(hidden)]
+pub fn force_portable(on: bool) {
+    PORTABLE.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn simd() -> bool {
+    !PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn dots_dispatch(x: &[f32], w: &[f32], k: usize, m: usize, o: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if simd() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features the function is compiled for (checked just above).
         unsafe { dots_avx2(x, w, k, m, o) };
         return;
     }
-    dots_all(x, w, k, m, o);
+    dots_all::<Portable>(x, w, k, m, o);
 }
 
 /// [`dots_all`] for f16 weights, converted four rows at a time.
 fn dots_f16_dispatch(x: &[f32], w: &[half::f16], k: usize, m: usize, o: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
+    if simd() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
+    {
         // SAFETY: the CPU has the features the function is compiled for (checked just above).
         unsafe { dots_f16_avx2(x, w, k, m, o) };
         return;
@@ -252,7 +275,7 @@ fn dots_f16_dispatch(x: &[f32], w: &[half::f16], k: usize, m: usize, o: &mut [f3
     for (wb, ob) in w.chunks(4 * k).zip(o.chunks_mut(4 * m)) {
         let r = &mut rows[..wb.len()];
         r.iter_mut().zip(wb).for_each(|(r, w)| *r = w.to_f32());
-        dots_all(x, r, k, m, ob);
+        dots_all::<Portable>(x, r, k, m, ob);
     }
 }
 
@@ -273,43 +296,116 @@ unsafe fn dots_f16_avx2(x: &[f32], w: &[half::f16], k: usize, m: usize, o: &mut 
             }
         }
         r[tail..].iter_mut().zip(wt).for_each(|(r, w)| *r = w.to_f32());
-        dots_all(x, r, k, m, ob);
+        dots_all::<Avx2>(x, r, k, m, ob);
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn dots_avx2(x: &[f32], w: &[f32], k: usize, m: usize, o: &mut [f32]) {
-    dots_all(x, w, k, m, o);
+    dots_all::<Avx2>(x, w, k, m, o);
 }
 
 /// For each weight row `j` of `w`: `o[j·m + r] = x[r] · w[j]`, four independent dot products at a time (one
 /// weight row with four rows of `x`, or, for the last `m mod 4` rows, one row of `x` with four weight rows:
 /// `mul_add` is symmetric, so both give the same bits).
 #[inline(always)]
-fn dots_all(x: &[f32], w: &[f32], k: usize, m: usize, o: &mut [f32]) {
+fn dots_all<D: Dots>(x: &[f32], w: &[f32], k: usize, m: usize, o: &mut [f32]) {
     let full = m / 4 * 4;
     let xrow = |r: usize| &x[r * k..(r + 1) * k];
     for (wb, ob) in w.chunks(4 * k).zip(o.chunks_mut(4 * m)) {
         for (wj, oj) in wb.chunks_exact(k).zip(ob.chunks_exact_mut(m)) {
             for r in (0..full).step_by(4) {
-                oj[r..r + 4].copy_from_slice(&dots(wj, [0, 1, 2, 3].map(|i| xrow(r + i))));
+                oj[r..r + 4].copy_from_slice(&D::four(wj, [0, 1, 2, 3].map(|i| xrow(r + i))));
             }
         }
         let js = wb.len() / k;
         for r in full..m {
             if js == 4 {
-                let d = dots(xrow(r), [0, 1, 2, 3].map(|j| &wb[j * k..(j + 1) * k]));
+                let d = D::four(xrow(r), [0, 1, 2, 3].map(|j| &wb[j * k..(j + 1) * k]));
                 for (j, v) in d.into_iter().enumerate() {
                     ob[j * m + r] = v;
                 }
             } else {
                 for j in 0..js {
-                    ob[j * m + r] = dots(&wb[j * k..(j + 1) * k], [xrow(r)])[0];
+                    ob[j * m + r] = D::one(&wb[j * k..(j + 1) * k], xrow(r));
                 }
             }
         }
     }
+}
+
+/// Four dot products sharing their first operand, and one; both the same chain of operations per output.
+trait Dots {
+    fn four(w: &[f32], xs: [&[f32]; 4]) -> [f32; 4];
+    fn one(w: &[f32], x: &[f32]) -> f32;
+}
+
+/// [`dots`] as written (vectorised by the compiler where it can).
+struct Portable;
+
+impl Dots for Portable {
+    #[inline(always)]
+    fn four(w: &[f32], xs: [&[f32]; 4]) -> [f32; 4] {
+        dots(w, xs)
+    }
+    #[inline(always)]
+    fn one(w: &[f32], x: &[f32]) -> f32 {
+        dots(w, [x])[0]
+    }
+}
+
+/// [`dots`] with AVX2/FMA intrinsics: the same per-lane `mul_add` chains, so the same bits. Only used
+/// where `linear_rows` detected both features.
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Dots for Avx2 {
+    #[inline(always)]
+    fn four(w: &[f32], xs: [&[f32]; 4]) -> [f32; 4] {
+        // SAFETY: reached only from `dots_avx2`/`dots_f16_avx2`, after detecting AVX2 and FMA.
+        unsafe { dots_x86(w, xs) }
+    }
+    #[inline(always)]
+    fn one(w: &[f32], x: &[f32]) -> f32 {
+        // SAFETY: as above.
+        unsafe { dots_x86(w, [x])[0] }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dots_x86<const R: usize>(w: &[f32], xs: [&[f32]; R]) -> [f32; R] {
+    use std::arch::x86_64::{_mm256_fmadd_ps, _mm256_loadu_ps, _mm256_setzero_ps, _mm256_storeu_ps};
+    let k = w.len();
+    assert!(xs.iter().all(|x| x.len() >= k), "dot operands of different lengths");
+    let k8 = k / 8 * 8;
+    let mut acc = [_mm256_setzero_ps(); R];
+    let mut c = 0;
+    while c < k8 {
+        // SAFETY: c + 8 ≤ k8 ≤ k ≤ every operand's length (asserted above); unaligned loads.
+        unsafe {
+            let wv = _mm256_loadu_ps(w.as_ptr().add(c));
+            for (a, x) in acc.iter_mut().zip(&xs) {
+                *a = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x.as_ptr().add(c)), *a);
+            }
+        }
+        c += 8;
+    }
+    let mut out = [0f32; R];
+    for ((o, a), x) in out.iter_mut().zip(&acc).zip(&xs) {
+        let mut l = [0f32; 8];
+        // SAFETY: l holds 8 f32.
+        unsafe { _mm256_storeu_ps(l.as_mut_ptr(), *a) };
+        let mut s = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+        for c in k8..k {
+            s = w[c].mul_add(x[c], s);
+        }
+        *o = s;
+    }
+    out
 }
 
 /// `R` dot products of `w` with the rows `xs` (all `w.len()` long), each the same chain of operations
@@ -362,9 +458,40 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + rest
 }
 
-/// `y += a·x`.
+/// `y += a·x` (a multiply, then an add: the same bits with or without SIMD).
 pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd() && is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { axpy_avx2(a, x, y) };
+        return;
+    }
     y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn axpy_avx2(a: f32, x: &[f32], y: &mut [f32]) {
+    use std::arch::x86_64::{_mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_storeu_ps};
+    let n = x.len().min(y.len());
+    let n8 = n / 8 * 8;
+    let av = _mm256_set1_ps(a);
+    let mut i = 0;
+    while i < n8 {
+        // SAFETY: i + 8 ≤ n ≤ both lengths; unaligned loads and store; x and y do not alias (& and &mut).
+        unsafe {
+            let p = y.as_mut_ptr().add(i);
+            _mm256_storeu_ps(
+                p,
+                _mm256_add_ps(
+                    _mm256_loadu_ps(p),
+                    _mm256_mul_ps(av, _mm256_loadu_ps(x.as_ptr().add(i))),
+                ),
+            );
+        }
+        i += 8;
+    }
+    y[n8..n].iter_mut().zip(&x[n8..n]).for_each(|(y, x)| *y += a * x);
 }
 
 /// Softmax in place.

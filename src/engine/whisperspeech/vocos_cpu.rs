@@ -11,7 +11,7 @@
 use candle_core::Tensor;
 use rayon::prelude::*;
 
-use crate::kernels::{flat, gelu, layer_norm, matmul, Rhs, ROWS_PER_TASK};
+use crate::kernels::{bias_gelu, flat, layer_norm, matmul, Rhs, ROWS_PER_TASK};
 
 /// Per-condition scale and shift rows of an AdaLayerNorm, `[conditions, dim]`.
 #[derive(Debug, Clone)]
@@ -222,7 +222,7 @@ impl CpuNet {
                 .zip(x.par_chunks_mut(dim * ROWS_PER_TASK))
                 .for_each(|(m, xr)| {
                     for row in m.chunks_exact_mut(inter) {
-                        row.iter_mut().zip(&blk.b1).for_each(|(v, b)| *v = gelu(*v + b));
+                        bias_gelu(row, &blk.b1);
                     }
                     for row in xr.chunks_exact_mut(dim) {
                         row.iter_mut().zip(&blk.b2).for_each(|(v, b)| *v += b);
