@@ -95,19 +95,24 @@ pub(crate) fn side_by_side(layers: &[(&Linear, f32)]) -> Result<(Rhs, Vec<f32>)>
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_row_has_the_same_bits_alone_and_in_a_batch() {
-        // the published Whisper and Vocos widths and their 4× MLPs, a 3d fused projection
-        for (k, n) in [(384, 1152), (512, 2048), (768, 768), (2048, 512), (512, 1536)] {
-            let mut x = 0x2545_f491_4f6c_dd1du64;
-            let mut rnd = || {
+    /// `len` values in [−0.5, 0.5) from an xorshift stream.
+    fn noise(mut x: u64, len: usize) -> Vec<f32> {
+        (0..len)
+            .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 7;
                 x ^= x << 17;
                 (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            };
-            let w: Vec<f32> = (0..n * k).map(|_| rnd()).collect();
-            let a: Vec<f32> = (0..9 * k).map(|_| rnd()).collect();
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_row_has_the_same_bits_alone_and_in_a_batch() {
+        // the published Whisper and Vocos widths and their 4× MLPs, a 3d fused projection
+        for (k, n) in [(384, 1152), (512, 2048), (768, 768), (2048, 512), (512, 1536)] {
+            let w = noise(0x2545_f491_4f6c_dd1d, n * k);
+            let a = noise(0x5851_f42d_4c95_7f2d, 9 * k);
             let rhs = Rhs::from_linear(&w, n, k, None);
             let rows = |m: usize, acc: bool| {
                 let mut d: Vec<f32> = (0..m * n).map(|i| (i % 7) as f32).collect();
@@ -130,15 +135,8 @@ mod tests {
     fn linear_rows_is_a_matmul_and_a_row_has_the_same_bits_in_any_batch() {
         // k not a multiple of 8 (the tail), n not a multiple of the task size
         for (k, n) in [(512, 1536), (68, 130), (2048, 512)] {
-            let mut x = 0x9e37_79b9_7f4a_7c15u64;
-            let mut rnd = || {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            };
-            let w: Vec<f32> = (0..n * k).map(|_| rnd()).collect();
-            let a: Vec<f32> = (0..9 * k).map(|_| rnd()).collect();
+            let w = noise(0x9e37_79b9_7f4a_7c15, n * k);
+            let a = noise(0x1405_7b7e_f767_814f, 9 * k);
             let init: Vec<f32> = (0..9 * n).map(|i| (i % 5) as f32).collect();
             let mut want = init.clone();
             matmul(&a, &Rhs::from_linear(&w, n, k, None), &mut want, true);

@@ -18,7 +18,7 @@ use candle_core::{Device, Result, Tensor};
 use candle_nn::{Conv1d, LayerNorm, Linear};
 use rayon::prelude::*;
 
-use crate::kernels::{add_rows, bias_gelu, flat, matmul, rhs, side_by_side, Norm, Rhs, ROWS_PER_TASK};
+use crate::kernels::{add_rows, bias_gelu, flat, matmul, rhs, side_by_side, softmax, Norm, Rhs, ROWS_PER_TASK};
 
 /// A `kernel = 3`, `padding = 1` convolution as a GEMM over the frames' shifted copies.
 #[derive(Debug, Clone)]
@@ -199,16 +199,7 @@ fn attention(qkv: &[f32], t: usize, d: usize, n_head: usize, out: &mut [f32]) {
                         gemm::Parallelism::None,
                     );
                 }
-                for row in scores.chunks_exact_mut(t) {
-                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0f32;
-                    for x in row.iter_mut() {
-                        *x = (*x - max).exp();
-                        sum += *x;
-                    }
-                    let inv = 1.0 / sum;
-                    row.iter_mut().for_each(|x| *x *= inv);
-                }
+                scores.chunks_exact_mut(t).for_each(softmax);
                 let mut o = vec![0f32; t * dh];
                 // SAFETY: scores is t×t; v is read at rows < t (stride ld) and columns < dh from offset
                 // 2d + h·dh, inside qkv; o is t×dh.
