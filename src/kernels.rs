@@ -151,11 +151,9 @@ mod tests {
             linear_rows(&a, &h, k, &mut a16, false);
             assert!(a32 == a16, "f16 storage changes the result");
             // the portable path (no SIMD intrinsics) gives the same bits, f32 and f16
-            ws_kernels::force_portable(true);
             let (mut p32, mut p16) = (vec![0f32; 9 * n], vec![0f32; 9 * n]);
-            linear_rows(&a, &Weights::F32(w16.clone()), k, &mut p32, false);
-            linear_rows(&a, &h, k, &mut p16, false);
-            ws_kernels::force_portable(false);
+            ws_kernels::linear_rows_portable(&a, &Weights::F32(w16.clone()), k, &mut p32, false);
+            ws_kernels::linear_rows_portable(&a, &h, k, &mut p16, false);
             assert!(
                 p32 == a32 && p16 == a16,
                 "k {k} n {n}: the portable path differs from the SIMD one"
@@ -183,10 +181,8 @@ mod tests {
         let y0: Vec<f32> = (0..1501).map(|i| ((i * 11 % 13) as f32) / 3.0).collect();
         let mut simd = y0.clone();
         axpy(0.3137, &x, &mut simd);
-        ws_kernels::force_portable(true);
         let mut portable = y0.clone();
-        axpy(0.3137, &x, &mut portable);
-        ws_kernels::force_portable(false);
+        ws_kernels::axpy_portable(0.3137, &x, &mut portable);
         assert!(simd == portable, "axpy differs with SIMD");
         assert!((simd[5] - (y0[5] + 0.3137 * x[5])).abs() < 1e-6);
     }

@@ -20,26 +20,21 @@ use candle_core::{Device, Result, Tensor};
 use candle_nn::{LayerNorm, Linear};
 use rayon::prelude::*;
 
+use super::encoder_cpu::LayerParts;
 use crate::kernels::{
     add_rows, axpy, bias_gelu, dot, flat, linear_rows, matmul, side_by_side, softmax, stacked, Norm, Rhs, Weights,
     ROWS_PER_TASK,
 };
 
-/// One decoder layer's modules, as the tensor path holds them.
+/// One decoder layer's modules, as the tensor path holds them: an encoder layer's (self-attention, MLP) and
+/// the cross-attention's.
 pub(crate) struct DecoderLayerParts<'a> {
-    pub attn_ln: &'a LayerNorm,
-    pub q: &'a Linear,
-    pub k: &'a Linear,
-    pub v: &'a Linear,
-    pub out: &'a Linear,
+    pub layer: LayerParts<'a>,
     pub cross_ln: &'a LayerNorm,
     pub cross_q: &'a Linear,
     pub cross_k: &'a Linear,
     pub cross_v: &'a Linear,
     pub cross_out: &'a Linear,
-    pub mlp_ln: &'a LayerNorm,
-    pub fc1: &'a Linear,
-    pub fc2: &'a Linear,
 }
 
 /// A linear layer (or several stacked) in the `Linear` layout, run by [`linear_rows`]: `(x·Wᵀ + b)·s`, the
@@ -121,21 +116,22 @@ struct Block {
 
 impl Block {
     fn new(p: &DecoderLayerParts, n_head: usize) -> Result<Self> {
-        let d = p.q.weight().dim(0)?;
+        let l = &p.layer;
+        let d = l.q.weight().dim(0)?;
         let s = ((d / n_head) as f32).powf(-0.25);
         let (cross_kv, cross_kv_b) = side_by_side(&[(p.cross_k, s), (p.cross_v, 1.0)])?;
         Ok(Self {
-            attn_ln: Norm::new(p.attn_ln)?,
-            qkv: Lin::new(&[(p.q, s), (p.k, s), (p.v, 1.0)])?,
-            out: Lin::new(&[(p.out, 1.0)])?,
+            attn_ln: Norm::new(l.attn_ln)?,
+            qkv: Lin::new(&[(l.q, s), (l.k, s), (l.v, 1.0)])?,
+            out: Lin::new(&[(l.out, 1.0)])?,
             cross_ln: Norm::new(p.cross_ln)?,
             cross_q: Lin::new(&[(p.cross_q, s)])?,
             cross_kv,
             cross_kv_b,
             cross_out: Lin::new(&[(p.cross_out, 1.0)])?,
-            mlp_ln: Norm::new(p.mlp_ln)?,
-            fc1: Lin::new(&[(p.fc1, 1.0)])?,
-            fc2: Lin::new(&[(p.fc2, 1.0)])?,
+            mlp_ln: Norm::new(l.mlp_ln)?,
+            fc1: Lin::new(&[(l.fc1, 1.0)])?,
+            fc2: Lin::new(&[(l.fc2, 1.0)])?,
         })
     }
 }

@@ -123,6 +123,20 @@ impl Mlp {
     }
 }
 
+/// A layer's self-attention and MLP modules, for the fused CPU layouts.
+fn layer_parts<'a>(attn_ln: &'a LayerNorm, attn: &'a Attention, mlp: &'a Mlp) -> LayerParts<'a> {
+    LayerParts {
+        attn_ln,
+        q: &attn.query,
+        k: &attn.key,
+        v: &attn.value,
+        out: &attn.out,
+        mlp_ln: &mlp.ln,
+        fc1: &mlp.fc1,
+        fc2: &mlp.fc2,
+    }
+}
+
 /// An encoder layer.
 #[derive(Debug, Clone)]
 struct EncoderBlock {
@@ -205,16 +219,7 @@ impl TensorEncoder {
         let layers: Vec<LayerParts> = self
             .blocks
             .iter()
-            .map(|b| LayerParts {
-                attn_ln: &b.attn_ln,
-                q: &b.attn.query,
-                k: &b.attn.key,
-                v: &b.attn.value,
-                out: &b.attn.out,
-                mlp_ln: &b.mlp.ln,
-                fc1: &b.mlp.fc1,
-                fc2: &b.mlp.fc2,
-            })
+            .map(|b| layer_parts(&b.attn_ln, &b.attn, &b.mlp))
             .collect();
         CpuEncoder::new(
             &self.conv1,
@@ -418,19 +423,12 @@ impl TensorDecoder {
             .blocks
             .iter()
             .map(|b| DecoderLayerParts {
-                attn_ln: &b.attn_ln,
-                q: &b.attn.query,
-                k: &b.attn.key,
-                v: &b.attn.value,
-                out: &b.attn.out,
+                layer: layer_parts(&b.attn_ln, &b.attn, &b.mlp),
                 cross_ln: &b.cross_ln,
                 cross_q: &b.cross.query,
                 cross_k: &b.cross.key,
                 cross_v: &b.cross.value,
                 cross_out: &b.cross.out,
-                mlp_ln: &b.mlp.ln,
-                fc1: &b.mlp.fc1,
-                fc2: &b.mlp.fc2,
             })
             .collect();
         let n_head = self.blocks.first().map_or(1, |b| b.attn.n_head);

@@ -212,6 +212,16 @@ impl Weights {
 /// in a fixed order (8 lanes, then their sum), so a row has the same bits whatever `m`, on every CPU
 /// (`mul_add` is exactly rounded, in hardware or not) and with the weights in f32 or (exactly) f16.
 pub fn linear_rows(x: &[f32], w: &Weights, k: usize, dst: &mut [f32], accumulate: bool) {
+    linear_rows_on(x, w, k, dst, accumulate, true);
+}
+
+/// [`linear_rows`] without the CPU's SIMD features: the same bits (for the test that shows it).
+#[doc(hidden)]
+pub fn linear_rows_portable(x: &[f32], w: &Weights, k: usize, dst: &mut [f32], accumulate: bool) {
+    linear_rows_on(x, w, k, dst, accumulate, false);
+}
+
+fn linear_rows_on(x: &[f32], w: &Weights, k: usize, dst: &mut [f32], accumulate: bool, simd: bool) {
     let n = w.len() / k.max(1);
     let m = x.len() / k.max(1);
     assert!(
@@ -224,11 +234,11 @@ pub fn linear_rows(x: &[f32], w: &Weights, k: usize, dst: &mut [f32], accumulate
         Weights::F32(w) => out
             .par_chunks_mut(OUTPUTS_PER_TASK * m)
             .zip(w.par_chunks(OUTPUTS_PER_TASK * k))
-            .for_each(|(o, w)| dots_dispatch(x, w, k, m, o)),
+            .for_each(|(o, w)| dots_dispatch(x, w, k, m, o, simd)),
         Weights::F16(w) => out
             .par_chunks_mut(OUTPUTS_PER_TASK * m)
             .zip(w.par_chunks(OUTPUTS_PER_TASK * k))
-            .for_each(|(o, w)| dots_f16_dispatch(x, w, k, m, o)),
+            .for_each(|(o, w)| dots_f16_dispatch(x, w, k, m, o, simd)),
     }
     dst.par_chunks_mut(n).enumerate().for_each(|(r, row)| {
         for (j, d) in row.iter_mut().enumerate() {
@@ -238,23 +248,9 @@ pub fn linear_rows(x: &[f32], w: &Weights, k: usize, dst: &mut [f32], accumulate
     });
 }
 
-/// Set: [`linear_rows`] ignores the CPU's SIMD features (for the test that both paths give the same bits).
-static PORTABLE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Makes [`linear_rows`] use its portable path (`true`) or the CPU's SIMD path where it has one (`false`, the
-/// default). Results are the same bits either way; this exists so that a test can show it.
-#[doc(hidden)]
-pub fn force_portable(on: bool) {
-    PORTABLE.store(on, std::sync::atomic::Ordering::Relaxed);
-}
-
-fn simd() -> bool {
-    !PORTABLE.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-fn dots_dispatch(x: &[f32], w: &[f32], k: usize, m: usize, o: &mut [f32]) {
+fn dots_dispatch(x: &[f32], w: &[f32], k: usize, m: usize, o: &mut [f32], simd: bool) {
     #[cfg(target_arch = "x86_64")]
-    if simd() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+    if simd && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         // SAFETY: the CPU has the features the function is compiled for (checked just above).
         unsafe { dots_avx2(x, w, k, m, o) };
         return;
@@ -263,10 +259,9 @@ fn dots_dispatch(x: &[f32], w: &[f32], k: usize, m: usize, o: &mut [f32]) {
 }
 
 /// [`dots_all`] for f16 weights, converted four rows at a time.
-fn dots_f16_dispatch(x: &[f32], w: &[half::f16], k: usize, m: usize, o: &mut [f32]) {
+fn dots_f16_dispatch(x: &[f32], w: &[half::f16], k: usize, m: usize, o: &mut [f32], simd: bool) {
     #[cfg(target_arch = "x86_64")]
-    if simd() && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c")
-    {
+    if simd && is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") && is_x86_feature_detected!("f16c") {
         // SAFETY: the CPU has the features the function is compiled for (checked just above).
         unsafe { dots_f16_avx2(x, w, k, m, o) };
         return;
@@ -461,11 +456,17 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `y += a·x` (a multiply, then an add: the same bits with or without SIMD).
 pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if simd() && is_x86_feature_detected!("avx2") {
+    if is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above).
         unsafe { axpy_avx2(a, x, y) };
         return;
     }
+    axpy_portable(a, x, y);
+}
+
+/// [`axpy`] without SIMD intrinsics: the same bits (for the test that shows it).
+#[doc(hidden)]
+pub fn axpy_portable(a: f32, x: &[f32], y: &mut [f32]) {
     y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
 }
 
@@ -491,7 +492,7 @@ unsafe fn axpy_avx2(a: f32, x: &[f32], y: &mut [f32]) {
         }
         i += 8;
     }
-    y[n8..n].iter_mut().zip(&x[n8..n]).for_each(|(y, x)| *y += a * x);
+    axpy_portable(a, &x[n8..n], &mut y[n8..n]);
 }
 
 /// Softmax in place.
